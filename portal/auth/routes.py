@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from portal.auth import operations as ops
+from portal.auth.forms import LoginForm, PasswordForm, PreferencesForm
+from portal.extensions import db, limiter
+
+bp = Blueprint("auth", __name__)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site: no scheme, no host, no //, no backslash tricks."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def _username_key() -> str:
+    return "login-user:" + (request.form.get("username") or "").strip().lower()[:64]
+
+
+def _failed(response) -> bool:
+    return response.status_code != 302
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_USER"], key_func=_username_key, methods=["POST"],
+               deduct_when=_failed)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("queues.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = ops.authenticate(form.username.data, form.password.data)
+        if user is not None:
+            session.clear()  # a fresh session at every login (no fixation)
+            login_user(user)
+            db.session.commit()
+            return redirect(safe_next(request.args.get("next")) or url_for("queues.home"))
+        form.password.errors.append(_("Wrong user name or password."))
+        return render_template("auth/login.html", form=form), 401
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    prefs = PreferencesForm(prefix="prefs", locale=current_user.locale)
+    pw = PasswordForm(prefix="pw")
+    if request.method == "POST":
+        if "prefs-locale" in request.form and prefs.validate_on_submit():
+            current_user.locale = prefs.locale.data
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("auth.account"))
+        if "pw-new" in request.form and pw.validate_on_submit():
+            if ops.authenticate(current_user.username, pw.current.data) is None:
+                pw.current.errors.append(_("Wrong password."))
+            else:
+                try:
+                    ops.set_password(current_user, pw.new.data)
+                except ops.AccountError as e:
+                    pw.new.errors.append(str(e.message))
+                else:
+                    db.session.commit()
+                    login_user(current_user)  # keep this session; all others end
+                    flash(_("Password changed. Other sessions have been signed out."), "success")
+                    return redirect(url_for("auth.account"))
+        return render_template("auth/account.html", prefs=prefs, pw=pw), 422
+    return render_template("auth/account.html", prefs=prefs, pw=pw)

@@ -1,0 +1,44 @@
+"""Command-line tools: `flask --app app create-admin | demo-data | seed-bench`."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from portal.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("create-admin")
+    @click.option("--username", prompt=True)
+    @click.option("--display-name", default="")
+    @click.password_option()
+    def create_admin(username: str, display_name: str, password: str):
+        """Create the first administrator."""
+        from portal.auth.operations import AccountError, create_user
+        from portal.core.enums import Role
+
+        try:
+            create_user(username, password, display_name or username, [Role.ADMIN])
+        except AccountError as e:
+            raise click.ClickException(str(e.message))
+        db.session.commit()
+        click.echo(f"created administrator {username}")
+
+    @app.cli.command("demo-data")
+    def demo_data():
+        """Demo users (one per role, password demo-pass-2026), units, contracts and tickets. Idempotent."""
+        from portal.demo import load_demo_data
+
+        created = load_demo_data()
+        db.session.commit()
+        click.echo("demo data: " + ("created" if created else "already present"))
+
+    @app.cli.command("seed-bench")
+    @click.option("--tickets", default=10000, show_default=True)
+    @click.option("--customers", default=1000, show_default=True)
+    def seed_bench(tickets: int, customers: int):
+        """Bulk synthetic data for benchmarks."""
+        from portal.bench_seed import seed
+
+        seed(tickets=tickets, customers=customers, echo=click.echo)

@@ -1,0 +1,43 @@
+"""Translations: zh_CN is the default; English is available per user.
+
+Message ids are English; every area keeps its catalogue next to its code
+(portal/<area>/translations), shared strings live in portal/translations.
+The .po files are compiled to .mo at start-up when missing or older.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import request
+from flask_login import current_user
+
+PORTAL = Path(__file__).resolve().parent.parent
+SUPPORTED = ("zh_CN", "en")
+
+
+def directories() -> str:
+    dirs = [PORTAL / "translations"] + sorted(p for p in PORTAL.glob("*/translations") if p.is_dir())
+    return ";".join(str(d) for d in dirs)
+
+
+def compile_catalogs(app=None) -> None:
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in PORTAL.glob("**/translations/*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as f:
+            catalog = read_po(f)
+        tmp = mo.with_suffix(".mo.tmp")
+        with tmp.open("wb") as f:
+            write_mo(f, catalog)
+        tmp.replace(mo)  # atomic: several workers may start at once
+
+
+def select_locale() -> str:
+    if current_user and getattr(current_user, "is_authenticated", False):
+        if current_user.locale in SUPPORTED:
+            return current_user.locale
+    return "zh_CN"

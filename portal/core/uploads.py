@@ -1,0 +1,140 @@
+"""Uploaded files: allowlisted by extension *and* content, size-limited, stored outside
+static/ under random names, and served only through access-checked routes."""
+from __future__ import annotations
+
+import io
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import filetype
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from PIL import Image, UnidentifiedImageError
+from werkzeug.datastructures import FileStorage
+
+IMAGE_EXTENSIONS = {"jpg", "jpeg", "png", "gif", "webp", "bmp"}
+# extension → the kinds `filetype` may detect in the content (None: a text file, checked separately)
+ALLOWED: dict[str, set[str] | None] = {
+    "jpg": {"jpg"}, "jpeg": {"jpg"}, "png": {"png", "apng"}, "gif": {"gif"}, "webp": {"webp"}, "bmp": {"bmp"},
+    "pdf": {"pdf"},
+    "doc": {"doc"}, "xls": {"xls"}, "ppt": {"ppt"},
+    "docx": {"docx", "zip"}, "xlsx": {"xlsx", "zip"}, "pptx": {"pptx", "zip"},
+    "zip": {"zip"}, "rar": {"rar"}, "7z": {"7z"},
+    "txt": None, "log": None, "csv": None,
+}
+MIME = {
+    "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp",
+    "bmp": "image/bmp", "pdf": "application/pdf", "doc": "application/msword",
+    "xls": "application/vnd.ms-excel", "ppt": "application/vnd.ms-powerpoint",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "zip": "application/zip", "rar": "application/vnd.rar", "7z": "application/x-7z-compressed",
+    "txt": "text/plain; charset=utf-8", "log": "text/plain; charset=utf-8", "csv": "text/csv; charset=utf-8",
+}
+_MARKUP = (b"<html", b"<!doctype", b"<svg", b"<script", b"<?xml", b"<body", b"<iframe")
+THUMB_SIZE = (240, 240)
+
+
+class UploadError(Exception):
+    def __init__(self, filename: str, message):
+        super().__init__(f"{filename}: {message}")
+        self.filename = filename
+        self.message = message
+
+
+@dataclass
+class CheckedFile:
+    filename: str
+    extension: str
+    content: bytes
+    content_type: str
+    is_image: bool
+
+
+def _clean_name(name: str) -> str:
+    name = os.path.basename((name or "").replace("\\", "/")).strip().replace("\x00", "")
+    return name[:200] or "file"
+
+
+def check(upload: FileStorage) -> CheckedFile:
+    name = _clean_name(upload.filename)
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if ext not in ALLOWED:
+        raise UploadError(name, _l("This file type is not allowed."))
+    limit = current_app.config["MAX_FILE_BYTES"]
+    content = upload.stream.read(limit + 1)
+    if len(content) > limit:
+        raise UploadError(name, _l("The file is larger than %(mb)d MB.", mb=limit // (1024 * 1024)))
+    if not content:
+        raise UploadError(name, _l("The file is empty."))
+    kinds = ALLOWED[ext]
+    if kinds is None:
+        head = content[:2048].lower()
+        if b"\x00" in content[:8192] or any(m in head for m in _MARKUP):
+            raise UploadError(name, _l("The file's content does not match its type."))
+    else:
+        guessed = filetype.guess(content)
+        if guessed is None or guessed.extension not in kinds:
+            raise UploadError(name, _l("The file's content does not match its type."))
+    is_image = ext in IMAGE_EXTENSIONS
+    if is_image:
+        try:
+            with Image.open(io.BytesIO(content)) as im:
+                im.verify()
+        except (UnidentifiedImageError, OSError, SyntaxError):
+            raise UploadError(name, _l("The image cannot be read."))
+    return CheckedFile(name, ext, content, MIME[ext], is_image)
+
+
+def check_all(uploads: list[FileStorage]) -> tuple[list[CheckedFile], list[str]]:
+    """Check every file; return the good ones and one Chinese message per bad one."""
+    good, errors = [], []
+    for up in uploads:
+        if not up or not up.filename:
+            continue
+        try:
+            good.append(check(up))
+        except UploadError as e:
+            errors.append(f"{e.filename}: {e.message}")
+    return good, errors
+
+
+def storage_dir() -> Path:
+    return Path(current_app.config["UPLOAD_DIR"])
+
+
+def store(f: CheckedFile) -> str:
+    """Write the file (and a re-encoded thumbnail for images) under a random name; return it."""
+    stored = secrets.token_hex(16)
+    path = storage_dir() / stored[:2]
+    path.mkdir(parents=True, exist_ok=True)
+    tmp = path / (stored + ".part")
+    tmp.write_bytes(f.content)
+    tmp.replace(path / stored)
+    if f.is_image:
+        try:
+            with Image.open(io.BytesIO(f.content)) as im:
+                im = im.convert("RGB")
+                im.thumbnail(THUMB_SIZE)
+                im.save(path / (stored + ".thumb.jpg"), "JPEG", quality=80)
+        except (OSError, ValueError):
+            pass
+    return stored
+
+
+def path_of(stored_name: str, thumb: bool = False) -> Path:
+    if not stored_name.isalnum():
+        raise FileNotFoundError(stored_name)
+    p = storage_dir() / stored_name[:2] / (stored_name + (".thumb.jpg" if thumb else ""))
+    return p
+
+
+def remove(stored_name: str) -> None:
+    for thumb in (False, True):
+        try:
+            path_of(stored_name, thumb).unlink()
+        except FileNotFoundError:
+            pass

@@ -1,0 +1,26 @@
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from portal.core.enums import Role
+from portal.extensions import db
+from portal.hotline.models import HotlineRecord
+from portal.queues.definitions import COUNT_CAP, bounded_count, preview, queues_for
+
+bp = Blueprint("queues", __name__)
+
+
+@bp.get("/")
+@login_required
+def home():
+    sections = [(q, bounded_count(q, current_user), [(t, False) for t in preview(q, current_user)])
+                for q in queues_for(current_user)]
+    hotline = None
+    if Role.CS in current_user.roles:
+        inner = select(HotlineRecord.id).where(HotlineRecord.ticket_id.is_(None)).limit(COUNT_CAP + 1).subquery()
+        hotline = (
+            db.session.scalar(select(func.count()).select_from(inner)),
+            list(db.session.scalars(select(HotlineRecord).where(HotlineRecord.ticket_id.is_(None))
+                                    .order_by(HotlineRecord.id.desc()).limit(10))),
+        )
+    return render_template("queues/home.html", sections=sections, hotline=hotline, cap=COUNT_CAP)

@@ -1,0 +1,81 @@
+"""Who may see which ticket (SPEC §1) — the one place that decides it.
+
+客服, 市场部, 开发部经理, 实施部经理 and admins see every ticket. Engineers and
+implementation engineers see the tickets they are or were assigned to, the tickets waiting
+in their department's queue, and closed tickets for reference with the customer's personal
+fields masked. A ticket the user may not see is a 404, exactly like a missing one.
+"""
+from __future__ import annotations
+
+from flask import abort
+from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy.sql import ColumnElement
+
+from portal.auth.models import User
+from portal.core.enums import Role, State
+from portal.extensions import db
+from portal.tickets.models import Ticket, TicketAssignee
+
+FULL_VIEW_ROLES = frozenset({Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.DEV_MANAGER, Role.IMPL_MANAGER, Role.ADMIN})
+
+
+def sees_everything(user: User) -> bool:
+    return bool(user.roles & FULL_VIEW_ROLES)
+
+
+def _queue_condition(user: User) -> ColumnElement:
+    conds = []
+    if Role.ENGINEER in user.roles:
+        conds.append(and_(Ticket.handling_department == "dev",
+                          Ticket.state.in_([State.REGISTERED.value, State.READY_TO_ASSIGN.value])))
+    if Role.IMPL_ENGINEER in user.roles:
+        conds.append(Ticket.state == State.IMPL_QUEUE.value)
+    return or_(*conds) if conds else false()
+
+
+def _was_assigned(user: User) -> ColumnElement:
+    return exists().where(TicketAssignee.ticket_id == Ticket.id, TicketAssignee.user_id == user.id)
+
+
+def visibility_filter(user: User) -> ColumnElement | None:
+    """A WHERE clause limiting tickets to those the user may see; None means all of them."""
+    if sees_everything(user):
+        return None
+    if not user.roles & {Role.ENGINEER, Role.IMPL_ENGINEER}:
+        return false()
+    return or_(_was_assigned(user), _queue_condition(user), Ticket.state == State.CLOSED.value)
+
+
+def restrict(query, user: User):
+    cond = visibility_filter(user)
+    return query if cond is None else query.where(cond)
+
+
+def get_ticket_or_404(number: str, user: User, *, for_update: bool = False) -> Ticket:
+    q = restrict(select(Ticket).where(Ticket.number == number), user)
+    ticket = db.session.scalar(q)
+    if ticket is None:
+        abort(404)
+    return ticket
+
+
+def personal_data_masked(user: User, ticket: Ticket) -> bool:
+    """Reference access to someone else's closed ticket shows no personal data."""
+    if sees_everything(user):
+        return False
+    if db.session.get(TicketAssignee, (ticket.id, user.id)) is not None:
+        return False
+    if ticket.state != State.CLOSED.value:
+        return False  # only visible at all because it waits in the user's department queue
+    return True
+
+
+def mask_phone(phone: str) -> str:
+    digits = phone.strip()
+    if len(digits) >= 7:
+        return digits[:3] + "****" + digits[-4:]
+    return "****"
+
+
+def mask_name(name: str) -> str:
+    return (name[:1] + "*" * max(1, len(name) - 1)) if name else ""

@@ -1,0 +1,155 @@
+"""Forms for intake and for each workflow action. Field names match what the action records."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, DateTimeLocalField, DecimalField, HiddenField, IntegerField,
+                     MultipleFileField, RadioField, SelectField, StringField, TextAreaField)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from portal.core.enums import Channel, ContactMethod, TicketType
+from portal.core.timeutil import from_local
+from portal.core.validators import CnPhone
+
+REQUIRED = _l("This field is required.")
+
+
+class LocalDateTimeField(DateTimeLocalField):
+    """A datetime typed in Shanghai time, handed to operations as naive UTC."""
+
+    def __init__(self, *a, **kw):
+        kw.setdefault("format", ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"])
+        super().__init__(*a, **kw)
+
+    def utc(self) -> datetime | None:
+        return from_local(self.data) if self.data else None
+
+
+class TicketForm(FlaskForm):
+    channel = SelectField(_l("Channel"), choices=Channel.choices(), validators=[InputRequired(REQUIRED)])
+    customer_id = IntegerField(_l("Customer unit"), validators=[InputRequired(_l("Choose the customer unit."))])
+    type = SelectField(_l("Type"), choices=TicketType.choices(), validators=[InputRequired(REQUIRED)])
+    reporter_name = StringField(_l("Reporter"), validators=[DataRequired(REQUIRED), Length(max=64)])
+    reporter_dept = StringField(_l("Department (科室)"), validators=[DataRequired(REQUIRED), Length(max=100)])
+    reporter_phone = StringField(_l("Phone"), validators=[DataRequired(REQUIRED), Length(max=40), CnPhone()])
+    summary = StringField(_l("Summary"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    description = TextAreaField(_l("Detailed description"), validators=[Optional(), Length(max=20000)])
+    attachments = MultipleFileField(_l("Attachments"))
+    hotline_record_id = HiddenField()
+
+
+class _ActionForm(FlaskForm):
+    version = HiddenField()
+
+
+class RecordContactForm(_ActionForm):
+    outcome = RadioField(_l("Outcome"), choices=[("proceed", _l("Customer continues (renewed / will pay)")),
+                                                   ("declined", _l("Customer declined"))],
+                         validators=[InputRequired(REQUIRED)])
+    text = TextAreaField(_l("What was agreed"), validators=[DataRequired(REQUIRED), Length(max=5000)])
+
+
+class SuspendForFeeForm(_ActionForm):
+    analysis = TextAreaField(_l("Analysis"), validators=[DataRequired(REQUIRED), Length(max=5000)])
+
+
+class RecordFeeForm(_ActionForm):
+    outcome = RadioField(_l("Outcome"), choices=[("agreed", _l("Fee agreed")), ("declined", _l("Customer declined"))],
+                         validators=[InputRequired(REQUIRED)])
+    fee = DecimalField(_l("Fee (yuan)"), places=2, validators=[Optional(), NumberRange(min=0, max=100000000)])
+    agreed_requirements = TextAreaField(_l("Agreed requirements"), validators=[Optional(), Length(max=10000)])
+    text = TextAreaField(_l("Result of the negotiation"), validators=[DataRequired(REQUIRED), Length(max=5000)])
+
+
+class AssignForm(_ActionForm):
+    assignee_id = SelectField(_l("Assignee"), coerce=int, validators=[InputRequired(REQUIRED)], validate_choice=False)
+    deadline = LocalDateTimeField(_l("Deadline"), validators=[InputRequired(_l("Set a deadline."))])
+    analysis = TextAreaField(_l("Analysis"), validators=[Optional(), Length(max=5000)])
+
+
+class RouteToImplForm(_ActionForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(REQUIRED), Length(max=5000)])
+
+
+class RejectForm(_ActionForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(REQUIRED), Length(max=5000)])
+    duplicate_of = StringField(_l("Duplicate of (ticket number)"), validators=[Optional(), Length(max=20)])
+
+
+class ApproveUrgentForm(_ActionForm):
+    request = TextAreaField(_l("Customer's priority request (e-mail)"),
+                            validators=[DataRequired(REQUIRED), Length(max=5000)])
+
+
+class NotifyDeadlineForm(_ActionForm):
+    whom = StringField(_l("Told whom"), validators=[DataRequired(REQUIRED), Length(max=64)])
+    method = SelectField(_l("How"), choices=ContactMethod.choices(), validators=[InputRequired(REQUIRED)])
+    told_at = LocalDateTimeField(_l("When"), validators=[Optional()])
+    text = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+
+
+class ResolveForm(_ActionForm):
+    process = TextAreaField(_l("Process"), validators=[DataRequired(REQUIRED), Length(max=20000)])
+    result = TextAreaField(_l("Result"), validators=[DataRequired(REQUIRED), Length(max=20000)])
+    hours_spent = DecimalField(_l("Hours spent"), places=1,
+                               validators=[InputRequired(REQUIRED), NumberRange(min=0, max=10000)])
+
+
+class AnswerForm(_ActionForm):
+    answer = TextAreaField(_l("Answer"), validators=[DataRequired(REQUIRED), Length(max=20000)])
+    follow_up = BooleanField(_l("The answer revealed another problem: register it as a new ticket"))
+    follow_up_type = SelectField(_l("Type of the new ticket"),
+                                 choices=[(t.value, t.title) for t in TicketType if t is not TicketType.CONSULTATION])
+    follow_up_summary = StringField(_l("Summary of the new problem"), validators=[Optional(), Length(max=200)])
+
+
+class CallbackForm(_ActionForm):
+    solved = RadioField(_l("Solved?"), choices=[("yes", _l("Solved")), ("no", _l("Not solved — back to the engineer"))],
+                        validators=[InputRequired(REQUIRED)])
+    satisfaction = SelectField(_l("Satisfaction"), choices=[("", "—"), ("5", "5"), ("4", "4"), ("3", "3"), ("2", "2"),
+                                                            ("1", "1")], validators=[Optional()])
+    method = SelectField(_l("How"), choices=ContactMethod.choices(), validators=[InputRequired(REQUIRED)])
+    contact_person = StringField(_l("Spoke with"), validators=[Optional(), Length(max=64)])
+    text = TextAreaField(_l("Outcome"), validators=[DataRequired(REQUIRED), Length(max=5000)])
+
+
+class CloseForm(_ActionForm):
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=5000)])
+
+
+class ReopenForm(_ActionForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(REQUIRED), Length(max=5000)])
+    deadline = LocalDateTimeField(_l("New deadline"), validators=[Optional()])
+
+
+class CommentForm(_ActionForm):
+    text = TextAreaField(_l("Internal note"), validators=[Optional(), Length(max=20000)])
+    attachments = MultipleFileField(_l("Attachments"))
+
+
+ACTION_FORMS: dict[str, type[_ActionForm]] = {
+    "record_contact": RecordContactForm, "suspend_for_fee": SuspendForFeeForm, "record_fee": RecordFeeForm,
+    "assign": AssignForm, "route_to_impl": RouteToImplForm, "reject": RejectForm,
+    "approve_urgent": ApproveUrgentForm, "notify_deadline": NotifyDeadlineForm, "resolve": ResolveForm,
+    "answer": AnswerForm, "callback": CallbackForm, "close": CloseForm, "reopen": ReopenForm, "comment": CommentForm,
+}
+
+
+def action_data(form: _ActionForm) -> dict:
+    """The cleaned values an action's handler receives (datetimes as naive UTC)."""
+    out = {}
+    for name, field in form._fields.items():
+        if name in ("csrf_token", "version", "attachments"):
+            continue
+        if isinstance(field, LocalDateTimeField):
+            out[name] = field.utc()
+        elif isinstance(field, StringField) and isinstance(field.data, str):
+            out[name] = field.data.strip()
+        else:
+            out[name] = field.data
+    if "solved" in out:
+        out["solved"] = {"yes": True, "no": False}.get(out["solved"])
+        out["satisfaction"] = int(out["satisfaction"]) if out.get("satisfaction") else None
+    return out

@@ -1,0 +1,109 @@
+"""Ticket operations: callable from a route, a job, a CLI command or a test alike.
+They never commit; the caller does, once."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from portal.auth.models import User
+from portal.core import uploads
+from portal.core.enums import Channel, Role, TicketType
+from portal.core.timeutil import to_local, utcnow
+from portal.customers.models import CustomerUnit
+from portal.extensions import db
+from portal.tickets import workflow
+from portal.tickets.models import Attachment, Event, Ticket, TicketLink
+
+
+@dataclass
+class Intake:
+    channel: str
+    customer_id: int
+    type: str
+    reporter_name: str
+    reporter_dept: str
+    reporter_phone: str
+    summary: str
+    description: str = ""
+
+
+def register_ticket(actor: User, intake: Intake, files: list[uploads.CheckedFile] = (),
+                    *, text: str = "", data: dict | None = None) -> Ticket:
+    if Role.CS not in actor.roles and not data:
+        # Follow-ups registered by 实施部 from a consultation pass `data`; intake itself is 客服's.
+        raise workflow.NotAllowed(_l("Only customer service registers problems."))
+    customer = db.session.get(CustomerUnit, intake.customer_id)
+    if customer is None:
+        raise workflow.InvalidInput(_l("Choose the customer unit."), {"customer_id": _l("Choose the customer unit.")})
+    Channel(intake.channel)
+    TicketType(intake.type)
+    now = utcnow()
+    ticket = Ticket(
+        type=intake.type, channel=intake.channel, customer=customer, customer_id=customer.id,
+        reporter_name=intake.reporter_name.strip(), reporter_dept=intake.reporter_dept.strip(),
+        reporter_phone=intake.reporter_phone.strip(), summary=intake.summary.strip(),
+        description=(intake.description or "").strip(), created_by_id=actor.id, created_at=now, updated_at=now,
+        state="registered",  # placeholder for the INSERT; workflow.start sets the real first state
+    )
+    db.session.add(ticket)
+    db.session.flush()
+    ticket.number = f"SH-{to_local(now).year}-{ticket.id:06d}"
+    event = workflow.start(ticket, actor, text=text, data=data)
+    _attach(ticket, actor, files, event)
+    return ticket
+
+
+def _attach(ticket: Ticket, actor: User, files, event: Event | None) -> list[Attachment]:
+    out = []
+    for f in files:
+        stored = uploads.store(f)
+        att = Attachment(id=stored[:32], ticket_id=ticket.id, event_id=event.id if event else None,
+                         filename=f.filename, stored_name=stored, content_type=f.content_type,
+                         size=len(f.content), is_image=f.is_image, uploaded_by_id=actor.id)
+        db.session.add(att)
+        out.append(att)
+    return out
+
+
+def take_action(ticket: Ticket, action_key: str, actor: User, data: dict, *,
+                expected_version: int | None = None, files: list[uploads.CheckedFile] = ()) -> Event:
+    if action_key == "comment":
+        data = dict(data, has_files=bool(files))
+    event = workflow.perform(ticket, action_key, actor, data, expected_version=expected_version)
+    if files:
+        _attach(ticket, actor, files, event)
+    if action_key == "answer" and data.get("follow_up"):
+        register_follow_up(ticket, actor, data.get("follow_up_type") or TicketType.MAINTENANCE.value,
+                           data.get("follow_up_summary") or "")
+    return event
+
+
+def register_follow_up(origin: Ticket, actor: User, ticket_type: str, summary: str) -> Ticket:
+    """A consultation's answer revealed another problem: a new ticket of its own type, linked."""
+    if not summary.strip():
+        raise workflow.InvalidInput(_l("Describe the new problem."),
+                                    {"follow_up_summary": _l("This field is required.")})
+    if TicketType(ticket_type) is TicketType.CONSULTATION:
+        raise workflow.InvalidInput(_l("A follow-up is a problem or a requirement."), {})
+    intake = Intake(channel=origin.channel, customer_id=origin.customer_id, type=ticket_type,
+                    reporter_name=origin.reporter_name, reporter_dept=origin.reporter_dept,
+                    reporter_phone=origin.reporter_phone, summary=summary, description=origin.description)
+    new = register_ticket(actor, intake, text=str(_l("Follow-up of %(n)s", n=origin.number)),
+                          data={"follow_up_of": origin.number})
+    db.session.add(TicketLink(from_id=new.id, to_id=origin.id, kind="follow_up"))
+    return new
+
+
+def linked_tickets(ticket: Ticket) -> list[tuple[str, Ticket]]:
+    """(relation, other ticket) in both directions, for the ticket page."""
+    rows = db.session.execute(
+        select(TicketLink, Ticket).join(Ticket, Ticket.id == TicketLink.to_id).where(TicketLink.from_id == ticket.id)
+    ).all()
+    back = db.session.execute(
+        select(TicketLink, Ticket).join(Ticket, Ticket.id == TicketLink.from_id).where(TicketLink.to_id == ticket.id)
+    ).all()
+    out = [(link.kind, other) for link, other in rows]
+    out += [(link.kind + "_reverse", other) for link, other in back]
+    return out

@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from portal.core import uploads
+from portal.core.enums import Role
+from portal.core.templating import is_fragment_request, render_page
+from portal.customers.models import CustomerUnit
+from portal.extensions import db
+from portal.hotline.models import HotlineRecord
+from portal.tickets import access, listing, operations, workflow
+from portal.tickets.forms import ACTION_FORMS, AssignForm, TicketForm, action_data
+from portal.tickets.models import Attachment, Callback, Event, Ticket
+
+bp = Blueprint("tickets", __name__)
+
+
+def require_role(*roles: Role) -> None:
+    if not current_user.has_role(*roles):
+        abort(403)
+
+
+# --- intake -----------------------------------------------------------------
+
+@bp.route("/tickets/new", methods=["GET", "POST"])
+@login_required
+def new():
+    require_role(Role.CS)
+    form = TicketForm()
+    hotline = None
+    hotline_id = request.values.get("hotline_record_id", type=int)
+    if hotline_id:
+        hotline = db.get_or_404(HotlineRecord, hotline_id)
+        if hotline.ticket_id:
+            return redirect(url_for("tickets.show", number=hotline.ticket.number))
+    if request.method == "GET" and hotline is not None:
+        form.channel.data = "hotline"
+        form.reporter_name.data = hotline.contact_name
+        form.reporter_phone.data = hotline.phone
+        form.summary.data = hotline.content[:200]
+        form.description.data = hotline.content
+        form.customer_id.data = hotline.customer_id
+        form.hotline_record_id.data = str(hotline.id)
+    file_errors: list[str] = []
+    if request.method == "POST":
+        ok = form.validate_on_submit()
+        files, file_errors = uploads.check_all(request.files.getlist(form.attachments.name))
+        if ok and not file_errors:
+            intake = operations.Intake(
+                channel=form.channel.data, customer_id=form.customer_id.data, type=form.type.data,
+                reporter_name=form.reporter_name.data, reporter_dept=form.reporter_dept.data,
+                reporter_phone=form.reporter_phone.data, summary=form.summary.data,
+                description=form.description.data or "",
+            )
+            try:
+                ticket = operations.register_ticket(current_user, intake, files)
+            except workflow.WorkflowError as e:
+                db.session.rollback()
+                for name, msg in e.errors.items():
+                    getattr(form, name).errors = list(getattr(form, name).errors) + [msg]
+                if not e.errors:
+                    file_errors.append(str(e.message))
+            else:
+                if hotline is not None:
+                    hotline.ticket_id = ticket.id
+                try:
+                    db.session.commit()
+                except Exception:
+                    db.session.rollback()
+                    raise
+                return redirect(url_for("tickets.show", number=ticket.number))
+    unit = db.session.get(CustomerUnit, form.customer_id.data) if form.customer_id.data else None
+    status = 422 if request.method == "POST" else 200
+    return render_template("tickets/new.html", form=form, unit=unit, file_errors=file_errors, hotline=hotline), status
+
+
+# --- list -------------------------------------------------------------------
+
+@bp.get("/tickets")
+@login_required
+def index():
+    params = listing.Filters.from_args(request.args)
+    page = listing.fetch(params, current_user)
+    return render_page("tickets/index.html", "results", page=page, f=params, **listing.choices(params))
+
+
+# --- one ticket -----------------------------------------------------------------
+
+def _ticket_context(ticket: Ticket, failed: tuple[str, object] | None = None, error: str | None = None) -> dict:
+    events = list(db.session.scalars(select(Event).where(Event.ticket_id == ticket.id).order_by(Event.id)))
+    attachments = list(db.session.scalars(
+        select(Attachment).where(Attachment.ticket_id == ticket.id).order_by(Attachment.created_at)))
+    callbacks = list(db.session.scalars(select(Callback).where(Callback.ticket_id == ticket.id).order_by(Callback.id)))
+    masked = access.personal_data_masked(current_user, ticket)
+    forms = {}
+    for action in workflow.available_actions(ticket, current_user):
+        if failed and failed[0] == action.key:
+            form = failed[1]
+        else:
+            form = ACTION_FORMS[action.key](formdata=None, prefix=action.key)
+            form.version.data = ticket.version
+        if isinstance(form, AssignForm):
+            form.assignee_id.choices = [(u.id, u.display_name) for u in workflow.assignable_users(ticket)]
+        forms[action.key] = (action, form)
+    return dict(
+        ticket=ticket, events=events, attachments=attachments, callbacks=callbacks, masked=masked,
+        links=operations.linked_tickets(ticket), forms=forms, error=error, failed_action=failed[0] if failed else None,
+        current_contract=ticket.customer.current_contract(_today()),
+    )
+
+
+def _today():
+    from portal.core.timeutil import to_local, utcnow
+
+    return to_local(utcnow()).date()
+
+
+@bp.get("/tickets/<number>")
+@login_required
+def show(number: str):
+    ticket = access.get_ticket_or_404(number, current_user)
+    return render_page("tickets/show.html", "ticket", **_ticket_context(ticket))
+
+
+@bp.post("/tickets/<number>/actions/<action>")
+@login_required
+def act(number: str, action: str):
+    ticket = access.get_ticket_or_404(number, current_user)
+    if action not in ACTION_FORMS:
+        abort(404)
+    form = ACTION_FORMS[action](prefix=action)
+    if isinstance(form, AssignForm):
+        form.assignee_id.choices = [(u.id, u.display_name) for u in workflow.assignable_users(ticket)]
+    status, error = 200, None
+    try:
+        workflow.check(action, ticket, current_user)
+        files, file_errors = ([], [])
+        if "attachments" in form._fields:
+            files, file_errors = uploads.check_all(request.files.getlist(form.attachments.name))
+        if not form.validate() or file_errors:
+            raise workflow.InvalidInput("; ".join(file_errors) or _("Please correct the marked fields."))
+        version = form.version.data
+        operations.take_action(ticket, action, current_user, action_data(form),
+                               expected_version=int(version) if version and version.isdigit() else None, files=files)
+        db.session.commit()
+    except workflow.WorkflowError as e:
+        db.session.rollback()
+        for name, msg in e.errors.items():
+            if name in form._fields:
+                form._fields[name].errors = list(form._fields[name].errors) + [str(msg)]
+        status, error = e.status, str(e.message)
+        if isinstance(e, (workflow.StaleTicket, workflow.WrongState)):
+            db.session.expire_all()
+            ticket = access.get_ticket_or_404(number, current_user)
+    if status == 200 and not is_fragment_request():
+        return redirect(url_for("tickets.show", number=ticket.number))
+    if status == 200:
+        ctx = _ticket_context(ticket)
+    else:
+        keep = (action, form) if status == 422 else None
+        ctx = _ticket_context(ticket, failed=keep, error=error)
+    resp = current_app.make_response((render_page("tickets/show.html", "ticket", **ctx), status))
+    if status == 200:
+        resp.headers["HX-Trigger"] = "ticket-changed"
+    return resp
+
+
+@bp.get("/tickets/<number>/attachments/<att_id>")
+@login_required
+def attachment(number: str, att_id: str):
+    ticket = access.get_ticket_or_404(number, current_user)
+    if access.personal_data_masked(current_user, ticket):
+        abort(404)
+    att = db.session.scalar(select(Attachment).where(Attachment.id == att_id, Attachment.ticket_id == ticket.id))
+    if att is None:
+        abort(404)
+    thumb = request.args.get("thumb") == "1" and att.is_image
+    try:
+        path = uploads.path_of(att.stored_name, thumb=thumb)
+    except FileNotFoundError:
+        abort(404)
+    if not path.exists():
+        abort(404)
+    if thumb:
+        # A thumbnail is re-encoded by us (JPEG), so it is safe to show inline.
+        resp = send_file(path, mimetype="image/jpeg", max_age=0)
+    else:
+        resp = send_file(path, mimetype=att.content_type, as_attachment=True, download_name=att.filename, max_age=0)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
