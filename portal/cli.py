@@ -34,6 +34,14 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         click.echo("demo data: " + ("created" if created else "already present"))
 
+    @app.cli.command("i18n-update")
+    def i18n_update():
+        """Extract messages and merge them into every area's zh_CN catalogue."""
+        from portal.i18n_tools import update_all
+
+        for path, missing in update_all():
+            click.echo(f"{path}: {missing} untranslated")
+
     @app.cli.command("seed-bench")
     @click.option("--tickets", default=10000, show_default=True)
     @click.option("--customers", default=1000, show_default=True)
