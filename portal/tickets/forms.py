@@ -91,7 +91,8 @@ class NotifyDeadlineForm(_ActionForm):
 
 
 class ResolveForm(_ActionForm):
-    process = TextAreaField(_l("Process"), validators=[DataRequired(REQUIRED), Length(max=20000)])
+    # Not named `process`: that is a method of every WTForms form. action_data() renames it.
+    process_text = TextAreaField(_l("Process"), validators=[DataRequired(REQUIRED), Length(max=20000)])
     result = TextAreaField(_l("Result"), validators=[DataRequired(REQUIRED), Length(max=20000)])
     hours_spent = DecimalField(_l("Hours spent"), places=1,
                                validators=[InputRequired(REQUIRED), NumberRange(min=0, max=10000)])
@@ -149,6 +150,8 @@ def action_data(form: _ActionForm) -> dict:
             out[name] = field.data.strip()
         else:
             out[name] = field.data
+    if "process_text" in out:
+        out["process"] = out.pop("process_text")
     if "solved" in out:
         out["solved"] = {"yes": True, "no": False}.get(out["solved"])
         out["satisfaction"] = int(out["satisfaction"]) if out.get("satisfaction") else None

@@ -1,0 +1,130 @@
+"""Who may open what: every role × page, full page and htmx request alike (SPEC §1).
+
+A ticket the user may not see answers 404, exactly like one that does not exist.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from portal.core.timeutil import utcnow
+from portal.extensions import db
+from portal.tickets import operations as ops
+
+ALL = ["cs", "dev_manager", "engineer", "impl_manager", "impl_engineer", "market", "market_manager", "admin"]
+FULL = {"cs", "dev_manager", "impl_manager", "market", "market_manager", "admin"}
+
+PAGES = {
+    # url: roles allowed (others 403)
+    "/": set(ALL),
+    "/tickets": set(ALL),
+    "/tickets/new": {"cs"},
+    "/customers": {"cs", "dev_manager", "impl_manager", "market", "market_manager", "admin"},
+    "/hotline": {"cs"},
+    "/admin/users": {"admin"},
+    "/account": set(ALL),
+}
+
+
+@pytest.fixture
+def tickets(users, ticket_factory, unit_factory):
+    from portal.core.enums import MaintenanceStatus
+
+    def act(t, action, who, **data):
+        ops.take_action(t, action, users[who], data)
+        db.session.commit()
+
+    soon = utcnow() + timedelta(days=2)
+    out = {}
+    out["registered"] = ticket_factory(summary="待分析的问题")
+    out["impl_consult"] = ticket_factory(type="consultation", summary="咨询问题")
+    t = ticket_factory(summary="工程师甲的问题")
+    act(t, "assign", "dev_manager", assignee_id=users["engineer"].id, deadline=soon)
+    out["mine"] = t
+    t = ticket_factory(summary="工程师乙的问题")
+    act(t, "assign", "dev_manager", assignee_id=users["engineer2"].id, deadline=soon)
+    out["others"] = t
+    t = ticket_factory(summary="已关闭的问题", reporter_phone="13912345678")
+    act(t, "assign", "dev_manager", assignee_id=users["engineer2"].id, deadline=soon)
+    act(t, "resolve", "engineer2", process="p", result="r", hours_spent=1)
+    act(t, "callback", "cs", solved=True, satisfaction=5, method="phone", text="好")
+    act(t, "close", "market")
+    out["closed_others"] = t
+    out["awaiting_market"] = ticket_factory(unit=unit_factory(status=MaintenanceStatus.STOPPED), summary="停保客户")
+    return out
+
+
+# ticket key → roles (besides FULL) that see it
+VISIBLE_TO = {
+    "registered": {"engineer"},          # waits in the development queue
+    "impl_consult": {"impl_engineer"},   # waits in the implementation queue
+    "mine": {"engineer"},
+    "others": set(),
+    "closed_others": {"engineer", "impl_engineer"},  # reference, masked
+    "awaiting_market": set(),
+}
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+@pytest.mark.parametrize("role", ALL)
+def test_pages_are_allowed_or_403_by_role(auth, role, htmx):
+    c = auth.client_for(role)
+    headers = {"HX-Request": "true"} if htmx else {}
+    for url, allowed in PAGES.items():
+        status = c.get(url, headers=headers).status_code
+        assert status == (200 if role in allowed else 403), (role, url, status)
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+@pytest.mark.parametrize("role", ALL)
+def test_ticket_outside_visibility_is_404_like_a_missing_one(auth, tickets, role, htmx):
+    c = auth.client_for(role)
+    headers = {"HX-Request": "true"} if htmx else {}
+    for key, t in tickets.items():
+        expected = 200 if (role in FULL or role in VISIBLE_TO[key]) else 404
+        assert c.get(f"/tickets/{t.number}", headers=headers).status_code == expected, (role, key)
+    missing = c.get("/tickets/SH-2026-999999", headers=headers)
+    assert missing.status_code == 404
+
+
+@pytest.mark.parametrize("role", ALL)
+def test_ticket_list_never_shows_tickets_outside_visibility(auth, tickets, role):
+    page = auth.client_for(role).get("/tickets").get_data(as_text=True)
+    for key, t in tickets.items():
+        visible = role in FULL or role in VISIBLE_TO[key]
+        assert (t.number in page) == visible, (role, key)
+
+
+@pytest.mark.parametrize("role", ["engineer", "impl_engineer"])
+def test_closed_tickets_of_others_show_masked_personal_data(auth, tickets, role):
+    t = tickets["closed_others"]
+    c = auth.client_for(role)
+    for url in (f"/tickets/{t.number}", "/tickets"):
+        page = c.get(url).get_data(as_text=True)
+        assert "13912345678" not in page and "139****5678" in page
+    page = c.get(f"/tickets/{t.number}").get_data(as_text=True)
+    assert "刘建国" not in page and "刘**" in page
+
+
+def test_assignee_and_full_view_roles_see_personal_data(auth, tickets):
+    t = tickets["closed_others"]
+    for role in ("engineer2", "cs"):
+        page = auth.client_for(role).get(f"/tickets/{t.number}").get_data(as_text=True)
+        assert "13912345678" in page
+
+
+@pytest.mark.parametrize("role", ["engineer", "impl_engineer", "admin", "market"])
+def test_actions_on_invisible_or_forbidden_tickets_write_nothing(auth, tickets, role, users):
+    from portal.tickets.models import Event
+
+    before = db.session.query(Event).count()
+    c = auth.client_for(role)
+    t = tickets["others"]
+    r = c.post(f"/tickets/{t.number}/actions/resolve",
+               data={"resolve-process": "x", "resolve-result": "y", "resolve-hours_spent": "1"})
+    assert r.status_code in (403, 404)
+    if role in ("engineer", "impl_engineer"):
+        assert r.status_code == 404
+    db.session.expire_all()
+    assert db.session.query(Event).count() == before
