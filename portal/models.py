@@ -1,6 +1,7 @@
 """Every model, imported in one place so Alembic and the app see the whole schema."""
 from portal.auth.models import Department, User, UserRole  # noqa: F401
 from portal.customers.models import Contact, Contract, CustomerUnit, MaintenanceStatusChange  # noqa: F401
-from portal.hotline.models import HotlineRecord  # noqa: F401
-from portal.notifications.models import Notification  # noqa: F401
+from portal.hotline.models import DutyShift, HotlineRecord  # noqa: F401
+from portal.notifications.models import Notification, Reminder  # noqa: F401
+from portal.jobs.models import OutboxMessage  # noqa: F401
 from portal.tickets.models import Attachment, Callback, Event, Ticket, TicketAssignee, TicketLink  # noqa: F401

@@ -32,6 +32,7 @@ class Role(LabeledEnum):
     MARKET = "market", _l("Market department")
     MARKET_MANAGER = "market_manager", _l("Market manager")
     ADMIN = "admin", _l("Administrator")
+    DUTY_MANAGER = "duty_manager", _l("Hotline duty manager")
 
 
 class DepartmentKey(LabeledEnum):

@@ -21,11 +21,15 @@ def directories() -> str:
 
 
 def compile_catalogs(app=None) -> None:
+    from babel import Locale
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
     for po in PORTAL.glob("**/translations/*/LC_MESSAGES/messages.po"):
-        mo = po.with_suffix(".mo")
+        # Babel parses zh_CN as zh_Hans_CN and Flask-Babel looks in the folder of that name;
+        # the .po stays under the familiar zh_CN, its compiled .mo goes where it is looked for.
+        mo = po.parents[2] / str(Locale.parse(po.parents[1].name)) / "LC_MESSAGES" / "messages.mo"
+        mo.parent.mkdir(parents=True, exist_ok=True)
         if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
             continue
         with po.open("rb") as f:

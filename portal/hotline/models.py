@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.timeutil import utcnow
@@ -29,3 +29,22 @@ class HotlineRecord(db.Model):
     customer = relationship("CustomerUnit")
     ticket = relationship("Ticket")
     recorded_by = relationship("User")
+
+
+class DutyShift(db.Model):
+    """值班安排: who is on hotline duty in one half-day shift (am / pm) of a day."""
+
+    __tablename__ = "duty_shifts"
+    __table_args__ = (
+        UniqueConstraint("day", "half", "user_id"),
+        CheckConstraint("half IN ('am','pm')", name="half_known"),
+        Index("ix_duty_shifts_day", "day", "half"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date]
+    half: Mapped[str] = mapped_column(String(2))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user = relationship("User", foreign_keys=[user_id], lazy="joined")

@@ -62,7 +62,7 @@ def test_each_missing_title_part_is_refused_with_chinese_message_and_nothing_sav
     unit = unit_factory()
     r = auth.client_for("cs").post("/tickets/new", data=form(unit, **{field: "  "}))
     assert r.status_code == 422
-    assert "此项为必填项" in r.get_data(as_text=True)
+    assert "此项必填" in r.get_data(as_text=True)
     assert ticket_count() == 0
 
 

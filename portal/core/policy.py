@@ -1,0 +1,46 @@
+"""Service-level policy (SPEC §4, the standard's numbers) — the one configurable place.
+
+Every number can be overridden by an environment variable POLICY_<NAME> (e.g.
+POLICY_CONTRACT_EXPIRY_WINDOW_DAYS=60). Code reads them only through `policy()`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from datetime import time
+
+
+@dataclass(frozen=True)
+class Policy:
+    emergency_response_hours: int = 2        # urgent tickets: someone responds within 2 hours
+    onsite_within_hours: int = 24            # problems the phone cannot solve: on site within 24 hours
+    first_reply_working_days: int = 3        # a first reply within 3 working days (Chinese calendar)
+    satisfaction_target: float = 0.85        # share of callbacks scoring 4–5
+    overdue_escalate_hours: int = 24         # past the deadline this long → the assignee's manager too
+    contract_expiry_window_days: int = 90    # contracts ending within this window → 维护到期通知函 + 市场部
+    duty_roster_lead_hours: int = 12         # the roster must be set half a day ahead
+    hotline_seats_per_mille: float = 2.0     # 2‰ of the customers' users, rounded up
+    shift_am_start: time = time(8, 30)
+    shift_am_end: time = time(12, 0)
+    shift_pm_start: time = time(13, 30)
+    shift_pm_end: time = time(17, 30)
+
+
+def _parse(kind, raw: str):
+    if kind is time or kind == "time":
+        h, m = raw.split(":")
+        return time(int(h), int(m))
+    if kind in (int, "int"):
+        return int(raw)
+    if kind in (float, "float"):
+        return float(raw)
+    return raw
+
+
+def policy() -> Policy:
+    values = {}
+    for f in fields(Policy):
+        raw = os.environ.get("POLICY_" + f.name.upper())
+        if raw:
+            values[f.name] = _parse(f.type, raw)
+    return Policy(**values)

@@ -1,0 +1,19 @@
+"""Schedules for `rq cron portal.jobs.cron_config` (run exactly one such process).
+
+Every schedule is an interval: RQ fires interval jobs once at start, so a restart catches up
+at once, and each sweep works from due dates in the database, so running one more often (or
+twice) only re-checks and never duplicates. Dates are computed in Asia/Shanghai by the code.
+"""
+from rq import cron
+
+from portal.customers.jobs import sweep_contract_expiry
+from portal.hotline.jobs import check_duty_roster
+from portal.jobs.maintenance import drain_outbox
+from portal.service_plan.jobs import sweep_service_plan
+from portal.tickets.jobs import sweep_ticket_reminders
+
+cron.register(drain_outbox, queue_name="default", interval=30, job_timeout=120)
+cron.register(sweep_ticket_reminders, queue_name="default", interval=600, job_timeout=600)
+cron.register(check_duty_roster, queue_name="default", interval=900, job_timeout=120)
+cron.register(sweep_service_plan, queue_name="default", interval=3600, job_timeout=1800)
+cron.register(sweep_contract_expiry, queue_name="default", interval=3600, job_timeout=600)

@@ -1,0 +1,114 @@
+"""Enqueueing jobs through the transactional outbox, and draining it.
+
+`enqueue(func, *ids)` only adds an OutboxMessage to the current transaction. After the
+transaction commits, the new messages are pushed to RQ (best effort); whatever could not be
+pushed (Redis down) is pushed later by the `drain_outbox` job or the next successful drain.
+A rolled-back transaction enqueues nothing.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Callable
+
+from flask import current_app
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+
+from portal.core.redis_conn import get_redis
+from portal.core.timeutil import utcnow
+from portal.extensions import db
+from portal.jobs.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+JOB_TIMEOUT = 300
+RETRY = dict(max=5, interval=[10, 60, 300, 900, 3600])  # backoff between attempts
+_SESSION_KEY = "portal_outbox_new"
+
+
+def dotted(func: Callable | str) -> str:
+    return func if isinstance(func, str) else f"{func.__module__}.{func.__name__}"
+
+
+def get_queue(name: str = "default") -> Queue:
+    return Queue(name, connection=get_redis(), default_timeout=JOB_TIMEOUT)
+
+
+def enqueue(func: Callable | str, *args, job_id: str | None = None, queue: str = "default") -> OutboxMessage:
+    """Ask for `func(*args)` to run once this transaction commits. Args must be ids / plain values."""
+    path = dotted(func)
+    job_id = job_id or f"{path.rsplit('.', 1)[-1]}-{secrets.token_hex(8)}"
+    msg = OutboxMessage(func=path, args=list(args), job_id=job_id, queue=queue)
+    db.session.add(msg)
+    db.session.info.setdefault(_SESSION_KEY, []).append(msg)
+    return msg
+
+
+def _push(msg_id: int, func: str, args: list, job_id: str, queue: str) -> None:
+    try:
+        get_queue(queue).enqueue(
+            func, *args, job_id=job_id, unique=True, retry=Retry(**RETRY), job_timeout=JOB_TIMEOUT,
+            failure_ttl=30 * 24 * 3600, result_ttl=24 * 3600,
+        )
+    except DuplicateJobError:
+        pass  # already pushed once (a drain that ran twice): the job is there
+
+
+def drain(limit: int = 500, ids: list[int] | None = None) -> int:
+    """Push unsent outbox rows to RQ; return how many were sent. Safe to run twice or concurrently."""
+    q = select(OutboxMessage.id, OutboxMessage.func, OutboxMessage.args, OutboxMessage.job_id, OutboxMessage.queue) \
+        .where(OutboxMessage.sent_at.is_(None)).order_by(OutboxMessage.id).limit(limit)
+    if ids is not None:
+        q = q.where(OutboxMessage.id.in_(ids))
+    with db.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    sent, failed = [], {}
+    for row in rows:
+        try:
+            _push(*row)
+        except Exception as e:  # Redis down or refusing: keep the row for the next drain
+            failed[row.id] = f"{type(e).__name__}: {e}"[:500]
+            break  # the rest would fail the same way
+        sent.append(row.id)
+    if sent or failed:
+        with db.engine.begin() as conn:
+            if sent:
+                conn.execute(update(OutboxMessage).where(OutboxMessage.id.in_(sent)).values(sent_at=utcnow()))
+            for mid, err in failed.items():
+                conn.execute(update(OutboxMessage).where(OutboxMessage.id == mid)
+                             .values(attempts=OutboxMessage.attempts + 1, last_error=err))
+    return len(sent)
+
+
+def pending_count() -> int:
+    from sqlalchemy import func
+
+    return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None)))
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    new = session.info.pop(_SESSION_KEY, None)
+    if new:
+        session.flush()  # ids are known before the commit; no SQL may run after it
+        session.info[_SESSION_KEY + "_ids"] = [m.id for m in new]
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    ids = session.info.pop(_SESSION_KEY + "_ids", None)
+    if not ids:
+        return
+    if current_app.config.get("OUTBOX_PUSH_AFTER_COMMIT", True):
+        try:
+            drain(ids=ids)
+        except Exception:  # never fail the request that already committed
+            log.exception("outbox push after commit failed; drain_outbox will retry")
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_SESSION_KEY, None)
+    session.info.pop(_SESSION_KEY + "_ids", None)

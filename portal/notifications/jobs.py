@@ -1,0 +1,41 @@
+"""Delivery jobs. Each takes ids, reloads, and does nothing if already done."""
+from __future__ import annotations
+
+from flask_babel import force_locale
+
+from portal.auth.models import User
+from portal.core.timeutil import utcnow
+from portal.extensions import db
+from portal.jobs.runtime import job
+from portal.notifications import delivery
+from portal.notifications.models import Notification
+
+
+@job
+def deliver_notification(notification_id: int) -> str:
+    n = db.session.get(Notification, notification_id, with_for_update=True)
+    if n is None or n.delivered_at is not None:
+        return "nothing to do"
+    user = db.session.get(User, n.user_id)
+    if user is None or not user.active or not user.email or not delivery.smtp_configured():
+        n.delivered_at = utcnow()
+        return "no channel"
+    from portal.notifications.texts import describe
+
+    with force_locale(user.locale or "zh_CN"):
+        subject, body = describe(n)
+    delivery.send_email(user.email, user.display_name, subject, body)
+    n.delivered_at = utcnow()
+    return "sent"
+
+
+@job
+def post_reminder_digest(kind: str, role: str, count: int, period: str = "") -> list[str]:
+    """Tell the department's group robot that new reminders are due (one message per sweep)."""
+    if not delivery.webhook_targets() or count <= 0:
+        return []
+    from portal.notifications.texts import digest
+
+    with force_locale("zh_CN"):
+        title, text = digest(kind, role, count, period)
+    return delivery.send_webhooks(title, text)

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select, update
+
+from portal.core.templating import is_fragment_request
+from portal.core.timeutil import utcnow
+from portal.extensions import db
+from portal.notifications.models import Notification, Reminder
+from portal.notifications.texts import kind_title
+
+bp = Blueprint("notifications", __name__)
+CAP = 99
+
+
+def _my_reminders():
+    roles = [r.value for r in current_user.roles]
+    return select(Reminder).where(
+        Reminder.closed_at.is_(None),
+        or_(Reminder.user_id == current_user.id, Reminder.role.in_(roles)),
+        Reminder.due_at <= utcnow() + timedelta(days=31),
+    )
+
+
+def reminder_link(r: Reminder) -> str:
+    from portal.tickets.models import Ticket
+
+    if r.ticket_id:
+        number = db.session.scalar(select(Ticket.number).where(Ticket.id == r.ticket_id))
+        return url_for("tickets.show", number=number)
+    if r.kind in ("monthly_callback", "visit"):
+        return url_for("service_plan.index") + f"#unit-{r.customer_id}"
+    if r.kind == "duty_roster":
+        return url_for("hotline.roster")
+    if r.customer_id:
+        return url_for("customers.show", unit_id=r.customer_id)
+    return url_for("notifications.index")
+
+
+def counts() -> tuple[int, int]:
+    unread_q = select(Notification.id).where(Notification.user_id == current_user.id,
+                                             Notification.read_at.is_(None)).limit(CAP + 1).subquery()
+    unread = db.session.scalar(select(func.count()).select_from(unread_q))
+    rem_q = _my_reminders().with_only_columns(Reminder.id).where(Reminder.due_at <= utcnow() + timedelta(days=7)).limit(CAP + 1).subquery()
+    due = db.session.scalar(select(func.count()).select_from(rem_q))
+    return unread, due
+
+
+@bp.get("/notifications/bell")
+@login_required
+def bell():
+    unread, due = counts()
+    return render_template("notifications/_bell.html", unread=unread, due=due, cap=CAP)
+
+
+@bp.get("/notifications")
+@login_required
+def index():
+    notes = list(db.session.scalars(
+        select(Notification).where(Notification.user_id == current_user.id)
+        .order_by(Notification.read_at.is_not(None), Notification.id.desc()).limit(100)))
+    rems = list(db.session.scalars(_my_reminders().order_by(Reminder.due_at).limit(200)))
+    return render_template("notifications/index.html", notes=notes, reminders=rems, kind_title=kind_title,
+                           reminder_link=reminder_link)
+
+
+@bp.post("/notifications/<int:note_id>/read")
+@login_required
+def mark_read(note_id: int):
+    n = db.session.get(Notification, note_id)
+    if n is None or n.user_id != current_user.id:
+        abort(404)
+    if n.read_at is None:
+        n.read_at = utcnow()
+        db.session.commit()
+    target = request.form.get("go")
+    if target and target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(url_for("notifications.index"))
+
+
+@bp.post("/notifications/read-all")
+@login_required
+def mark_all_read():
+    db.session.execute(update(Notification).where(Notification.user_id == current_user.id,
+                                                  Notification.read_at.is_(None)).values(read_at=utcnow()))
+    db.session.commit()
+    return redirect(url_for("notifications.index"))

@@ -1,0 +1,100 @@
+"""Ticket reminders swept from the database (SPEC §4): tickets past their deadline (the
+assignee, then their manager), urgent tickets with no response within the emergency window,
+and problems without a first reply within N working days (Chinese calendar, with its
+make-up workdays). Each reminder is keyed so that a second sweep creates nothing new, and
+closes itself once the ticket has moved on. Every step is one set-based statement."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import chinese_calendar
+from sqlalchemy import String, case, cast, func, literal, select
+
+from portal.core.enums import Role, State
+from portal.core.policy import policy
+from portal.core.timeutil import from_local, to_local, utcnow
+from portal.extensions import db
+from portal.jobs.runtime import job
+from portal.notifications import reminders
+from portal.notifications.models import Reminder
+from portal.tickets.models import Ticket
+
+FIRST_REPLY_STATES = {State.REGISTERED.value: Role.DEV_MANAGER, State.AWAITING_MARKET.value: Role.MARKET,
+                      State.IMPL_QUEUE.value: Role.IMPL_MANAGER}
+WAITING_FOR_RESPONSE = (State.REGISTERED.value, State.READY_TO_ASSIGN.value, State.IMPL_QUEUE.value)
+COLUMNS = ["key", "kind", "role", "user_id", "ticket_id", "period", "due_at", "created_at"]
+
+
+def first_reply_cutoff(today: date, working_days: int) -> datetime:
+    """Tickets registered before this instant (UTC) are past the first-reply window today."""
+    cutoff_day = chinese_calendar.find_workday(-working_days, today)
+    return from_local(datetime.combine(cutoff_day, time.min))
+
+
+def _stamp(col):
+    """A datetime column as YYYYMMDDHHMM text, in SQL (the key of one deadline)."""
+    if db.engine.dialect.name == "postgresql":
+        return func.to_char(col, "YYYYMMDDHH24MI")
+    return func.strftime("%Y%m%d%H%M", col)
+
+
+def _key(kind: str, *parts):
+    expr = literal(f"{kind}:") + cast(Ticket.id, String)
+    for part in parts:
+        expr = expr + literal(":") + part
+    return expr
+
+
+def _manager_role():
+    return case((Ticket.handling_department == "impl", Role.IMPL_MANAGER.value), else_=Role.DEV_MANAGER.value)
+
+
+def sweep(now: datetime | None = None) -> dict[str, int]:
+    now = now or utcnow()
+    p = policy()
+    none = literal(None)
+    created: dict[str, int] = {}
+    overdue = (Ticket.state == State.ASSIGNED.value, Ticket.deadline < now)
+
+    # 1. Past the deadline: the assignee; after overdue_escalate_hours their manager too.
+    created["overdue"] = reminders.open_from_select(
+        select(_key("overdue", _stamp(Ticket.deadline)), literal("overdue"), cast(none, String), Ticket.assignee_id,
+               Ticket.id, _stamp(Ticket.deadline), Ticket.deadline, literal(now)).where(*overdue), COLUMNS)
+    escalate = now - timedelta(hours=p.overdue_escalate_hours)
+    created["overdue_manager"] = reminders.open_from_select(
+        select(_key("overdue_manager", _stamp(Ticket.deadline)), literal("overdue_manager"), _manager_role(),
+               cast(none, db.Integer), Ticket.id, _stamp(Ticket.deadline), Ticket.deadline, literal(now))
+        .where(*overdue, Ticket.deadline < escalate), COLUMNS)
+
+    # 2. Urgent, and nobody has responded within the emergency window.
+    created["urgent_no_response"] = reminders.open_from_select(
+        select(_key("urgent_no_response"), literal("urgent_no_response"), _manager_role(), cast(none, db.Integer),
+               Ticket.id, cast(none, String), Ticket.urgent_approved_at, literal(now))
+        .where(Ticket.urgent.is_(True), Ticket.state.in_(WAITING_FOR_RESPONSE),
+               Ticket.urgent_approved_at < now - timedelta(hours=p.emergency_response_hours)), COLUMNS)
+
+    # 3. No first reply within N working days.
+    cutoff = first_reply_cutoff(to_local(now).date(), p.first_reply_working_days)
+    role = case(*[(Ticket.state == s, r.value) for s, r in FIRST_REPLY_STATES.items()])
+    created["first_reply"] = reminders.open_from_select(
+        select(_key("first_reply"), literal("first_reply"), role, cast(none, db.Integer), Ticket.id,
+               cast(none, String), Ticket.created_at, literal(now))
+        .where(Ticket.state.in_(list(FIRST_REPLY_STATES)), Ticket.created_at < cutoff), COLUMNS)
+
+    # Close what the tickets have moved past.
+    t = select(Ticket.id)
+    created["settled"] = (
+        reminders.settle(Reminder.kind.in_(["overdue", "overdue_manager"]),
+                         Reminder.ticket_id.not_in(t.where(*overdue)), note="moved on")
+        + reminders.settle(Reminder.kind == "urgent_no_response",
+                           Reminder.ticket_id.not_in(t.where(Ticket.state.in_(WAITING_FOR_RESPONSE))), note="responded")
+        + reminders.settle(Reminder.kind == "first_reply",
+                           Reminder.ticket_id.not_in(t.where(Ticket.state.in_(list(FIRST_REPLY_STATES)))),
+                           note="replied")
+    )
+    return created
+
+
+@job
+def sweep_ticket_reminders() -> dict[str, int]:
+    return sweep()
