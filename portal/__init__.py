@@ -48,9 +48,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.health import bp as health_bp
     from portal.hotline.routes import bp as hotline_bp
     from portal.tickets.routes import bp as tickets_bp
+    from portal.notifications.routes import bp as notifications_bp
     from portal.queues.routes import bp as queues_bp
+    from portal.service_plan.routes import bp as service_plan_bp
 
-    for bp in (auth_bp, admin_bp, customers_bp, hotline_bp, tickets_bp, queues_bp, health_bp):
+    for bp in (auth_bp, admin_bp, customers_bp, hotline_bp, tickets_bp, queues_bp, health_bp, notifications_bp,
+               service_plan_bp):
         app.register_blueprint(bp)
 
     templating.init_app(app)

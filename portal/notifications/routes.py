@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select, update
 
@@ -34,7 +34,7 @@ def reminder_link(r: Reminder) -> str:
     if r.kind in ("monthly_callback", "visit"):
         return url_for("service_plan.index") + f"#unit-{r.customer_id}"
     if r.kind == "duty_roster":
-        return url_for("hotline.roster")
+        return url_for("hotline.roster") if "hotline.roster" in current_app.view_functions else url_for("hotline.index")
     if r.customer_id:
         return url_for("customers.show", unit_id=r.customer_id)
     return url_for("notifications.index")

@@ -1,0 +1,58 @@
+"""Recording the service plan's contacts: monthly phone callbacks and on-site visits.
+They are the same Callback records the tickets use (kind monthly / visit)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+
+from portal.auth.models import User
+from portal.core.enums import CallbackKind, ContactMethod, MaintenanceStatus, Role
+from portal.core.timeutil import to_local, utcnow
+from portal.customers.models import CustomerUnit
+from portal.extensions import db
+from portal.notifications import reminders
+from portal.notifications.models import Reminder
+from portal.service_plan import periods
+from portal.tickets.models import Callback
+
+PLAN_KINDS = {CallbackKind.MONTHLY.value: "monthly_callback", CallbackKind.VISIT.value: "visit"}
+
+
+class PlanError(Exception):
+    def __init__(self, message, status: int = 422, errors: dict | None = None):
+        super().__init__(str(message))
+        self.message, self.status, self.errors = message, status, errors or {}
+
+
+def visit_period(unit: CustomerUnit, d) -> periods.Period:
+    return periods.month(d) if unit.maintenance_status == MaintenanceStatus.VIP.value else periods.quarter(d)
+
+
+def record(unit: CustomerUnit, kind: str, actor: User, *, method: str, contact_person: str, outcome: str,
+           satisfaction: int | None = None, made_at: datetime | None = None) -> Callback:
+    if Role.CS not in actor.roles:
+        raise PlanError(_l("Only customer service records callbacks and visits."), 403)
+    if kind not in PLAN_KINDS:
+        raise PlanError(_l("Unknown kind of record."), 400)
+    if unit.maintenance_status == MaintenanceStatus.STOPPED.value:
+        raise PlanError(_l("This unit's maintenance has stopped; it is not in the service plan."), 409)
+    ContactMethod(method)
+    errors = {}
+    if not (contact_person or "").strip():
+        errors["contact_person"] = _l("This field is required.")
+    if not (outcome or "").strip():
+        errors["outcome"] = _l("This field is required.")
+    if satisfaction is not None and not 1 <= int(satisfaction) <= 5:
+        errors["satisfaction"] = _l("Satisfaction is scored 1 to 5.")
+    if errors:
+        raise PlanError(_l("Please correct the marked fields."), 422, errors)
+    made_at = made_at or utcnow()
+    cb = Callback(kind=kind, customer_id=unit.id, method=method, contact_person=contact_person.strip(),
+                  outcome=outcome.strip(), satisfaction=satisfaction, made_by_id=actor.id, made_at=made_at)
+    db.session.add(cb)
+    day = to_local(made_at).date()
+    period = periods.month(day) if kind == CallbackKind.MONTHLY.value else visit_period(unit, day)
+    reminders.settle(Reminder.kind == PLAN_KINDS[kind], Reminder.customer_id == unit.id,
+                     Reminder.period == period.key, note="recorded")
+    return cb

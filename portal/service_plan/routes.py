@@ -1,0 +1,111 @@
+"""客服's service plan: this month's phone callbacks and on-site visits per unit — done, due
+or overdue — each with a one-click record form."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import and_, func, or_, select
+
+from portal.core.enums import CallbackKind, ContactMethod, MaintenanceStatus, Role
+from portal.core.templating import render_page
+from portal.customers.models import CustomerUnit
+from portal.extensions import db
+from portal.service_plan import operations as ops
+from portal.service_plan import periods
+from portal.service_plan.jobs import today_local
+from portal.tickets.models import Callback
+
+bp = Blueprint("service_plan", __name__)
+PAGE = 50
+VIEW_ROLES = (Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.ADMIN)
+
+
+def _month_arg() -> date:
+    raw = request.args.get("month", "")
+    try:
+        y, m = raw.split("-")
+        return date(int(y), int(m), 1)
+    except ValueError:
+        return today_local().replace(day=1)
+
+
+def _rows(units: list[CustomerUnit], month: periods.Period) -> list[dict]:
+    """Each unit with its last monthly callback this month and last visit in its visit period."""
+    if not units:
+        return []
+    q = periods.quarter(month.start)
+    start, end = min(month.start_utc, q.start_utc), max(month.end_utc, q.end_utc)
+    found = db.session.execute(
+        select(Callback.customer_id, Callback.kind, func.max(Callback.made_at))
+        .where(Callback.customer_id.in_([u.id for u in units]),
+               Callback.kind.in_([CallbackKind.MONTHLY.value, CallbackKind.VISIT.value]),
+               Callback.made_at >= start, Callback.made_at < end)
+        .group_by(Callback.customer_id, Callback.kind)
+    ).all()
+    # visits of VIP units count per month, of ordinary units per quarter: filter below.
+    last = {(cid, kind): at for cid, kind, at in found}
+    today = today_local()
+    out = []
+    for u in units:
+        vp = month if u.maintenance_status == MaintenanceStatus.VIP.value else q
+        monthly = last.get((u.id, CallbackKind.MONTHLY.value))
+        monthly = monthly if monthly and month.start_utc <= monthly < month.end_utc else None
+        visit = last.get((u.id, CallbackKind.VISIT.value))
+        visit = visit if visit and vp.start_utc <= visit < vp.end_utc else None
+        out.append(dict(
+            unit=u, monthly=monthly, visit=visit, visit_period=vp,
+            monthly_status="done" if monthly else ("overdue" if today >= month.end else "due"),
+            visit_status="done" if visit else ("overdue" if today >= vp.end else "due"),
+        ))
+    return out
+
+
+@bp.get("/service-plan")
+@login_required
+def index():
+    if not current_user.has_role(*VIEW_ROLES):
+        abort(403)
+    first = _month_arg()
+    month = periods.month(first)
+    level = request.args.get("level", "")
+    after = request.args.get("after", "")
+    stmt = select(CustomerUnit).where(CustomerUnit.maintenance_status.in_(
+        [level] if level in (MaintenanceStatus.VIP.value, MaintenanceStatus.ORDINARY.value)
+        else [MaintenanceStatus.VIP.value, MaintenanceStatus.ORDINARY.value]))
+    if after:
+        stmt = stmt.where(CustomerUnit.name > after)
+    units = list(db.session.scalars(stmt.order_by(CustomerUnit.name).limit(PAGE + 1)))
+    more = len(units) > PAGE
+    units = units[:PAGE]
+    rows = _rows(units, month)
+    prev_month = periods.month(month.start.replace(day=1) - timedelta(days=1)).start
+    return render_page("service_plan/index.html", "plan", rows=rows, month=month, level=level,
+                       next_after=units[-1].name if more else None, prev_month=prev_month, next_month=month.end,
+                       methods=ContactMethod.choices(), can_record=current_user.has_role(Role.CS))
+
+
+@bp.post("/service-plan/<int:unit_id>/record")
+@login_required
+def record(unit_id: int):
+    unit = db.get_or_404(CustomerUnit, unit_id)
+    kind = request.form.get("kind", "")
+    sat = request.form.get("satisfaction") or None
+    status, error, errors = 200, None, {}
+    try:
+        ops.record(unit, kind, current_user, method=request.form.get("method", "phone"),
+                   contact_person=request.form.get("contact_person", ""), outcome=request.form.get("outcome", ""),
+                   satisfaction=int(sat) if sat and sat.isdigit() else None)
+        db.session.commit()
+    except ops.PlanError as e:
+        db.session.rollback()
+        status, error, errors = e.status, str(e.message), {k: str(v) for k, v in e.errors.items()}
+    except ValueError:
+        db.session.rollback()
+        status, error = 400, _("Unknown contact method.")
+    month = periods.month(today_local())
+    row = _rows([unit], month)[0]
+    return render_template("service_plan/_row.html", r=row, month=month, methods=ContactMethod.choices(),
+                           can_record=True, error=error, errors=errors, open_kind=kind if error else None), status
