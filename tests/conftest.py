@@ -26,6 +26,21 @@ def instance_dir():
     shutil.rmtree(d, ignore_errors=True)
 
 
+class FreshRequestClient:
+    """Mixed into the test client. The autouse fixture below keeps one app context pushed for the
+    whole test (so tests can use db.session), and Flask reuses it for every request; per-request
+    caches that live on `g` must therefore be forgotten before each request, or a second client
+    would act as the first user (Flask-Login) or speak the first user's language (Flask-Babel)."""
+
+    def open(self, *args, **kwargs):
+        from flask import g, has_app_context
+
+        if has_app_context():
+            for key in ("_login_user", "_flask_babel"):
+                g.pop(key, None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(instance_dir):
     os.environ["INSTANCE_PATH"] = str(instance_dir)
@@ -38,6 +53,9 @@ def app(instance_dir):
         "FAST_PASSWORD_HASHING": True,
         "SERVER_NAME": None,
     })
+    from flask.testing import FlaskClient
+
+    app.test_client_class = type("TestClient", (FreshRequestClient, FlaskClient), {})
     with app.app_context():
         _fresh_schema(db)
     yield app

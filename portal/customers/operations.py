@@ -1,21 +1,34 @@
-"""Customer units: creation, lookup (name or pinyin initials), maintenance status changes."""
+"""Customer units: creation and editing, contacts, contracts, lookup (name or pinyin initials),
+the bounded list, and maintenance status changes. Never touches `request`, never commits."""
 from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select, tuple_
 
 from portal.auth.models import User
 from portal.core.enums import MaintenanceStatus, Role
-from portal.customers.models import CustomerUnit, MaintenanceStatusChange
+from portal.core.validators import PHONE_MESSAGE, normalize_cn_phone
+from portal.customers.models import Contact, Contract, CustomerUnit, MaintenanceStatusChange
 from portal.extensions import db
+
+PAGE_SIZE = 50
 
 
 class CustomerError(Exception):
-    def __init__(self, message, status: int = 422):
+    """Refused input. `field` names the form field the message belongs to, if any."""
+
+    def __init__(self, message, status: int = 422, field: str | None = None):
         super().__init__(str(message))
         self.message = message
         self.status = status
+        self.field = field
 
 
 def initials_of(name: str) -> str:
@@ -23,45 +36,187 @@ def initials_of(name: str) -> str:
     return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default")).lower()[:200]
 
 
+def today_local() -> date:
+    from portal.core.timeutil import to_local, utcnow
+
+    return to_local(utcnow()).date()
+
+
+# --- units --------------------------------------------------------------------
+
+def _name_taken(name: str, except_id: int | None = None) -> bool:
+    stmt = select(CustomerUnit.id).where(CustomerUnit.name == name)
+    if except_id is not None:
+        stmt = stmt.where(CustomerUnit.id != except_id)
+    return db.session.scalar(stmt) is not None
+
+
+def _clean_phone(phone: str, field: str = "phone") -> str:
+    phone = (phone or "").strip()
+    if not phone:
+        return ""
+    normalized = normalize_cn_phone(phone)
+    if normalized is None:
+        raise CustomerError(PHONE_MESSAGE, field=field)
+    return normalized
+
+
 def create_unit(name: str, *, address: str = "", phone: str = "", user_count: int = 0,
-                status: MaintenanceStatus = MaintenanceStatus.ORDINARY, actor: User | None = None) -> CustomerUnit:
+                status: MaintenanceStatus = MaintenanceStatus.ORDINARY, actor: User | None = None,
+                reason: str | None = None) -> CustomerUnit:
+    """A new unit and the first entry of its status history (`reason` says how it came in)."""
     name = name.strip()
     if not name:
-        raise CustomerError(_l("The unit name is required."))
-    if db.session.scalar(select(CustomerUnit.id).where(CustomerUnit.name == name)):
-        raise CustomerError(_l("A unit with this name already exists."), 409)
-    unit = CustomerUnit(name=name, name_initials=initials_of(name), address=address, phone=phone,
+        raise CustomerError(_l("The unit name is required."), field="name")
+    if _name_taken(name):
+        raise CustomerError(_l("A unit with this name already exists."), 409, field="name")
+    if user_count < 0:
+        raise CustomerError(_l("The number of users cannot be negative."), field="user_count")
+    unit = CustomerUnit(name=name, name_initials=initials_of(name), address=address.strip(), phone=_clean_phone(phone),
                         user_count=user_count, maintenance_status=MaintenanceStatus(status).value)
     db.session.add(unit)
     db.session.flush()
     db.session.add(MaintenanceStatusChange(customer_id=unit.id, from_status=None, to_status=unit.maintenance_status,
-                                           reason=str(_l("Unit created")), changed_by_id=actor.id if actor else None))
+                                           reason=reason or str(_l("Unit created")),
+                                           changed_by_id=actor.id if actor else None))
     return unit
 
+
+def update_unit(unit: CustomerUnit, *, name: str, address: str, phone: str, user_count: int) -> CustomerUnit:
+    """Edit the unit's facts. The maintenance status is not among them (see change_status)."""
+    name = name.strip()
+    if not name:
+        raise CustomerError(_l("The unit name is required."), field="name")
+    if _name_taken(name, except_id=unit.id):
+        raise CustomerError(_l("A unit with this name already exists."), 409, field="name")
+    if user_count < 0:
+        raise CustomerError(_l("The number of users cannot be negative."), field="user_count")
+    unit.name = name
+    unit.name_initials = initials_of(name)
+    unit.address = address.strip()
+    unit.phone = _clean_phone(phone)
+    unit.user_count = user_count
+    return unit
+
+
+# --- contacts and contracts ---------------------------------------------------------
+
+def _contact_values(name: str, department: str, phone: str, email: str) -> dict:
+    name = name.strip()
+    if not name:
+        raise CustomerError(_l("The contact's name is required."), field="name")
+    return dict(name=name, department=department.strip(), phone=_clean_phone(phone), email=email.strip())
+
+
+def add_contact(unit: CustomerUnit, *, name: str, department: str = "", phone: str = "", email: str = "") -> Contact:
+    contact = Contact(customer_id=unit.id, **_contact_values(name, department, phone, email))
+    db.session.add(contact)
+    return contact
+
+
+def update_contact(contact: Contact, *, name: str, department: str = "", phone: str = "", email: str = "") -> Contact:
+    for key, value in _contact_values(name, department, phone, email).items():
+        setattr(contact, key, value)
+    return contact
+
+
+def add_contract(unit: CustomerUnit, *, start_date: date, end_date: date, fee: Decimal, free_year: bool = False,
+                 note: str = "") -> Contract:
+    if end_date < start_date:
+        raise CustomerError(_l("The end date cannot be before the start date."), field="end_date")
+    if fee is None or fee < 0:
+        raise CustomerError(_l("The fee cannot be negative."), field="fee")
+    contract = Contract(customer_id=unit.id, start_date=start_date, end_date=end_date, fee=fee,
+                        free_year=free_year, note=note.strip())
+    db.session.add(contract)
+    return contract
+
+
+# --- search and list ------------------------------------------------------------
 
 def _escape_like(q: str) -> str:
     return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _matches(q: str):
+    """Name contains q, or the pinyin initials contain q (rmyy finds 北京市第一人民医院)."""
+    like = f"%{_escape_like(q)}%"
+    initials = f"%{_escape_like(q.lower())}%"
+    return or_(CustomerUnit.name.like(like, escape="\\"), CustomerUnit.name_initials.like(initials, escape="\\"))
+
+
 def search_units(q: str, limit: int = 20) -> list[CustomerUnit]:
     q = (q or "").strip()[:100]
-    stmt = select(CustomerUnit).order_by(CustomerUnit.name).limit(limit)
+    stmt = select(CustomerUnit).order_by(CustomerUnit.name, CustomerUnit.id).limit(limit)
     if q:
-        like = f"%{_escape_like(q)}%"
-        prefix = f"{_escape_like(q.lower())}%"
-        stmt = stmt.where(or_(CustomerUnit.name.like(like, escape="\\"),
-                              CustomerUnit.name_initials.like(prefix, escape="\\")))
+        stmt = stmt.where(_matches(q))
     return list(db.session.scalars(stmt))
 
 
+@dataclass
+class UnitPage:
+    units: list[CustomerUnit]
+    next_cursor: str | None
+    is_first: bool
+
+
+def _encode_cursor(unit: CustomerUnit) -> str:
+    raw = json.dumps([unit.name, unit.id], ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[str, int] | None:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not (isinstance(values, list) and len(values) == 2 and isinstance(values[0], str)):
+            return None
+        return values[0], int(values[1])
+    except (ValueError, TypeError):
+        return None
+
+
+def list_units(q: str = "", status: str = "", after: str = "", page_size: int = PAGE_SIZE) -> UnitPage:
+    """One page of units by name, keyset-paginated on (name, id); no COUNT(*)."""
+    q = (q or "").strip()[:100]
+    stmt = select(CustomerUnit).order_by(CustomerUnit.name, CustomerUnit.id)
+    if q:
+        stmt = stmt.where(_matches(q))
+    if status in MaintenanceStatus._value2member_map_:
+        stmt = stmt.where(CustomerUnit.maintenance_status == status)
+    cursor = _decode_cursor(after) if after else None
+    if cursor:
+        stmt = stmt.where(tuple_(CustomerUnit.name, CustomerUnit.id) > tuple_(*cursor))
+    units = list(db.session.scalars(stmt.limit(page_size + 1)))
+    more = len(units) > page_size
+    units = units[:page_size]
+    return UnitPage(units=units, next_cursor=_encode_cursor(units[-1]) if more and units else None,
+                    is_first=cursor is None)
+
+
+def status_history(unit: CustomerUnit) -> list[MaintenanceStatusChange]:
+    """Newest first."""
+    return list(db.session.scalars(
+        select(MaintenanceStatusChange).where(MaintenanceStatusChange.customer_id == unit.id)
+        .order_by(MaintenanceStatusChange.id.desc())))
+
+
+# --- maintenance status -----------------------------------------------------------
+
+def can_change_status(user: User) -> bool:
+    return Role.MARKET_MANAGER in user.roles
+
+
 def change_status(unit: CustomerUnit, to: MaintenanceStatus, reason: str, actor: User) -> MaintenanceStatusChange:
-    if Role.MARKET_MANAGER not in actor.roles:
+    if not can_change_status(actor):
         raise CustomerError(_l("Only the market manager may change the maintenance status."), 403)
-    to = MaintenanceStatus(to)
-    if not reason.strip():
-        raise CustomerError(_l("Give a reason for the change."))
+    try:
+        to = MaintenanceStatus(to)
+    except ValueError:
+        raise CustomerError(_l("Choose a maintenance status."), field="status")
+    if not (reason or "").strip():
+        raise CustomerError(_l("Give a reason for the change."), field="reason")
     if unit.maintenance_status == to.value:
-        raise CustomerError(_l("The unit already has this maintenance status."), 409)
+        raise CustomerError(_l("The unit already has this maintenance status."), 409, field="status")
     change = MaintenanceStatusChange(customer_id=unit.id, from_status=unit.maintenance_status, to_status=to.value,
                                      reason=reason.strip(), changed_by_id=actor.id)
     unit.maintenance_status = to.value

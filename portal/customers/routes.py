@@ -1,14 +1,27 @@
-from flask import Blueprint, abort, render_template, request
-from flask_login import current_user, login_required
+"""Customer units: list and search, detail, editing, contacts, contracts, maintenance status, Excel import."""
+from __future__ import annotations
 
-from portal.core.enums import Role
+import io
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
+
+from portal.core.enums import MaintenanceStatus, Role
+from portal.core.templating import render_page
+from portal.customers import importer
 from portal.customers import operations as ops
-from portal.customers.models import CustomerUnit
+from portal.customers.forms import (ContactForm, ContractForm, ImportConfirmForm, ImportUploadForm, NewUnitForm,
+                                    StatusForm, UnitForm)
+from portal.customers.models import Contact, CustomerUnit
 from portal.extensions import db
 
 bp = Blueprint("customers", __name__)
 
 VIEW_ROLES = (Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.DEV_MANAGER, Role.IMPL_MANAGER, Role.ADMIN)
+# may create and edit units, contacts and contracts, and import them from Excel
+EDIT_ROLES = (Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.ADMIN)
 
 
 def require_view() -> None:
@@ -16,13 +29,44 @@ def require_view() -> None:
         abort(403)
 
 
+def require_edit() -> None:
+    if not current_user.has_role(*EDIT_ROLES):
+        abort(403)
+
+
+def _field_error(form, error: ops.CustomerError) -> None:
+    """Show an operation's refusal next to the field it concerns (or above the form)."""
+    target = getattr(form, error.field, None) if error.field else None
+    if target is not None:
+        target.errors = list(target.errors) + [str(error.message)]
+    else:
+        form.form_errors.append(str(error.message))
+
+
+def _commit_or_name_taken(form) -> bool:
+    """Commit; a concurrent request may have taken the unit name between our check and the insert."""
+    try:
+        db.session.commit()
+        return True
+    except IntegrityError:
+        db.session.rollback()
+        form.name.errors = list(form.name.errors) + [_("A unit with this name already exists.")]
+        return False
+
+
+# --- list, lookup, detail -------------------------------------------------------------
+
 @bp.get("/customers")
 @login_required
 def index():
     require_view()
-    q = request.args.get("q", "")
-    units = ops.search_units(q, limit=100)
-    return render_template("customers/index.html", units=units, q=q)
+    q = (request.args.get("q") or "").strip()[:100]
+    status = request.args.get("status", "")
+    status = status if status in MaintenanceStatus._value2member_map_ else ""
+    after = (request.args.get("after") or "")[:400]
+    page = ops.list_units(q, status, after)
+    return render_page("customers/index.html", "results", page=page, q=q, status=status,
+                       statuses=MaintenanceStatus.choices(), can_edit=current_user.has_role(*EDIT_ROLES))
 
 
 @bp.get("/customers/lookup")
@@ -36,9 +80,240 @@ def lookup():
     return render_template("customers/_lookup_options.html", units=units, q=q)
 
 
+def _show_context(unit: CustomerUnit, status_form: StatusForm | None = None, status_error: str | None = None) -> dict:
+    can_change = ops.can_change_status(current_user)
+    if can_change and status_form is None:
+        status_form = StatusForm(formdata=None, status=unit.maintenance_status)
+    return dict(
+        unit=unit, history=ops.status_history(unit), current_contract=unit.current_contract(ops.today_local()),
+        can_edit=current_user.has_role(*EDIT_ROLES), status_form=status_form if can_change else None,
+        status_error=status_error,
+    )
+
+
 @bp.get("/customers/<int:unit_id>")
 @login_required
 def show(unit_id: int):
     require_view()
     unit = db.get_or_404(CustomerUnit, unit_id)
-    return render_template("customers/show.html", unit=unit)
+    return render_template("customers/show.html", **_show_context(unit))
+
+
+@bp.post("/customers/<int:unit_id>/status")
+@login_required
+def change_status(unit_id: int):
+    """Only the market manager; every change becomes a MaintenanceStatusChange row."""
+    require_view()
+    if not ops.can_change_status(current_user):
+        abort(403)
+    # Locked (PostgreSQL) so two simultaneous changes record the right "from" status.
+    unit = db.session.get(CustomerUnit, unit_id, with_for_update=True) or abort(404)
+    form = StatusForm()
+    if not form.validate():
+        return render_template("customers/show.html", **_show_context(unit, status_form=form)), 422
+    try:
+        ops.change_status(unit, MaintenanceStatus(form.status.data), form.reason.data, current_user)
+        db.session.commit()
+    except ops.CustomerError as e:
+        db.session.rollback()
+        unit = db.get_or_404(CustomerUnit, unit_id)
+        ctx = _show_context(unit, status_form=form, status_error=str(e.message))
+        return render_template("customers/show.html", **ctx), e.status
+    flash(_("Maintenance status changed."), "success")
+    return redirect(url_for("customers.show", unit_id=unit.id) + "#status")
+
+
+# --- create and edit ---------------------------------------------------------------
+
+def _form_page(form, title: str, cancel: str, status: int = 200, unit: CustomerUnit | None = None):
+    return render_template("customers/form.html", form=form, title=title, cancel=cancel, unit=unit), status
+
+
+@bp.route("/customers/new", methods=["GET", "POST"])
+@login_required
+def new():
+    require_edit()
+    form = NewUnitForm()
+    if form.validate_on_submit():
+        try:
+            unit = ops.create_unit(form.name.data, address=form.address.data or "", phone=form.phone.data or "",
+                                   user_count=form.user_count.data, status=MaintenanceStatus(form.status.data),
+                                   actor=current_user)
+        except ops.CustomerError as e:
+            db.session.rollback()
+            _field_error(form, e)
+        else:
+            if _commit_or_name_taken(form):
+                flash(_("Unit created."), "success")
+                return redirect(url_for("customers.show", unit_id=unit.id))
+    return _form_page(form, _("New customer unit"), url_for("customers.index"),
+                      422 if request.method == "POST" else 200)
+
+
+@bp.route("/customers/<int:unit_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(unit_id: int):
+    require_edit()
+    unit = db.get_or_404(CustomerUnit, unit_id)
+    form = UnitForm(obj=unit)
+    if form.validate_on_submit():
+        try:
+            ops.update_unit(unit, name=form.name.data, address=form.address.data or "", phone=form.phone.data or "",
+                            user_count=form.user_count.data)
+        except ops.CustomerError as e:
+            db.session.rollback()
+            _field_error(form, e)
+        else:
+            if _commit_or_name_taken(form):
+                flash(_("Changes saved."), "success")
+                return redirect(url_for("customers.show", unit_id=unit.id))
+    return _form_page(form, _("Edit unit"), url_for("customers.show", unit_id=unit.id),
+                      422 if request.method == "POST" else 200, unit=unit)
+
+
+@bp.route("/customers/<int:unit_id>/contacts/new", methods=["GET", "POST"])
+@login_required
+def new_contact(unit_id: int):
+    require_edit()
+    unit = db.get_or_404(CustomerUnit, unit_id)
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            ops.add_contact(unit, name=form.name.data, department=form.department.data or "",
+                            phone=form.phone.data or "", email=form.email.data or "")
+        except ops.CustomerError as e:
+            db.session.rollback()
+            _field_error(form, e)
+        else:
+            db.session.commit()
+            flash(_("Contact added."), "success")
+            return redirect(url_for("customers.show", unit_id=unit.id) + "#contacts")
+    return _form_page(form, _("Add contact"), url_for("customers.show", unit_id=unit.id),
+                      422 if request.method == "POST" else 200, unit=unit)
+
+
+@bp.route("/customers/<int:unit_id>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_contact(unit_id: int, contact_id: int):
+    require_edit()
+    unit = db.get_or_404(CustomerUnit, unit_id)
+    contact = db.session.get(Contact, contact_id)
+    if contact is None or contact.customer_id != unit.id:
+        abort(404)
+    form = ContactForm(obj=contact)
+    if form.validate_on_submit():
+        try:
+            ops.update_contact(contact, name=form.name.data, department=form.department.data or "",
+                               phone=form.phone.data or "", email=form.email.data or "")
+        except ops.CustomerError as e:
+            db.session.rollback()
+            _field_error(form, e)
+        else:
+            db.session.commit()
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("customers.show", unit_id=unit.id) + "#contacts")
+    return _form_page(form, _("Edit contact"), url_for("customers.show", unit_id=unit.id),
+                      422 if request.method == "POST" else 200, unit=unit)
+
+
+@bp.route("/customers/<int:unit_id>/contracts/new", methods=["GET", "POST"])
+@login_required
+def new_contract(unit_id: int):
+    require_edit()
+    unit = db.get_or_404(CustomerUnit, unit_id)
+    form = ContractForm()
+    if form.validate_on_submit():
+        try:
+            ops.add_contract(unit, start_date=form.start_date.data, end_date=form.end_date.data, fee=form.fee.data,
+                             free_year=form.free_year.data, note=form.note.data or "")
+        except ops.CustomerError as e:
+            db.session.rollback()
+            _field_error(form, e)
+        else:
+            db.session.commit()
+            flash(_("Contract added."), "success")
+            return redirect(url_for("customers.show", unit_id=unit.id) + "#contracts")
+    return _form_page(form, _("Add maintenance contract"), url_for("customers.show", unit_id=unit.id),
+                      422 if request.method == "POST" else 200, unit=unit)
+
+
+# --- Excel import ---------------------------------------------------------------------
+
+def _import_page(status: int = 200, **ctx):
+    ctx.setdefault("upload_form", ImportUploadForm(formdata=None))
+    ctx.setdefault("plan", None)
+    ctx.setdefault("error", None)
+    return render_template("customers/import.html", columns=importer.COLUMNS, nowrap_columns=importer.SHORT_COLUMNS,
+                           required=[importer.COLUMNS[k] for k in importer.REQUIRED_COLUMNS], **ctx), status
+
+
+def _preview(token: str, filename: str, plan: importer.Plan, status: int = 200, error: str | None = None):
+    confirm = ImportConfirmForm(formdata=None, token=token, fingerprint=plan.fingerprint())
+    return _import_page(status, plan=plan, filename=filename, confirm_form=confirm, error=error)
+
+
+@bp.get("/customers/import")
+@login_required
+def import_start():
+    require_edit()
+    return _import_page()
+
+
+@bp.get("/customers/import/template.xlsx")
+@login_required
+def import_template():
+    require_edit()
+    return send_file(io.BytesIO(importer.template_workbook()), as_attachment=True,
+                     download_name="客户单位导入模板.xlsx", mimetype=importer.XLSX_MIME, max_age=0)
+
+
+@bp.post("/customers/import")
+@login_required
+def import_preview():
+    """Step 1: read the file and show what would happen. Nothing is written to the database."""
+    require_edit()
+    form = ImportUploadForm()
+    if not form.validate():
+        return _import_page(422, upload_form=form)
+    try:
+        filename, rows = importer.read_workbook(form.file.data)
+    except importer.ImportFileError as e:
+        return _import_page(422, upload_form=form, error=str(e.message))
+    plan = importer.build_plan(rows)
+    token = importer.stash(rows, filename, current_user)
+    return _preview(token, filename, plan, 200 if plan.ok else 422)
+
+
+@bp.post("/customers/import/confirm")
+@login_required
+def import_confirm():
+    """Step 2: check the stashed rows again and write them all in one transaction — or nothing."""
+    require_edit()
+    form = ImportConfirmForm()
+    stashed = importer.unstash(form.token.data or "", current_user) if form.validate() else None
+    if stashed is None:
+        return _import_page(409, error=_("This import has expired or was already done. Upload the file again."))
+    filename, rows = stashed
+    plan = importer.build_plan(rows)
+    if not plan.ok:
+        return _preview(form.token.data, filename, plan, 422,
+                        error=_("The file has problems; nothing was imported. Correct the rows below in Excel "
+                                "and upload the file again."))
+    if plan.fingerprint() != form.fingerprint.data:
+        return _preview(form.token.data, filename, plan, 409,
+                        error=_("The customer data changed since the preview. Check the preview again and confirm."))
+    if not importer.claim(form.token.data):
+        return _import_page(409, error=_("This import has expired or was already done. Upload the file again."))
+    try:
+        units, contacts = importer.apply_plan(plan, current_user, filename)
+        db.session.commit()
+    except (ops.CustomerError, IntegrityError):
+        db.session.rollback()
+        plan = importer.build_plan(rows)
+        token = importer.stash(rows, filename, current_user)
+        return _preview(token, filename, plan, 409,
+                        error=_("The customer data changed while importing; nothing was imported. "
+                                "Check the preview again and confirm."))
+    flash(_("Import done: %(units)d new units, %(contacts)d new contacts.", units=units, contacts=contacts),
+          "success")
+    return redirect(url_for("customers.index"))
