@@ -1,8 +1,15 @@
-from flask import Blueprint, abort, render_template
-from flask_login import current_user, login_required
+"""管理员: accounts (create, edit, roles, deactivate, reset password) and departments."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 
-from portal.auth.models import User
+from portal.admin import operations as ops
+from portal.admin.forms import DepartmentForm, PasswordResetForm, UserCreateForm, UserEditForm
+from portal.auth.models import Department, User
+from portal.auth.operations import AccountError, create_user
 from portal.core.enums import Role
 from portal.extensions import db
 
@@ -16,7 +23,125 @@ def _admins_only():
         abort(403)
 
 
+def _department_choices() -> list[tuple[str, str]]:
+    return [("", _("— none —"))] + [(d.key, d.name) for d in ops.departments()]
+
+
+def _roles_of(form) -> list[Role]:
+    return [Role(r) for r in form.roles.data]
+
+
+# --- users ------------------------------------------------------------------------
+
 @bp.get("/users")
 def users():
-    users = list(db.session.scalars(select(User).order_by(User.username)))
-    return render_template("admin/users.html", users=users)
+    rows = list(db.session.scalars(select(User).order_by(User.active.desc(), User.username)))
+    return render_template("admin/users.html", users=rows)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user():
+    form = UserCreateForm()
+    form.department.choices = _department_choices()
+    if form.validate_on_submit():
+        try:
+            user = create_user(form.username.data, form.password.data, form.display_name.data.strip(),
+                               _roles_of(form), form.department.data or None, (form.email.data or "").strip() or None)
+        except AccountError as e:
+            db.session.rollback()
+            form.username.errors.append(str(e.message))
+        else:
+            db.session.commit()
+            flash(_("User %(name)s created.", name=user.username), "success")
+            return redirect(url_for("admin.users"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/user_new.html", form=form), status
+
+
+def _current_values_form(user: User) -> UserEditForm:
+    form = UserEditForm(formdata=None, display_name=user.display_name, department=user.department_key or "",
+                        email=user.email or "", roles=sorted(r.value for r in user.roles), active=user.active)
+    form.department.choices = _department_choices()
+    return form
+
+
+def _edit_page(user: User, form: UserEditForm, pw_form: PasswordResetForm, error: str | None = None,
+               status: int = 200):
+    return render_template("admin/user_edit.html", user=user, form=form, pw_form=pw_form, error=error), status
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def edit_user(user_id: int):
+    user = db.get_or_404(User, user_id)
+    pw_form = PasswordResetForm(formdata=None)
+    if request.method == "GET":
+        return _edit_page(user, _current_values_form(user), pw_form)
+    form = UserEditForm()
+    form.department.choices = _department_choices()
+    if not form.validate():
+        return _edit_page(user, form, pw_form, status=422)
+    try:
+        ops.update_user(user.id, current_user, display_name=form.display_name.data,
+                        department_key=form.department.data or None, email=form.email.data,
+                        roles=_roles_of(form), active=form.active.data)
+    except AccountError as e:
+        # Refused by an account rule (last administrator, own account): nothing is written.
+        db.session.rollback()
+        user = db.get_or_404(User, user_id)
+        return _edit_page(user, form, pw_form, error=str(e.message), status=409)
+    db.session.commit()
+    flash(_("Changes to %(name)s saved.", name=user.username), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/password")
+def reset_password(user_id: int):
+    user = db.get_or_404(User, user_id)
+    pw_form = PasswordResetForm()
+    if pw_form.validate():
+        try:
+            ops.reset_password(user, pw_form.password.data)
+        except AccountError as e:
+            db.session.rollback()
+            pw_form.password.errors.append(str(e.message))
+        else:
+            db.session.commit()
+            if user.id == current_user.id:
+                login_user(user)  # an admin resetting their own password keeps this session
+            flash(_("New password set for %(name)s. All of their sessions have been signed out.",
+                    name=user.username), "success")
+            return redirect(url_for("admin.edit_user", user_id=user.id))
+    return _edit_page(user, _current_values_form(user), pw_form, status=422)
+
+
+# --- departments ------------------------------------------------------------------
+
+@bp.get("/departments")
+def departments():
+    rows = ops.departments()
+    forms = {d.id: DepartmentForm(formdata=None, prefix=f"d{d.id}", name=d.name) for d in rows}
+    return render_template("admin/departments.html", departments=rows, forms=forms)
+
+
+@bp.post("/departments/<key>")
+def rename_department(key: str):
+    dept = db.session.scalar(select(Department).where(Department.key == key))
+    if dept is None:
+        abort(404)
+    form = DepartmentForm(prefix=f"d{dept.id}")
+    status, error = 422, None
+    if form.validate():
+        try:
+            ops.rename_department(dept, form.name.data)
+        except ops.DepartmentError as e:
+            db.session.rollback()
+            status, error = e.status, str(e.message)
+            form.name.errors.append(error)
+        else:
+            db.session.commit()
+            flash(_("Department renamed."), "success")
+            return redirect(url_for("admin.departments"))
+    rows = ops.departments()
+    forms = {d.id: DepartmentForm(formdata=None, prefix=f"d{d.id}", name=d.name) for d in rows}
+    forms[dept.id] = form
+    return render_template("admin/departments.html", departments=rows, forms=forms), status
