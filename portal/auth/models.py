@@ -19,10 +19,7 @@ class Department(db.Model):
 
     @property
     def title(self) -> str:
-        try:
-            return str(DepartmentKey(self.key).title)
-        except ValueError:
-            return self.name
+        return self.name  # set in Chinese at creation, renameable by admins
 
 
 class UserRole(db.Model):

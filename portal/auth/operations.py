@@ -74,10 +74,14 @@ def new_session_token() -> str:
 
 
 def ensure_departments() -> dict[str, Department]:
+    from flask_babel import force_locale
+
     existing = {d.key: d for d in db.session.scalars(select(Department))}
     for key in DepartmentKey:
         if key.value not in existing:
-            d = Department(key=key.value, name=str(key.title))
+            with force_locale("zh_CN"):
+                name = str(key.title)
+            d = Department(key=key.value, name=name)
             db.session.add(d)
             existing[key.value] = d
     db.session.flush()
