@@ -122,4 +122,8 @@ def init_app(app) -> None:
         if current_user and getattr(current_user, "is_authenticated", False):
             mine = current_user.roles
             nav = [(ep, title) for ep, title, roles in NAV if roles is None or mine & roles]
-        return {"nav": nav, "now_utc": utcnow(), "Role": Role, "State": State}
+        from flask_babel import get_locale
+
+        locale = get_locale()
+        colon = "：" if locale is not None and locale.language == "zh" else ": "
+        return {"nav": nav, "now_utc": utcnow(), "Role": Role, "State": State, "colon": colon}

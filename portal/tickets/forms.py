@@ -63,8 +63,14 @@ class RecordFeeForm(_ActionForm):
     text = TextAreaField(_l("Result of the negotiation"), validators=[DataRequired(REQUIRED), Length(max=5000)])
 
 
+def _optional_int(value):
+    return int(value) if value not in (None, "") else None
+
+
 class AssignForm(_ActionForm):
-    assignee_id = SelectField(_l("Assignee"), coerce=int, validators=[InputRequired(REQUIRED)], validate_choice=False)
+    # The first choice is empty so that nobody is assigned by accident (routes add the people).
+    assignee_id = SelectField(_l("Assignee"), coerce=_optional_int, validators=[InputRequired(_l("Choose the assignee."))],
+                              validate_choice=False)
     deadline = LocalDateTimeField(_l("Deadline"), validators=[InputRequired(_l("Set a deadline."))])
     analysis = TextAreaField(_l("Analysis"), validators=[Optional(), Length(max=5000)])
 

@@ -89,6 +89,20 @@ def index():
 
 # --- one ticket -----------------------------------------------------------------
 
+def _assignee_choices(ticket: Ticket) -> list[tuple]:
+    return [("", _("Choose…"))] + [(u.id, u.display_name) for u in workflow.assignable_users(ticket)]
+
+
+def _visible_links(ticket: Ticket) -> list[tuple[str, Ticket, bool]]:
+    """Linked tickets, each with whether this user may open it (one query for all of them)."""
+    links = operations.linked_tickets(ticket)
+    if not links:
+        return []
+    ids = [other.id for _, other in links]
+    visible = set(db.session.scalars(access.restrict(select(Ticket.id).where(Ticket.id.in_(ids)), current_user)))
+    return [(kind, other, other.id in visible) for kind, other in links]
+
+
 def _ticket_context(ticket: Ticket, failed: tuple[str, object] | None = None, error: str | None = None) -> dict:
     events = list(db.session.scalars(select(Event).where(Event.ticket_id == ticket.id).order_by(Event.id)))
     attachments = list(db.session.scalars(
@@ -103,11 +117,11 @@ def _ticket_context(ticket: Ticket, failed: tuple[str, object] | None = None, er
             form = ACTION_FORMS[action.key](formdata=None, prefix=action.key)
             form.version.data = ticket.version
         if isinstance(form, AssignForm):
-            form.assignee_id.choices = [(u.id, u.display_name) for u in workflow.assignable_users(ticket)]
+            form.assignee_id.choices = _assignee_choices(ticket)
         forms[action.key] = (action, form)
     return dict(
         ticket=ticket, events=events, attachments=attachments, callbacks=callbacks, masked=masked,
-        links=operations.linked_tickets(ticket), forms=forms, error=error, failed_action=failed[0] if failed else None,
+        links=_visible_links(ticket), forms=forms, error=error, failed_action=failed[0] if failed else None,
         current_contract=ticket.customer.current_contract(_today()),
     )
 
@@ -133,7 +147,7 @@ def act(number: str, action: str):
         abort(404)
     form = ACTION_FORMS[action](prefix=action)
     if isinstance(form, AssignForm):
-        form.assignee_id.choices = [(u.id, u.display_name) for u in workflow.assignable_users(ticket)]
+        form.assignee_id.choices = _assignee_choices(ticket)
     status, error = 200, None
     try:
         workflow.check(action, ticket, current_user)
