@@ -5,9 +5,14 @@ POLICY_CONTRACT_EXPIRY_WINDOW_DAYS=60). Code reads them only through `policy()`.
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, fields
-from datetime import time
+from datetime import date, time, timedelta
+
+import chinese_calendar
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -16,6 +21,9 @@ class Policy:
     onsite_within_hours: int = 24            # problems the phone cannot solve: on site within 24 hours
     first_reply_working_days: int = 3        # a first reply within 3 working days (Chinese calendar)
     satisfaction_target: float = 0.85        # share of callbacks scoring 4–5
+    resolution_rate_target: float = 0.90     # dashboard: solved / raised
+    deadline_kept_target: float = 0.90       # dashboard: resolved by the promised deadline
+    plan_completion_target: float = 0.95     # dashboard: monthly callbacks and visits done as the service plan asks
     overdue_escalate_hours: int = 24         # past the deadline this long → the assignee's manager too
     contract_expiry_window_days: int = 90    # contracts ending within this window → 维护到期通知函 + 市场部
     duty_roster_lead_hours: int = 12         # the roster must be set half a day ahead
@@ -44,3 +52,32 @@ def policy() -> Policy:
         if raw:
             values[f.name] = _parse(f.type, raw)
     return Policy(**values)
+
+
+# --- Working days --------------------------------------------------------------------------
+# The official schedule (holidays and make-up workdays, 调休) comes from `chinesecalendar`, which
+# knows a year only once the State Council has published it (late in the year before) and the
+# package has been upgraded. A year it does not know yet must not stop the sweeps on 1 January:
+# until then, Monday–Friday count, except the holidays that fall on fixed dates.
+FIXED_DATE_HOLIDAYS = {(1, 1), (5, 1), (10, 1), (10, 2), (10, 3)}
+_warned_years: set[int] = set()
+
+
+def is_workday(day: date) -> bool:
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        if day.year not in _warned_years:
+            _warned_years.add(day.year)
+            log.warning("chinesecalendar has no schedule for %s: counting Monday-Friday; upgrade the package",
+                        day.year)
+        return day.weekday() < 5 and (day.month, day.day) not in FIXED_DATE_HOLIDAYS
+
+
+def workday_before(day: date, n: int) -> date:
+    """The n-th working day before `day` (n >= 1)."""
+    for _ in range(n):
+        day -= timedelta(days=1)
+        while not is_workday(day):
+            day -= timedelta(days=1)
+    return day

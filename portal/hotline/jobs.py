@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-import chinese_calendar
 from sqlalchemy import select
 
 from portal.core.enums import Role
-from portal.core.policy import policy
+from portal.core.policy import is_workday, policy
 from portal.core.timeutil import from_local, to_local, utcnow
 from portal.extensions import db
 from portal.hotline.models import DutyShift
@@ -27,7 +26,7 @@ def upcoming_shifts(now: datetime, horizon: timedelta) -> list[tuple[date, str]]
     out = []
     day = to_local(now).date()
     while len(out) < 4 and day <= to_local(now + horizon).date():
-        if chinese_calendar.is_workday(day):
+        if is_workday(day):
             for half in ("am", "pm"):
                 start = shift_start(day, half)
                 if now < start <= now + horizon:

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from typing import Callable
 
 from flask import current_app
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
+from rq.job import validate_job_id
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
@@ -26,6 +30,10 @@ log = logging.getLogger(__name__)
 JOB_TIMEOUT = 300
 RETRY = dict(max=5, interval=[10, 60, 300, 900, 3600])  # backoff between attempts
 _SESSION_KEY = "portal_outbox_new"
+# After a failed push, commits leave their messages to `drain_outbox` for this long instead of
+# trying again: the redis client retries with backoff (seconds), which each request would wait for.
+PUSH_PAUSE_SECONDS = 30
+_PAUSE_KEY = "portal_outbox_paused_until"
 
 
 def dotted(func: Callable | str) -> str:
@@ -40,6 +48,7 @@ def enqueue(func: Callable | str, *args, job_id: str | None = None, queue: str =
     """Ask for `func(*args)` to run once this transaction commits. Args must be ids / plain values."""
     path = dotted(func)
     job_id = job_id or f"{path.rsplit('.', 1)[-1]}-{secrets.token_hex(8)}"
+    validate_job_id(job_id)  # RQ's rule (letters, digits, _ and -): refuse it here, not at every drain
     msg = OutboxMessage(func=path, args=list(args), job_id=job_id, queue=queue)
     db.session.add(msg)
     db.session.info.setdefault(_SESSION_KEY, []).append(msg)
@@ -64,14 +73,23 @@ def drain(limit: int = 500, ids: list[int] | None = None) -> int:
         q = q.where(OutboxMessage.id.in_(ids))
     with db.engine.connect() as conn:
         rows = conn.execute(q).all()
-    sent, failed = [], {}
+    sent, failed, redis_down = [], {}, False
     for row in rows:
         try:
             _push(*row)
-        except Exception as e:  # Redis down or refusing: keep the row for the next drain
+        except (RedisConnectionError, RedisTimeoutError) as e:  # Redis down: keep the rows for the next drain
             failed[row.id] = f"{type(e).__name__}: {e}"[:500]
+            redis_down = True
             break  # the rest would fail the same way
+        except Exception as e:  # this message is refused: keep it (with why), send the others
+            failed[row.id] = f"{type(e).__name__}: {e}"[:500]
+            log.error("outbox message %s refused: %s", row.id, failed[row.id])
+            continue
         sent.append(row.id)
+    if redis_down:
+        current_app.extensions[_PAUSE_KEY] = time.monotonic() + PUSH_PAUSE_SECONDS
+    elif sent:
+        current_app.extensions.pop(_PAUSE_KEY, None)
     if sent or failed:
         with db.engine.begin() as conn:
             if sent:
@@ -101,6 +119,8 @@ def _after_commit(session: Session) -> None:
     ids = session.info.pop(_SESSION_KEY + "_ids", None)
     if not ids:
         return
+    if time.monotonic() < current_app.extensions.get(_PAUSE_KEY, 0):
+        return  # Redis was just found down: drain_outbox sends these when it is back
     if current_app.config.get("OUTBOX_PUSH_AFTER_COMMIT", True):
         try:
             drain(ids=ids)

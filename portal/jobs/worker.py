@@ -1,15 +1,33 @@
 """`python -m portal.jobs.worker [--burst]`: an RQ worker for the portal's queue.
 
 A SimpleWorker runs each job in this process (no fork: database connections are never shared
-with a child); the scheduler it runs moves retried jobs back to the queue at their time.
+with a child); the scheduler it runs moves retried jobs back to the queue at their time. RQ forks
+that scheduler into a process of its own: it is tied to this one's life, so a worker that is
+killed (OOM, SIGKILL) leaves no orphan scheduler behind holding the scheduler lock.
 """
 from __future__ import annotations
 
 import argparse
+import ctypes
+import os
+import signal
 
 from rq import SimpleWorker
 
 from portal.jobs import runtime
+
+PR_SET_PDEATHSIG = 1
+
+
+def _tie_child_to_worker(worker_pid: int) -> None:
+    """In a process forked by the worker: get SIGTERM (RQ's scheduler stops cleanly on it) when
+    the worker dies, however it dies."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:  # not Linux: nothing to tie to
+        return
+    if os.getppid() != worker_pid:  # the worker died before the tie was made
+        os._exit(0)
 
 
 def main() -> None:
@@ -23,6 +41,8 @@ def main() -> None:
     runtime._app = app
     with app.app_context():
         conn = get_redis()
+    worker_pid = os.getpid()
+    os.register_at_fork(after_in_child=lambda: _tie_child_to_worker(worker_pid))
     worker = SimpleWorker(["default"], connection=conn)
     worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
 

@@ -1,6 +1,8 @@
 """Delivery jobs. Each takes ids, reloads, and does nothing if already done."""
 from __future__ import annotations
 
+import logging
+
 from flask_babel import force_locale
 
 from portal.auth.models import User
@@ -9,6 +11,8 @@ from portal.extensions import db
 from portal.jobs.runtime import job
 from portal.notifications import delivery
 from portal.notifications.models import Notification
+
+log = logging.getLogger(__name__)
 
 
 @job
@@ -24,7 +28,12 @@ def deliver_notification(notification_id: int) -> str:
 
     with force_locale(user.locale or "zh_CN"):
         subject, body = describe(n)
-    delivery.send_email(user.email, user.display_name, subject, body)
+    try:
+        delivery.send_email(user.email, user.display_name, subject, body)
+    except delivery.InvalidAddress:
+        log.warning("notification %s: user %s has an invalid e-mail address; not sent", n.id, user.id)
+        n.delivered_at = utcnow()
+        return "invalid address"
     n.delivered_at = utcnow()
     return "sent"
 

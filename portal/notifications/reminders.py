@@ -35,7 +35,8 @@ def open_many(rows: list[dict]) -> int:
 
 def open_from_select(select_stmt, columns: list[str]) -> int:
     """INSERT INTO reminders (columns) SELECT … — skipping keys that exist. Returns rows inserted."""
-    stmt = _insert_ignore(Reminder.__table__).from_select(columns, select_stmt)
+    # preserve_rowcount: psycopg forgets an INSERT's row count once SQLAlchemy closes the cursor (→ -1).
+    stmt = _insert_ignore(Reminder.__table__).from_select(columns, select_stmt).execution_options(preserve_rowcount=True)
     return db.session.execute(stmt).rowcount or 0
 
 
@@ -57,6 +58,15 @@ def settle(*conditions, note: str = "") -> int:
     db.session.execute(update(Notification).where(Notification.reminder_id.in_(ids), Notification.read_at.is_(None))
                        .values(read_at=now).execution_options(synchronize_session=False))
     result = db.session.execute(update(Reminder).where(where).values(closed_at=now, closed_note=note or None)
+                                .execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
+def reopen(*conditions, at=None) -> int:
+    """Open again the closed reminders matching the conditions: what they are about is due again
+    (e.g. a ticket back with its engineer after an unsolved callback, its deadline long past)."""
+    result = db.session.execute(update(Reminder).where(Reminder.closed_at.is_not(None), *conditions)
+                                .values(closed_at=None, closed_note=None, created_at=at or utcnow())
                                 .execution_options(synchronize_session=False))
     return result.rowcount or 0
 

@@ -45,6 +45,23 @@ def _settle_done(kind: str, period: periods.Period) -> int:
     return reminders.settle(Reminder.kind == kind, Reminder.period == period.key, done, note="recorded")
 
 
+def _settle_off_plan() -> int:
+    """Close callbacks and visits the unit's maintenance level no longer asks for: maintenance
+    stopped (客服 cannot record them any more), or a visit of the other level's period after the
+    level changed (VIP: monthly keys like 2026-05, ordinary: quarterly keys like 2026Q2)."""
+    def units(*statuses):
+        return Reminder.customer_id.in_(select(CustomerUnit.id).where(CustomerUnit.maintenance_status.in_(statuses)))
+
+    vip, ordinary = MaintenanceStatus.VIP.value, MaintenanceStatus.ORDINARY.value
+    return (
+        reminders.settle(Reminder.kind.in_(list(SETTLED_BY)), units(MaintenanceStatus.STOPPED.value),
+                         note="maintenance stopped")
+        + reminders.settle(Reminder.kind == "visit", units(ordinary), Reminder.period.not_like("%Q%"),
+                           note="level changed")
+        + reminders.settle(Reminder.kind == "visit", units(vip), Reminder.period.like("%Q%"), note="level changed")
+    )
+
+
 def sweep(today: date | None = None) -> dict[str, int]:
     today = today or today_local()
     m, q, y = periods.month(today), periods.quarter(today), periods.year(today)
@@ -59,7 +76,7 @@ def sweep(today: date | None = None) -> dict[str, int]:
     created["summary_quarter"] = _open_for_units("summary", last_q, vip, Role.CS, last_q.end_utc + (q.end_utc - q.start_utc) / 6)
     created["summary_year"] = _open_for_units("summary", last_y, UNDER_MAINTENANCE, Role.CS, last_y.end_utc + (y.end_utc - y.start_utc) / 24)
     settled = _settle_done("monthly_callback", m) + _settle_done("visit", m) + _settle_done("visit", q)
-    created["settled"] = settled
+    created["settled"] = settled + _settle_off_plan()
     return created
 
 

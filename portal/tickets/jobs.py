@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-import chinese_calendar
 from sqlalchemy import String, case, cast, func, literal, select
 
 from portal.core.enums import Role, State
-from portal.core.policy import policy
+from portal.core.policy import policy, workday_before
 from portal.core.timeutil import from_local, to_local, utcnow
 from portal.extensions import db
 from portal.jobs.runtime import job
@@ -27,7 +26,7 @@ COLUMNS = ["key", "kind", "role", "user_id", "ticket_id", "period", "due_at", "c
 
 def first_reply_cutoff(today: date, working_days: int) -> datetime:
     """Tickets registered before this instant (UTC) are past the first-reply window today."""
-    cutoff_day = chinese_calendar.find_workday(-working_days, today)
+    cutoff_day = workday_before(today, working_days)
     return from_local(datetime.combine(cutoff_day, time.min))
 
 
@@ -56,15 +55,22 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     created: dict[str, int] = {}
     overdue = (Ticket.state == State.ASSIGNED.value, Ticket.deadline < now)
 
-    # 1. Past the deadline: the assignee; after overdue_escalate_hours their manager too.
-    created["overdue"] = reminders.open_from_select(
-        select(_key("overdue", _stamp(Ticket.deadline)), literal("overdue"), cast(none, String), Ticket.assignee_id,
-               Ticket.id, _stamp(Ticket.deadline), Ticket.deadline, literal(now)).where(*overdue), COLUMNS)
+    # 1. Past the deadline: the assignee; after overdue_escalate_hours their manager too. A ticket
+    #    that was resolved and came back (unsolved callback, reopened) with the same deadline is
+    #    overdue again: its reminder, closed when it was resolved, opens again.
     escalate = now - timedelta(hours=p.overdue_escalate_hours)
-    created["overdue_manager"] = reminders.open_from_select(
-        select(_key("overdue_manager", _stamp(Ticket.deadline)), literal("overdue_manager"), _manager_role(),
-               cast(none, db.Integer), Ticket.id, _stamp(Ticket.deadline), Ticket.deadline, literal(now))
-        .where(*overdue, Ticket.deadline < escalate), COLUMNS)
+    overdue_key = _key("overdue", _stamp(Ticket.deadline))
+    manager_key = _key("overdue_manager", _stamp(Ticket.deadline))
+    created["overdue"] = reminders.reopen(Reminder.key.in_(select(overdue_key).where(*overdue)), at=now) \
+        + reminders.open_from_select(
+            select(overdue_key, literal("overdue"), cast(none, String), Ticket.assignee_id,
+                   Ticket.id, _stamp(Ticket.deadline), Ticket.deadline, literal(now)).where(*overdue), COLUMNS)
+    escalated = (*overdue, Ticket.deadline < escalate)
+    created["overdue_manager"] = reminders.reopen(Reminder.key.in_(select(manager_key).where(*escalated)), at=now) \
+        + reminders.open_from_select(
+            select(manager_key, literal("overdue_manager"), _manager_role(),
+                   cast(none, db.Integer), Ticket.id, _stamp(Ticket.deadline), Ticket.deadline, literal(now))
+            .where(*escalated), COLUMNS)
 
     # 2. Urgent, and nobody has responded within the emergency window.
     created["urgent_no_response"] = reminders.open_from_select(

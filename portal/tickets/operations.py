@@ -31,9 +31,15 @@ class Intake:
 
 def register_ticket(actor: User, intake: Intake, files: list[uploads.CheckedFile] = (),
                     *, text: str = "", data: dict | None = None) -> Ticket:
-    if Role.CS not in actor.roles and not data:
-        # Follow-ups registered by 实施部 from a consultation pass `data`; intake itself is 客服's.
+    """`register` (SPEC §3): intake is 客服's alone, whatever else the caller passes."""
+    if Role.CS not in actor.roles:
         raise workflow.NotAllowed(_l("Only customer service registers problems."))
+    return _register(actor, intake, files, text=text, data=data)
+
+
+def _register(actor: User, intake: Intake, files=(), *, text: str = "", data: dict | None = None) -> Ticket:
+    """The new ticket and its first state; the caller has decided that `actor` may register it
+    (客服's intake, or 实施部's follow-up from the consultation it has just answered)."""
     customer = db.session.get(CustomerUnit, intake.customer_id)
     if customer is None:
         raise workflow.InvalidInput(_l("Choose the customer unit."), {"customer_id": _l("Choose the customer unit.")})
@@ -71,27 +77,41 @@ def take_action(ticket: Ticket, action_key: str, actor: User, data: dict, *,
                 expected_version: int | None = None, files: list[uploads.CheckedFile] = ()) -> Event:
     if action_key == "comment":
         data = dict(data, has_files=bool(files))
+    follow_up = action_key == "answer" and data.get("follow_up")
+    if follow_up:
+        # Refuse a bad follow-up before anything is written (after the role/state check, so
+        # that a user who may not answer hears that first).
+        workflow.check(action_key, ticket, actor)
+        follow_up_type, follow_up_summary = _checked_follow_up(data.get("follow_up_type"),
+                                                               data.get("follow_up_summary"))
     event = workflow.perform(ticket, action_key, actor, data, expected_version=expected_version)
     if files:
         _attach(ticket, actor, files, event)
-    if action_key == "answer" and data.get("follow_up"):
-        register_follow_up(ticket, actor, data.get("follow_up_type") or TicketType.MAINTENANCE.value,
-                           data.get("follow_up_summary") or "")
+    if follow_up:
+        register_follow_up(ticket, actor, follow_up_type, follow_up_summary)
     return event
+
+
+def _checked_follow_up(ticket_type: str | None, summary: str | None) -> tuple[str, str]:
+    summary = (summary or "").strip()
+    if not summary:
+        raise workflow.InvalidInput(_l("Describe the new problem."),
+                                    {"follow_up_summary": _l("This field is required.")})
+    ticket_type = ticket_type or TicketType.MAINTENANCE.value
+    if ticket_type not in (TicketType.MAINTENANCE.value, TicketType.REQUIREMENT.value):
+        raise workflow.InvalidInput(_l("A follow-up is a problem or a requirement."),
+                                    {"follow_up_type": _l("A follow-up is a problem or a requirement.")})
+    return ticket_type, summary
 
 
 def register_follow_up(origin: Ticket, actor: User, ticket_type: str, summary: str) -> Ticket:
     """A consultation's answer revealed another problem: a new ticket of its own type, linked."""
-    if not summary.strip():
-        raise workflow.InvalidInput(_l("Describe the new problem."),
-                                    {"follow_up_summary": _l("This field is required.")})
-    if TicketType(ticket_type) is TicketType.CONSULTATION:
-        raise workflow.InvalidInput(_l("A follow-up is a problem or a requirement."), {})
+    ticket_type, summary = _checked_follow_up(ticket_type, summary)
     intake = Intake(channel=origin.channel, customer_id=origin.customer_id, type=ticket_type,
                     reporter_name=origin.reporter_name, reporter_dept=origin.reporter_dept,
                     reporter_phone=origin.reporter_phone, summary=summary, description=origin.description)
-    new = register_ticket(actor, intake, text=str(_l("Follow-up of %(n)s", n=origin.number)),
-                          data={"follow_up_of": origin.number})
+    new = _register(actor, intake, text=str(_l("Follow-up of %(n)s", n=origin.number)),
+                    data={"follow_up_of": origin.number})
     db.session.add(TicketLink(from_id=new.id, to_id=origin.id, kind="follow_up"))
     return new
 

@@ -67,6 +67,10 @@ class Step:
     data: dict = field(default_factory=dict)
     notify_roles: tuple[Role, ...] = ()
     notify_users: tuple[int, ...] = ()
+    # Rows the action records besides the ticket (assignee, link, callback). `perform` adds them
+    # only after the ticket's versioned UPDATE, so a concurrent action loses on the version, not
+    # on a duplicate key.
+    rows: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -185,12 +189,12 @@ def _assign(t: Ticket, actor: User, d: dict) -> Step:
         t.analysis = d["analysis"]
     if t.state == State.IMPL_QUEUE.value:
         t.handling_department = "impl"
-    if db.session.get(TicketAssignee, (t.id, assignee.id)) is None:
-        db.session.add(TicketAssignee(ticket_id=t.id, user_id=assignee.id))
+    rows = [] if db.session.get(TicketAssignee, (t.id, assignee.id)) else [TicketAssignee(ticket_id=t.id,
+                                                                                          user_id=assignee.id)]
     return Step(
         State.ASSIGNED, None, d.get("analysis") or "",
         {"assignee_id": assignee.id, "assignee": assignee.display_name, "deadline": deadline.isoformat()},
-        notify_roles=(Role.CS,), notify_users=(assignee.id,),
+        notify_roles=(Role.CS,), notify_users=(assignee.id,), rows=rows,
     )
 
 
@@ -202,22 +206,20 @@ def _route_to_impl(t: Ticket, actor: User, d: dict) -> Step:
 
 def _reject(t: Ticket, actor: User, d: dict) -> Step:
     _require(d, "reason")
-    data = {}
+    data, rows = {}, []
     original_number = (d.get("duplicate_of") or "").strip()
     if original_number:
         original = db.session.scalar(select(Ticket).where(Ticket.number == original_number))
         if original is None or original.id == t.id:
             raise InvalidInput(_l("No such ticket number."), {"duplicate_of": _l("No such ticket number.")})
         t.duplicate_of_id = original.id
-        db.session.add(TicketLink(from_id=t.id, to_id=original.id, kind="duplicate_of"))
+        rows.append(TicketLink(from_id=t.id, to_id=original.id, kind="duplicate_of"))
         data["duplicate_of"] = original.number
-    return Step(State.CLOSED, CloseReason.INVALID, d["reason"], data)
+    return Step(State.CLOSED, CloseReason.INVALID, d["reason"], data, rows=rows)
 
 
 def _approve_urgent(t: Ticket, actor: User, d: dict) -> Step:
     _require(d, "request")
-    if t.urgent:
-        raise WrongState(_l("This ticket is already urgent."))
     t.urgent = True
     t.urgent_request = d["request"]
     t.urgent_approved_by_id = actor.id
@@ -227,8 +229,6 @@ def _approve_urgent(t: Ticket, actor: User, d: dict) -> Step:
 
 def _notify_deadline(t: Ticket, actor: User, d: dict) -> Step:
     _require(d, "whom", "method")
-    if t.deadline_notified_at is not None:
-        raise WrongState(_l("The customer has already been told the deadline for this assignment."))
     told_at = d.get("told_at") or utcnow()
     t.deadline_notified_at = told_at
     return Step(
@@ -262,19 +262,17 @@ def _callback(t: Ticket, actor: User, d: dict) -> Step:
     satisfaction = d.get("satisfaction")
     if satisfaction is not None and not (1 <= int(satisfaction) <= 5):
         raise InvalidInput(_l("Satisfaction is scored 1 to 5."), {"satisfaction": _l("Satisfaction is scored 1 to 5.")})
-    db.session.add(
-        Callback(
-            kind=CallbackKind.TICKET.value, ticket_id=t.id, customer_id=t.customer_id, method=d["method"],
-            contact_person=d.get("contact_person") or t.reporter_name, outcome=d["text"], solved=solved,
-            satisfaction=int(satisfaction) if satisfaction is not None else None, made_by_id=actor.id,
-        )
+    callback = Callback(
+        kind=CallbackKind.TICKET.value, ticket_id=t.id, customer_id=t.customer_id, method=d["method"],
+        contact_person=d.get("contact_person") or t.reporter_name, outcome=d["text"], solved=solved,
+        satisfaction=int(satisfaction) if satisfaction is not None else None, made_by_id=actor.id,
     )
     data = {"solved": solved, "satisfaction": satisfaction}
     if solved:
-        return Step(State.CALLBACK_DONE, None, d["text"], data, notify_roles=(Role.MARKET,))
+        return Step(State.CALLBACK_DONE, None, d["text"], data, notify_roles=(Role.MARKET,), rows=[callback])
     # Not solved: back to the engineer, never closed.
     t.resolved_at = None
-    return Step(State.ASSIGNED, None, d["text"], data, notify_users=(t.assignee_id,))
+    return Step(State.ASSIGNED, None, d["text"], data, notify_users=(t.assignee_id,), rows=[callback])
 
 
 def _close(t: Ticket, actor: User, d: dict) -> Step:
@@ -283,8 +281,6 @@ def _close(t: Ticket, actor: User, d: dict) -> Step:
 
 def _reopen(t: Ticket, actor: User, d: dict) -> Step:
     _require(d, "reason")
-    if t.assignee_id is None or t.deadline is None:
-        raise WrongState(_l("This ticket was never assigned, so it cannot be reopened to an assignee."))
     if d.get("deadline"):
         if d["deadline"] <= utcnow():
             raise InvalidInput(_l("The deadline must be in the future."), {"deadline": _l("The deadline must be in the future.")})
@@ -318,7 +314,8 @@ ACTIONS: dict[str, Action] = {
                 Role.IMPL_MANAGER: _states(State.IMPL_QUEUE)}, _assign),
         Action("route_to_impl", _l("Route to implementation"),
                {Role.DEV_MANAGER: _states(State.REGISTERED)}, _route_to_impl,
-               types=frozenset({TicketType.MAINTENANCE, TicketType.REQUIREMENT})),
+               # a problem may belong to 实施部; a new requirement must pass the fee gate first
+               types=frozenset({TicketType.MAINTENANCE})),
         Action("reject", _l("Reject as duplicate / invalid"),
                {Role.DEV_MANAGER: _states(State.REGISTERED), Role.IMPL_MANAGER: _states(State.IMPL_QUEUE)}, _reject),
         Action("approve_urgent", _l("Approve urgent handling"),
@@ -336,19 +333,30 @@ ACTIONS: dict[str, Action] = {
     ]
 }
 
-# Per-state refinements that the from-state alone cannot express.
-def _type_allows(action: Action, t: Ticket) -> bool:
+# Refinements that the from-state alone cannot express. They are part of `_check`, so the ticket
+# page never offers an action that `perform` would then refuse.
+def _not_now(action: Action, t: Ticket):
+    return _l("%(action)s is not possible while the ticket is “%(state)s”.", action=action.title,
+              state=State(t.state).title)
+
+
+def _ticket_refusal(action: Action, t: Ticket):
+    """None if the ticket's type and details allow the action, else the reason why not."""
     if TicketType(t.type) not in action.types:
-        return False
+        return _not_now(action, t)
     if action.key == "assign":
         # New requirements pass the fee gate first; consultations are answered, not assigned.
         if t.state == State.REGISTERED.value and t.type == TicketType.REQUIREMENT.value:
-            return False
+            return _not_now(action, t)
         if t.state == State.IMPL_QUEUE.value and t.type == TicketType.CONSULTATION.value:
-            return False
-    if action.key == "reopen" and t.close_reason not in (CloseReason.SOLVED.value,):
-        return False
-    return True
+            return _not_now(action, t)
+    if action.key == "approve_urgent" and t.urgent:
+        return _l("This ticket is already urgent.")
+    if action.key == "notify_deadline" and t.deadline_notified_at is not None:
+        return _l("The customer has already been told the deadline for this assignment.")
+    if action.key == "reopen" and (t.assignee_id is None or t.deadline is None):
+        return _l("This ticket was never assigned, so it cannot be reopened to an assignee.")
+    return None
 
 
 def may_take(action: Action, user: User) -> bool:
@@ -366,11 +374,11 @@ def _check(action: Action, t: Ticket, user: User) -> None:
             raise NotAllowed(_l("Only the engineer this ticket is assigned to may do this."))
     elif not may_take(action, user):
         raise NotAllowed(_l("Your role may not do this: %(action)s.", action=action.title))
-    if State(t.state) not in action.states_for(user) or not _type_allows(action, t):
-        raise WrongState(
-            _l("%(action)s is not possible while the ticket is “%(state)s”.", action=action.title,
-               state=State(t.state).title)
-        )
+    if State(t.state) not in action.states_for(user):
+        raise WrongState(_not_now(action, t))
+    refusal = _ticket_refusal(action, t)
+    if refusal is not None:
+        raise WrongState(refusal)
 
 
 def check(action_key: str, t: Ticket, user: User) -> Action:
@@ -409,20 +417,27 @@ def perform(t: Ticket, action_key: str, actor: User, data: dict, expected_versio
     if expected_version is not None and int(expected_version) != t.version:
         raise StaleTicket(_l("Someone else changed this ticket after you opened it. Reload and try again."))
     from_state = t.state
-    step = action.handler(t, actor, data)
-    if step.to_state is not None:
-        _set_state(t, step.to_state, step.close_reason)
-    if step.to_state is not None or db.session.is_modified(t):
-        t.updated_at = utcnow()
+    # No autoflush while the handler runs: its look-ups must not write half a change (and bump
+    # the version) before the action is complete.
+    with db.session.no_autoflush:
+        step = action.handler(t, actor, data)
+        if step.to_state is not None:
+            _set_state(t, step.to_state, step.close_reason)
+        if step.to_state is not None or db.session.is_modified(t):
+            t.updated_at = utcnow()
+    # The ticket first: UPDATE … WHERE version = ? is the optimistic lock (and, on PostgreSQL,
+    # takes the row lock), so of two concurrent actions the second fails here and writes nothing.
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise StaleTicket(_l("Someone else changed this ticket after you opened it. Reload and try again."))
     event = Event(
         ticket_id=t.id, actor_id=actor.id, action=action.key, from_state=from_state,
         to_state=t.state, text=step.text or "", data=step.data,
     )
     db.session.add(event)
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise StaleTicket(_l("Someone else changed this ticket after you opened it. Reload and try again."))
+    db.session.add_all(step.rows)
+    db.session.flush()
     _notify(t, event, actor, step)
     return event
 
