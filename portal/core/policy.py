@@ -24,6 +24,8 @@ class Policy:
     resolution_rate_target: float = 0.90     # dashboard: solved / raised
     deadline_kept_target: float = 0.90       # dashboard: resolved by the promised deadline
     plan_completion_target: float = 0.95     # dashboard: monthly callbacks and visits done as the service plan asks
+    tell_deadline_within_hours: int = 4      # after an assignment 客服 tells the customer the deadline
+    callback_within_hours: int = 24          # after a resolution 客服 calls the customer back
     overdue_escalate_hours: int = 24         # past the deadline this long → the assignee's manager too
     contract_expiry_window_days: int = 90    # contracts ending within this window → 维护到期通知函 + 市场部
     duty_roster_lead_hours: int = 12         # the roster must be set half a day ahead

@@ -40,6 +40,12 @@ def get_redis() -> redis.Redis:
     app = current_app._get_current_object()
     conn = app.extensions.get("portal_redis")
     if conn is None:
-        conn = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=2, socket_connect_timeout=2)
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        # One quick retry, no backoff: with Redis down a request must not wait seconds (the
+        # outbox keeps what could not be sent).
+        conn = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=2, socket_connect_timeout=2,
+                                    retry=Retry(NoBackoff(), 1))
         app.extensions["portal_redis"] = conn
     return conn

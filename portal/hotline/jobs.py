@@ -61,4 +61,8 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
 
 @job
 def check_duty_roster() -> dict[str, int]:
-    return sweep()
+    from portal.notifications.jobs import announce
+
+    created = sweep()
+    announce([("duty_roster", Role.DUTY_MANAGER.value, created.get("duty_roster", 0))])
+    return created

@@ -48,3 +48,14 @@ def post_reminder_digest(kind: str, role: str, count: int, period: str = "") -> 
     with force_locale("zh_CN"):
         title, text = digest(kind, role, count, period)
     return delivery.send_webhooks(title, text)
+
+
+def announce(new: list[tuple[str, str, int]], period: str = "") -> None:
+    """After a sweep: one group-robot message per (kind, role) with new reminders, if configured."""
+    if not delivery.webhook_targets():
+        return
+    from portal.jobs.queue import enqueue
+
+    for kind, role, count in new:
+        if count > 0:
+            enqueue(post_reminder_digest, kind, role, count, period)

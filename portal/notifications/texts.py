@@ -58,7 +58,7 @@ def digest(kind: str, role: str, count: int, period: str) -> tuple[str, str]:
     try:
         role_title = str(Role(role).title)
     except ValueError:
-        role_title = role
+        role_title = _("Department managers") if role == "managers" else role
     title = f"{kind_title(kind)} · {role_title}"
     text = _("%(n)d new reminders", n=count) + (f" ({period})" if period else "")
     return title, text

@@ -82,4 +82,11 @@ def sweep(today: date | None = None) -> dict[str, int]:
 
 @job
 def sweep_service_plan() -> dict[str, int]:
-    return sweep()
+    from portal.notifications.jobs import announce
+
+    created = sweep()
+    announce([("monthly_callback", Role.CS.value, created.get("monthly_callback", 0)),
+              ("visit", Role.CS.value, created.get("visit_vip", 0) + created.get("visit_ordinary", 0)),
+              ("summary", Role.CS.value, created.get("summary_quarter", 0) + created.get("summary_year", 0))],
+             period=periods.month(today_local()).key)
+    return created

@@ -103,4 +103,10 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
 
 @job
 def sweep_ticket_reminders() -> dict[str, int]:
-    return sweep()
+    from portal.notifications.jobs import announce
+
+    created = sweep()
+    announce([("overdue_manager", "managers", created.get("overdue_manager", 0)),
+              ("urgent_no_response", "managers", created.get("urgent_no_response", 0)),
+              ("first_reply", "managers", created.get("first_reply", 0))])
+    return created

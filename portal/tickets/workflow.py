@@ -8,7 +8,7 @@ so a job, a CLI command and a test call it the same way. The caller commits.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Callable
 
@@ -466,7 +466,33 @@ def start(t: Ticket, actor: User, text: str = "", data: dict | None = None) -> E
     return event
 
 
+# The obligations of 客服 that an action creates, and the ones it fulfils (SPEC §4): after each
+# assignment tell the customer the deadline; after each resolution call back. A closed ticket
+# owes nothing any more.
+OPENS = {"assign": "tell_deadline", "reopen": "tell_deadline", "resolve": "callback_due"}
+SETTLES = {"assign": ("tell_deadline",), "reopen": ("tell_deadline", "callback_due"),
+           "notify_deadline": ("tell_deadline",), "callback": ("callback_due",)}
+
+
+def _obligations(t: Ticket, event: Event) -> None:
+    from portal.core.policy import policy
+    from portal.notifications import reminders
+    from portal.notifications.models import Reminder
+
+    if t.state == State.CLOSED.value:
+        reminders.settle(Reminder.ticket_id == t.id, note="closed")
+        return
+    if event.action in SETTLES:
+        reminders.settle_ticket(t.id, *SETTLES[event.action], note=event.action)
+    kind = OPENS.get(event.action)
+    if kind:
+        hours = policy().tell_deadline_within_hours if kind == "tell_deadline" else policy().callback_within_hours
+        reminders.open_many([dict(key=f"{kind}:{t.id}:{event.id}", kind=kind, role=Role.CS.value, ticket_id=t.id,
+                                  due_at=event.created_at + timedelta(hours=hours))])
+
+
 def _notify(t: Ticket, event: Event, actor: User, step: Step) -> None:
+    _obligations(t, event)
     user_ids = set(u for u in step.notify_users if u)
     if step.notify_roles:
         user_ids |= set(
@@ -476,8 +502,16 @@ def _notify(t: Ticket, event: Event, actor: User, step: Step) -> None:
             )
         )
     user_ids.discard(actor.id)
-    for uid in sorted(user_ids):
-        db.session.add(Notification(
-            key=f"event:{event.id}:{uid}", user_id=uid, kind=event.action, ticket_id=t.id,
-            text=f"{t.number} {event.action}", link=f"/tickets/{t.number}",
-        ))
+    notes = [Notification(key=f"event:{event.id}:{uid}", user_id=uid, kind=event.action, ticket_id=t.id,
+                          text=f"{t.number} {t.summary}"[:500], link=f"/tickets/{t.number}")
+             for uid in sorted(user_ids)]
+    db.session.add_all(notes)
+    from portal.notifications import delivery
+
+    if notes and delivery.smtp_configured():
+        from portal.jobs.queue import enqueue
+        from portal.notifications.jobs import deliver_notification
+
+        db.session.flush()
+        for n in notes:
+            enqueue(deliver_notification, n.id, job_id=f"deliver-{n.id}")

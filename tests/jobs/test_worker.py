@@ -36,7 +36,8 @@ def test_burst_worker_runs_the_sweeps_enqueued_through_the_outbox(users, unit_fa
 
     jobs = [outbox.enqueue(f) for f in (sweep_service_plan, sweep_ticket_reminders, sweep_contract_expiry)]
     db.session.commit()
-    assert reminders() == []  # nothing has run yet: the jobs are only queued
+    # nothing has run yet: the jobs are only queued (the assignment itself opened 客服's tell-deadline reminder)
+    assert [r.kind for r in reminders()] == ["tell_deadline"]
     run_burst_worker()
 
     for msg in jobs:
