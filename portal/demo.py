@@ -31,6 +31,7 @@ USERS = [
     ("market", "赵敏", [Role.MARKET], "market"),
     ("market_manager", "周杰", [Role.MARKET_MANAGER, Role.MARKET], "market"),
     ("admin", "系统管理员", [Role.ADMIN], None),
+    ("duty_manager", "孙丽华", [Role.CS, Role.DUTY_MANAGER], "cs"),  # 值班经理 (客服部)
 ]
 UNITS = [
     ("北京市第一人民医院", "北京市东城区建国门内大街 8 号", "010-65123456", 1200, MaintenanceStatus.VIP),

@@ -19,6 +19,7 @@ NAV = [
     ("tickets.new", _l("Register problem"), {Role.CS}),
     ("tickets.index", _l("Tickets"), None),
     ("hotline.index", _l("Hotline records"), {Role.CS}),
+    ("hotline.roster.index", _l("Duty roster"), {Role.CS}),
     ("service_plan.index", _l("Service plan"), {Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.ADMIN}),
     ("customers.index", _l("Customers"), {Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.DEV_MANAGER,
                                             Role.IMPL_MANAGER, Role.ADMIN}),

@@ -16,6 +16,10 @@ from portal.hotline.models import HotlineRecord
 
 bp = Blueprint("hotline", __name__, url_prefix="/hotline")
 
+from portal.hotline.roster import bp as roster_bp  # noqa: E402  (nested: shares the cs-only check below)
+
+bp.register_blueprint(roster_bp)
+
 
 @bp.before_request
 @login_required

@@ -34,7 +34,7 @@ def reminder_link(r: Reminder) -> str:
     if r.kind in ("monthly_callback", "visit"):
         return url_for("service_plan.index") + f"#unit-{r.customer_id}"
     if r.kind == "duty_roster":
-        return url_for("hotline.roster") if "hotline.roster" in current_app.view_functions else url_for("hotline.index")
+        return url_for("hotline.roster.index")
     if r.customer_id:
         return url_for("customers.show", unit_id=r.customer_id)
     return url_for("notifications.index")

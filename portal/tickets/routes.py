@@ -74,7 +74,10 @@ def new():
                 return redirect(url_for("tickets.show", number=ticket.number))
     unit = db.session.get(CustomerUnit, form.customer_id.data) if form.customer_id.data else None
     status = 422 if request.method == "POST" else 200
-    return render_template("tickets/new.html", form=form, unit=unit, file_errors=file_errors, hotline=hotline), status
+    from portal.hotline.roster import on_duty_now
+
+    return render_template("tickets/new.html", form=form, unit=unit, file_errors=file_errors, hotline=hotline,
+                           on_duty=on_duty_now()), status
 
 
 # --- list -------------------------------------------------------------------
