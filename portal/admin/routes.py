@@ -15,6 +15,10 @@ from portal.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+from portal.jobs.routes import bp as jobs_bp  # noqa: E402  (nested: /admin/jobs, admins only)
+
+bp.register_blueprint(jobs_bp)
+
 
 @bp.before_request
 @login_required
