@@ -1,0 +1,52 @@
+"""Notifications: the bell counts what is new for me and what is due for my roles; each item
+links to the place that settles it; mark-as-read is mine only."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from portal.core.timeutil import utcnow
+from portal.extensions import db
+from portal.notifications import reminders
+from portal.notifications.models import Notification
+from portal.tickets.operations import take_action
+
+
+def test_assignment_notifies_the_engineer_and_the_bell_counts_it(auth, users, ticket_factory):
+    t = ticket_factory()
+    take_action(t, "assign", users["dev_manager"], {"assignee_id": users["engineer"].id,
+                                                     "deadline": utcnow() + timedelta(days=1)})
+    db.session.commit()
+    import re
+
+    bell = auth.client_for("engineer").get("/notifications/bell").get_data(as_text=True)
+    label = re.search(r'aria-label="([^"]*)"', bell).group(1)
+    assert re.match(r"通知: 1 未读, \d+ 到期", label), label
+    other = auth.client_for("engineer2").get("/notifications/bell").get_data(as_text=True)
+    assert re.search(r'aria-label="通知: 0 未读', other)
+    page = auth.client_for("engineer").get("/notifications").get_data(as_text=True)
+    assert t.number in page and "已分派" in page
+
+
+def test_reminders_for_my_role_are_listed_with_a_link_to_settle_them(auth, users, ticket_factory):
+    t = ticket_factory()
+    take_action(t, "assign", users["dev_manager"], {"assignee_id": users["engineer"].id,
+                                                     "deadline": utcnow() + timedelta(days=1)})
+    db.session.commit()
+    page = auth.client_for("cs").get("/notifications").get_data(as_text=True)
+    assert "告知客户解决时限" in page and f"/tickets/{t.number}" in page
+    assert "告知客户解决时限" not in auth.client_for("market").get("/notifications").get_data(as_text=True)
+
+
+def test_mark_read_is_only_for_the_owner_and_follows_only_internal_links(auth, users, ticket_factory):
+    t = ticket_factory()
+    take_action(t, "assign", users["dev_manager"], {"assignee_id": users["engineer"].id,
+                                                     "deadline": utcnow() + timedelta(days=1)})
+    db.session.commit()
+    n = db.session.scalar(select(Notification).where(Notification.user_id == users["engineer"].id))
+    assert auth.client_for("engineer2").post(f"/notifications/{n.id}/read").status_code == 404
+    r = auth.client_for("engineer").post(f"/notifications/{n.id}/read", data={"go": "//evil.example/"})
+    assert r.status_code == 302 and r.headers["Location"] == "/notifications"
+    db.session.expire_all()
+    assert db.session.get(Notification, n.id).read_at is not None
