@@ -10,7 +10,9 @@ from portal.core.templating import is_fragment_request
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.notifications.models import Notification, Reminder
+from portal.customers.models import CustomerUnit
 from portal.notifications.texts import kind_title
+from portal.tickets.models import Ticket
 
 bp = Blueprint("notifications", __name__)
 CAP = 99
@@ -25,12 +27,9 @@ def _my_reminders():
     )
 
 
-def reminder_link(r: Reminder) -> str:
-    from portal.tickets.models import Ticket
-
-    if r.ticket_id:
-        number = db.session.scalar(select(Ticket.number).where(Ticket.id == r.ticket_id))
-        return url_for("tickets.show", number=number)
+def reminder_link(r: Reminder, ticket_number: str | None = None) -> str:
+    if ticket_number:
+        return url_for("tickets.show", number=ticket_number)
     if r.kind in ("monthly_callback", "visit"):
         return url_for("service_plan.index") + f"#unit-{r.customer_id}"
     if r.kind == "duty_roster":
@@ -62,7 +61,12 @@ def index():
     notes = list(db.session.scalars(
         select(Notification).where(Notification.user_id == current_user.id)
         .order_by(Notification.read_at.is_not(None), Notification.id.desc()).limit(100)))
-    rems = list(db.session.scalars(_my_reminders().order_by(Reminder.due_at).limit(200)))
+    # One query: each reminder with the unit and ticket it is about.
+    rems = db.session.execute(
+        _my_reminders().add_columns(CustomerUnit.name, Ticket.number)
+        .outerjoin(CustomerUnit, CustomerUnit.id == Reminder.customer_id)
+        .outerjoin(Ticket, Ticket.id == Reminder.ticket_id)
+        .order_by(Reminder.due_at).limit(200)).all()
     return render_template("notifications/index.html", notes=notes, reminders=rems, kind_title=kind_title,
                            reminder_link=reminder_link)
 
