@@ -66,6 +66,7 @@ class NewUnitForm(UnitForm):
     # The starting status only; later changes are the market manager's (StatusForm).
     status = SelectField(_l("Maintenance status"), choices=MaintenanceStatus.choices(),
                          default=MaintenanceStatus.ORDINARY.value, validators=[InputRequired(REQUIRED)])
+    is_project = BooleanField(_l("Project unit (still with the project team; hand it over to after-sales later)"))
 
 
 class ContactForm(FlaskForm):
@@ -89,6 +90,10 @@ class ContractForm(FlaskForm):
     def validate_end_date(self, field):
         if field.data and self.start_date.data and field.data < self.start_date.data:
             raise ValidationError(_l("The end date cannot be before the start date."))
+
+
+class RenewForm(ContractForm):
+    """A contract's next period (prefilled from the contract it follows)."""
 
 
 class StatusForm(FlaskForm):

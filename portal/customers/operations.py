@@ -132,6 +132,33 @@ def add_contract(unit: CustomerUnit, *, start_date: date, end_date: date, fee: D
     return contract
 
 
+def latest_contract(unit: CustomerUnit) -> Contract | None:
+    return db.session.scalar(select(Contract).where(Contract.customer_id == unit.id)
+                             .order_by(Contract.start_date.desc(), Contract.id.desc()).limit(1))
+
+
+def renew_contract(contract: Contract, *, start_date: date, end_date: date, fee: Decimal, free_year: bool = False,
+                   note: str = "", actor: User | None = None) -> Contract:
+    """The next period of a maintenance contract: a new contract starting after this one ends,
+    the expiry reminder of this one settled, and the 售后服务通知函 that goes with a contract."""
+    from portal.documents.operations import request_contract_letter
+    from portal.notifications import reminders
+    from portal.notifications.models import Reminder
+
+    unit = contract.customer
+    latest = latest_contract(unit)
+    if latest is not None and latest.id != contract.id:
+        raise CustomerError(_l("This contract has already been followed by a later one."), 409)
+    if start_date is not None and start_date <= contract.end_date:
+        raise CustomerError(_l("The new period must start after the current contract ends (%(end)s).",
+                               end=contract.end_date.isoformat()), field="start_date")
+    renewal = add_contract(unit, start_date=start_date, end_date=end_date, fee=fee, free_year=free_year, note=note)
+    db.session.flush()
+    reminders.settle(Reminder.kind == "contract_expiry", Reminder.contract_id == contract.id, note="renewed")
+    request_contract_letter(renewal, actor)
+    return renewal
+
+
 # --- search and list ------------------------------------------------------------
 
 def _escape_like(q: str) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -13,8 +14,8 @@ from portal.core.templating import render_page
 from portal.customers import importer
 from portal.customers import operations as ops
 from portal.customers.forms import (ContactForm, ContractForm, ImportConfirmForm, ImportUploadForm, NewUnitForm,
-                                    StatusForm, UnitForm)
-from portal.customers.models import Contact, CustomerUnit
+                                    RenewForm, StatusForm, UnitForm)
+from portal.customers.models import Contact, Contract, CustomerUnit
 from portal.extensions import db
 
 bp = Blueprint("customers", __name__)
@@ -84,10 +85,12 @@ def _show_context(unit: CustomerUnit, status_form: StatusForm | None = None, sta
     can_change = ops.can_change_status(current_user)
     if can_change and status_form is None:
         status_form = StatusForm(formdata=None, status=unit.maintenance_status)
+    from portal.documents.routes import unit_panel
+
     return dict(
         unit=unit, history=ops.status_history(unit), current_contract=unit.current_contract(ops.today_local()),
         can_edit=current_user.has_role(*EDIT_ROLES), status_form=status_form if can_change else None,
-        status_error=status_error,
+        status_error=status_error, latest_contract=ops.latest_contract(unit), **unit_panel(unit, current_user),
     )
 
 
@@ -139,6 +142,7 @@ def new():
             unit = ops.create_unit(form.name.data, address=form.address.data or "", phone=form.phone.data or "",
                                    user_count=form.user_count.data, status=MaintenanceStatus(form.status.data),
                                    actor=current_user)
+            unit.is_project = bool(form.is_project.data)
         except ops.CustomerError as e:
             db.session.rollback()
             _field_error(form, e)
@@ -224,17 +228,64 @@ def new_contract(unit_id: int):
     form = ContractForm()
     if form.validate_on_submit():
         try:
-            ops.add_contract(unit, start_date=form.start_date.data, end_date=form.end_date.data, fee=form.fee.data,
-                             free_year=form.free_year.data, note=form.note.data or "")
+            contract = ops.add_contract(unit, start_date=form.start_date.data, end_date=form.end_date.data,
+                                        fee=form.fee.data, free_year=form.free_year.data, note=form.note.data or "")
         except ops.CustomerError as e:
             db.session.rollback()
             _field_error(form, e)
         else:
+            # 签订维护合同的同时，需附带一份售后服务通知函: generated with it.
+            from portal.documents.operations import request_contract_letter
+
+            db.session.flush()
+            request_contract_letter(contract, current_user)
             db.session.commit()
-            flash(_("Contract added."), "success")
+            flash(_("Contract added; its after-sales service notice is being generated."), "success")
             return redirect(url_for("customers.show", unit_id=unit.id) + "#contracts")
     return _form_page(form, _("Add maintenance contract"), url_for("customers.show", unit_id=unit.id),
                       422 if request.method == "POST" else 200, unit=unit)
+
+
+@bp.route("/customers/<int:unit_id>/contracts/<int:contract_id>/renew", methods=["GET", "POST"])
+@login_required
+def renew_contract(unit_id: int, contract_id: int):
+    """A new period for the unit's latest contract, with its fee and the letter that goes with it."""
+    require_edit()
+    unit = db.get_or_404(CustomerUnit, unit_id)
+    contract = db.session.get(Contract, contract_id)
+    if contract is None or contract.customer_id != unit.id:
+        abort(404)
+    status = 200
+    if request.method == "GET":
+        start = contract.end_date + timedelta(days=1)
+        form = RenewForm(formdata=None, start_date=start, end_date=_one_year_from(start), fee=contract.fee)
+    else:
+        form = RenewForm()
+        status = 422
+        if form.validate():
+            try:
+                ops.renew_contract(contract, start_date=form.start_date.data, end_date=form.end_date.data,
+                                   fee=form.fee.data, free_year=form.free_year.data, note=form.note.data or "",
+                                   actor=current_user)
+            except ops.CustomerError as e:
+                db.session.rollback()
+                _field_error(form, e)
+                status = e.status
+            else:
+                db.session.commit()
+                flash(_("Contract renewed; its after-sales service notice is being generated."), "success")
+                return redirect(url_for("customers.show", unit_id=unit.id) + "#contracts")
+    title = _("Renew contract %(start)s – %(end)s", start=contract.start_date.isoformat(),
+              end=contract.end_date.isoformat())
+    return _form_page(form, title, url_for("customers.show", unit_id=unit.id) + "#contracts", status, unit=unit)
+
+
+def _one_year_from(start):
+    """The day before the same date next year (29 Feb → 28 Feb)."""
+    try:
+        return start.replace(year=start.year + 1) - timedelta(days=1)
+    except ValueError:
+        return start.replace(year=start.year + 1, day=28)
 
 
 # --- Excel import ---------------------------------------------------------------------

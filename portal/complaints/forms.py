@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, DateTimeLocalField, HiddenField, IntegerField, RadioField, SelectField, StringField, \
+    TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from portal.core.enums import ContactMethod, MaintenanceStatus
+from portal.complaints.models import ComplaintState
+
+REQUIRED = _l("This field is required.")
+
+
+class ComplaintForm(FlaskForm):
+    ticket_number = StringField(_l("Ticket number (if it is about a ticket)"), validators=[Optional(), Length(max=20)])
+    customer_id = IntegerField(_l("Unit"), validators=[Optional()])
+    channel = SelectField(_l("Received by"), choices=ContactMethod.choices(), default="phone")
+    complainant = StringField(_l("Complainant"), validators=[DataRequired(REQUIRED), Length(max=64)])
+    complainant_phone = StringField(_l("Complainant's phone"), validators=[Optional(), Length(max=40)])
+    content = TextAreaField(_l("What the customer complains about"), validators=[DataRequired(REQUIRED),
+                                                                                 Length(max=20000)])
+    handler_id = SelectField(_l("To be handled by"), coerce=int, validate_choice=False)
+    received_at = DateTimeLocalField(_l("Received at (empty: now)"), format="%Y-%m-%dT%H:%M",
+                                     validators=[Optional()])
+
+
+class HandleForm(FlaskForm):
+    handling = TextAreaField(_l("What was done"), validators=[DataRequired(REQUIRED), Length(max=20000)])
+    outcome = TextAreaField(_l("Outcome"), validators=[DataRequired(REQUIRED), Length(max=20000)])
+    version = HiddenField()
+
+
+class ConfirmForm(FlaskForm):
+    accepted = RadioField(_l("Does the customer accept the outcome?"),
+                          choices=[("yes", _l("Yes — close the complaint")), ("no", _l("No — handle it again"))],
+                          validators=[DataRequired(_l("Say whether the customer accepts the outcome."))])
+    confirmation = TextAreaField(_l("What the customer said"), validators=[DataRequired(REQUIRED), Length(max=20000)])
+    version = HiddenField()
+
+
+class ComplaintFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    state = SelectField(_l("State"), choices=[("", _l("All"))] + ComplaintState.choices(), validate_choice=True,
+                        default="")
+    received_from = DateField(_l("Received from"), validators=[Optional()])
+    received_to = DateField(_l("to"), validators=[Optional()])
+    customer_id = IntegerField(_l("Unit"), validators=[Optional()])
+    level = SelectField(_l("Maintenance level"), choices=[("", _l("All"))] + MaintenanceStatus.choices(),
+                        validate_choice=True, default="")
+    department = SelectField(_l("Department"), choices=[("", ""), ("dev", ""), ("impl", "")], validate_choice=True,
+                             default="")
+    engineer = IntegerField(_l("Engineer"), validators=[Optional()])

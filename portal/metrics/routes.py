@@ -1,0 +1,291 @@
+"""Service metrics pages: the dashboard, the lists behind its callback and service-plan figures, the
+exports (dashboard tables, the ticket list with its filters, a unit's history) and the CLI commands
+that refresh the pre-aggregate."""
+from __future__ import annotations
+
+import time as clock
+from dataclasses import replace
+from io import BytesIO
+
+import click
+from flask import Blueprint, abort, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import and_, exists, func, literal, select
+
+from portal.auth.models import User, UserRole
+from portal.core.enums import CallbackKind, MaintenanceStatus, Role, State
+from portal.core.templating import render_page
+from portal.customers.models import CustomerUnit
+from portal.customers.operations import search_units
+from portal.extensions import db
+from portal.metrics import access, charts, dashboard, drilldown, exports, periods, queries, refresh, reports
+from portal.metrics.forms import DashboardForm, period_choices, scope_args
+from portal.service_plan.jobs import today_local
+from portal.tickets import access as ticket_access
+from portal.tickets import listing
+from portal.notifications.models import Reminder
+from portal.tickets.models import Callback, Ticket, TicketAssignee
+
+bp = Blueprint("metrics", __name__)
+EXPORT_LIMIT = 50_000
+LIST_PAGE = 50
+UNIT_VIEW_ROLES = (Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.DEV_MANAGER, Role.IMPL_MANAGER, Role.ADMIN)
+
+
+def department_title(key: str | None) -> str:
+    return {None: _("Whole company"), "dev": _("Development"), "impl": _("Implementation")}.get(key, key or "")
+
+
+def _engineers(department: str | None) -> list[User]:
+    roles = {"dev": [Role.ENGINEER.value], "impl": [Role.IMPL_ENGINEER.value]}.get(
+        department, [Role.ENGINEER.value, Role.IMPL_ENGINEER.value])
+    return list(db.session.scalars(select(User).join(UserRole, UserRole.user_id == User.id)
+                                   .where(UserRole.role.in_(roles)).distinct().order_by(User.display_name)))
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, status: int = 400, candidates=()):
+        super().__init__(message)
+        self.message, self.status, self.candidates = message, status, candidates
+
+
+def _parse() -> tuple[DashboardForm, queries.Scope]:
+    """The scope the request asks for: 403 for a dashboard the user may not see; _Refused for bad input."""
+    if not access.may_use_dashboard(current_user):
+        abort(403)
+    options = access.viewable_departments(current_user)
+    asked = request.args.get("department")
+    department = (asked or None) if asked is not None else options[0]
+    if not access.can_view_dashboard(current_user, department):
+        abort(403)
+    form = DashboardForm(request.args)
+    form.department.choices = [("" if d is None else d, department_title(d)) for d in options]
+    form.department.data = department or ""
+    if not form.validate():
+        raise _Refused("；".join(f"{f.label.text}：{e}" for f in form for e in f.errors), 400)
+    unit_q = (form.unit.data or "").strip()
+    if unit_q and not form.customer_id.data:
+        found = search_units(unit_q, limit=6)
+        if len(found) != 1:
+            raise _Refused(_("No unit matches “%(q)s”.", q=unit_q) if not found else
+                           _("Several units match “%(q)s”: choose one.", q=unit_q), 400, found)
+        form.customer_id.data = found[0].id
+    scope, error = form.scope(today_local())
+    if error:
+        raise _Refused(error, 400)
+    return form, scope
+
+
+def _page_context(form: DashboardForm, scope: queries.Scope | None) -> dict:
+    department = form.department.data or None
+    period = scope.period if scope else periods.of_kind("month", today_local())
+    unit = db.session.get(CustomerUnit, scope.customer_id) if scope and scope.customer_id else None
+    return dict(form=form, scope=scope, unit=unit, engineers=_engineers(department),
+                period_groups=period_choices(period, today_local()), department_title=department_title,
+                levels=MaintenanceStatus.choices(), scope_args=scope_args, dash_pct=dashboard.pct,
+                dash_num=dashboard.num, dash_duration=dashboard.duration,
+                engineer_tickets=lambda engineer_id: url_for("tickets.index", **drilldown.ticket_args(
+                    replace(scope, engineer_id=engineer_id))))
+
+
+def _charts(d: dashboard.Dashboard) -> list:
+    labels = periods.axis_labels(d.trend_periods)
+    pol = dashboard.policy()
+    pct = dashboard.pct
+    to_hours = [None if r["response_mean"] is None else r["response_mean"] / dashboard.HOUR for r in d.trend_ratios]
+    titles = [_("Tickets raised and solved"), _("Resolution rate and deadlines kept"),
+              _("Satisfaction (share scored 4–5)"), _("Mean response time (working hours)")]
+    svgs = [
+        charts.bars(titles[0], labels,
+                    [(_("Raised"), [t["raised"] for t in d.trend]), (_("Solved"), [t["solved"] for t in d.trend])],
+                    fmt=lambda v: dashboard.num(v)),
+        charts.lines(titles[1], labels,
+                     [(_("Resolution rate"), [r["resolution_rate"] for r in d.trend_ratios]),
+                      (_("Deadlines kept"), [r["deadline_kept_rate"] for r in d.trend_ratios])],
+                     fmt=pct, percent=True, target=pol.resolution_rate_target,
+                     target_name=_("Target %(t)s", t=pct(pol.resolution_rate_target))),
+        charts.lines(titles[2], labels, [(_("Satisfaction rate"), [r["satisfied_rate"] for r in d.trend_ratios])],
+                     fmt=pct, percent=True, target=pol.satisfaction_target,
+                     target_name=_("Target %(t)s", t=pct(pol.satisfaction_target))),
+        charts.lines(titles[3], labels, [(_("Mean response"), to_hours)], fmt=lambda v: dashboard.num(v, 1)),
+    ]
+    return list(zip(titles, svgs))
+
+
+@bp.get("/metrics")
+@login_required
+def index():
+    try:
+        form, scope = _parse()
+    except _Refused as e:
+        form = DashboardForm(request.args)
+        form.department.choices = [("" if d is None else d, department_title(d))
+                                   for d in access.viewable_departments(current_user)]
+        return render_page("metrics/dashboard.html", "figures", error=e.message, candidates=e.candidates,
+                           dash=None, charts=[], **_page_context(form, None)), e.status
+    started = clock.perf_counter()
+    d = dashboard.build(scope)
+    return render_page("metrics/dashboard.html", "figures", dash=d, charts=_charts(d), error=None, candidates=(),
+                       elapsed_ms=round((clock.perf_counter() - started) * 1000), **_page_context(form, scope))
+
+
+# --- the lists behind the callback and service-plan figures ---------------------------------------
+
+@bp.get("/metrics/callbacks")
+@login_required
+def callbacks():
+    try:
+        form, scope = _parse()
+    except _Refused as e:
+        abort(e.status)
+    q = queries.callbacks_query(scope, scored=request.args.get("scored") == "1",
+                                satisfied=request.args.get("satisfied") == "1")
+    total = queries.count(q)
+    after = request.args.get("after", type=int)
+    if after:
+        q = q.where(Callback.id < after)
+    rows = list(db.session.scalars(q.order_by(Callback.id.desc()).limit(LIST_PAGE + 1)))
+    more = len(rows) > LIST_PAGE
+    rows = rows[:LIST_PAGE]
+    args = {k: v for k, v in request.args.items() if k != "after"}
+    numbers = dict(db.session.execute(select(Ticket.id, Ticket.number).where(
+        Ticket.id.in_([r.ticket_id for r in rows if r.ticket_id]))).all())
+    units = dict(db.session.execute(select(CustomerUnit.id, CustomerUnit.name).where(
+        CustomerUnit.id.in_({r.customer_id for r in rows}))).all())
+    return render_template("metrics/callbacks.html", rows=rows, total=total, scope=scope, numbers=numbers, units=units,
+                           kinds=dict(CallbackKind.choices()), department_title=department_title,
+                           next_url=url_for("metrics.callbacks", **args, after=rows[-1].id) if more else None,
+                           back=url_for("metrics.index", **scope_args(scope)))
+
+
+@bp.get("/metrics/plan")
+@login_required
+def plan():
+    try:
+        form, scope = _parse()
+    except _Refused as e:
+        abort(e.status)
+    kind = request.args.get("kind", "monthly_callback")
+    if kind not in refresh.PLAN_KINDS:
+        abort(400)
+    done = {"1": True, "0": False}.get(request.args.get("done", ""))
+    q = queries.plan_query(scope, kind, done)
+    total = queries.count(q)
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows = db.session.execute(q.order_by(CustomerUnit.name, Reminder.id)
+                              .limit(LIST_PAGE).offset((page - 1) * LIST_PAGE)).all()
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("metrics/plan.html", rows=rows, total=total, scope=scope, kind=kind, done=done,
+                           next_url=url_for("metrics.plan", **args, page=page + 1)
+                           if page * LIST_PAGE < total else None,
+                           back=url_for("metrics.index", **scope_args(scope)))
+
+
+# --- exports ---------------------------------------------------------------------------------------
+
+def _send(content: bytes, name: str, fmt: str):
+    return send_file(BytesIO(content), as_attachment=True, download_name=f"{name}.{fmt}",
+                     mimetype=exports.XLSX_MIMETYPE if fmt == "xlsx" else exports.CSV_MIMETYPE, max_age=0)
+
+
+def _export_name(scope: queries.Scope) -> str:
+    p = scope.period
+    when = p.value if p.kind != "custom" else f"{p.start.isoformat()}_{p.last.isoformat()}"
+    return f"{_('service-metrics')}-{when}"
+
+
+@bp.get("/metrics/export.<fmt>")
+@login_required
+def export(fmt: str):
+    if fmt not in ("xlsx", "csv"):
+        abort(404)
+    try:
+        _form, scope = _parse()
+    except _Refused as e:
+        abort(e.status)
+    tables = reports.dashboard_tables(dashboard.build(scope))
+    if fmt == "xlsx":
+        return _send(exports.to_xlsx(list(tables.values())), _export_name(scope), fmt)
+    table = request.args.get("table", "summary")
+    if table not in tables:
+        abort(404)
+    return _send(exports.to_csv(tables[table]), f"{_export_name(scope)}-{table}", fmt)
+
+
+def _masked(user: User):
+    """Per row: does this user see the ticket only for reference, with personal data masked? (as the list)"""
+    if ticket_access.sees_everything(user):
+        return literal(False)
+    was_assigned = exists().where(TicketAssignee.ticket_id == Ticket.id, TicketAssignee.user_id == user.id)
+    return and_(Ticket.state == State.CLOSED.value, ~was_assigned)
+
+
+ORDER = {
+    "urgent": (Ticket.urgent.desc(), Ticket.id.desc()),
+    "newest": (Ticket.id.desc(),),
+    "oldest": (Ticket.id.asc(),),
+    "deadline": (Ticket.deadline.asc(), Ticket.id.asc()),
+}
+
+
+@bp.get("/tickets/export.<fmt>")
+@login_required
+def tickets_export(fmt: str):
+    """The ticket list as it is filtered now (every filter of the list, and the dashboard's drill-down
+    filters), as the user may see it: the list's own visibility rule and masking."""
+    if fmt not in ("xlsx", "csv"):
+        abort(404)
+    f = listing.Filters.from_args(request.args)
+    q = listing.base_query(f, current_user).where(*drilldown.extra_conditions(request.args))
+    if f.sort == "deadline":
+        q = q.where(Ticket.deadline.is_not(None))
+    total = db.session.scalar(select(func.count()).select_from(q.order_by(None).subquery()))
+    if total > EXPORT_LIMIT:
+        return render_template("metrics/export_refused.html", total=total, limit=EXPORT_LIMIT,
+                               back=url_for("tickets.index", **f.query_args(after=""))), 422
+    result = db.session.execute(q.add_columns(_masked(current_user)).order_by(*ORDER[f.sort])
+                                .execution_options(yield_per=2000))  # streamed, not held in memory
+    table = exports.Table(_("Tickets"), reports.ticket_columns(), (reports.ticket_row(t, bool(m)) for t, m in result))
+    name = f"{_('tickets')}-{today_local().isoformat()}"
+    if fmt == "xlsx":
+        return _send(exports.to_xlsx([table]), name, fmt)
+    return _send(exports.to_csv(table), name, fmt)
+
+
+@bp.get("/metrics/units/<int:unit_id>/history.<fmt>")
+@login_required
+def unit_history(unit_id: int, fmt: str):
+    if fmt not in ("xlsx", "csv"):
+        abort(404)
+    if not current_user.has_role(*UNIT_VIEW_ROLES):
+        abort(403)
+    unit = db.get_or_404(CustomerUnit, unit_id)
+    table = reports.unit_history_table(unit)
+    name = f"{unit.name}-{_('history')}-{today_local().isoformat()}"
+    if fmt == "xlsx":
+        return _send(exports.to_xlsx([table]), name, fmt)
+    return _send(exports.to_csv(table), name, fmt)
+
+
+# --- refreshing the pre-aggregate by hand -------------------------------------------------------------
+
+@bp.cli.command("refresh")
+def refresh_command():
+    """Bring the metrics pre-aggregate up to date (what the job does every few minutes)."""
+    with refresh.exclusive():
+        started = clock.perf_counter()
+        result = refresh.refresh(db.session.commit)
+        db.session.commit()
+    click.echo(f"metrics refresh: {result} in {clock.perf_counter() - started:.1f} s")
+
+
+@bp.cli.command("rebuild")
+def rebuild_command():
+    """Recompute the whole metrics pre-aggregate (what the nightly job does)."""
+    with refresh.exclusive():
+        started = clock.perf_counter()
+        result = refresh.rebuild(db.session.commit)
+        db.session.commit()
+    click.echo(f"metrics rebuild: {result} in {clock.perf_counter() - started:.1f} s")
+
