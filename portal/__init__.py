@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask, request, session
 from flask_login import current_user
 
+from portal import static_assets
 from portal.config import load_config
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 
@@ -51,13 +52,19 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.notifications.routes import bp as notifications_bp
     from portal.queues.routes import bp as queues_bp
     from portal.service_plan.routes import bp as service_plan_bp
+    from portal.documents.routes import bp as documents_bp
+    from portal.handover.routes import bp as handover_bp
+    from portal.metrics.routes import bp as metrics_bp
+    from portal.complaints.routes import bp as complaints_bp
 
     for bp in (auth_bp, admin_bp, customers_bp, hotline_bp, tickets_bp, queues_bp, health_bp, notifications_bp,
-               service_plan_bp):
+               service_plan_bp, metrics_bp, complaints_bp,
+               documents_bp, handover_bp):
         app.register_blueprint(bp)
 
     templating.init_app(app)
     security.init_app(app)
+    static_assets.init_app(app)  # compressed responses; static files cache-busted and cached
 
     from portal.cli import register_cli
 

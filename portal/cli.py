@@ -9,6 +9,10 @@ from portal.extensions import db
 
 
 def register_cli(app: Flask) -> None:
+    from portal import search
+
+    search.init_app(app)  # `search-reindex`
+
     @app.cli.command("create-admin")
     @click.option("--username", prompt=True)
     @click.option("--display-name", default="")

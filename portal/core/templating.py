@@ -10,7 +10,9 @@ from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 
+from portal.complaints import NAV_TITLE as COMPLAINTS_TITLE
 from portal.core.enums import Channel, CloseReason, ContactMethod, MaintenanceStatus, Role, State, TicketType
+from portal.metrics import NAV_TITLE as METRICS_TITLE
 from portal.core.timeutil import utcnow
 
 # Navigation: (endpoint, title, roles that see it; None = everyone signed in)
@@ -22,6 +24,11 @@ NAV = [
     ("hotline.roster.index", _l("Duty roster"), {Role.CS}),
     ("service_plan.index", _l("Service plan"), {Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.ADMIN}),
     ("customers.index", _l("Customers"), {Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.DEV_MANAGER,
+                                            Role.IMPL_MANAGER, Role.ADMIN}),
+    ("handover.index", _l("Handover"), {Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.ADMIN}),
+    ("documents.index", _l("Archive"), {Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.ADMIN}),
+    ("metrics.index", METRICS_TITLE, {Role.DEV_MANAGER, Role.IMPL_MANAGER, Role.MARKET_MANAGER, Role.ADMIN}),
+    ("complaints.index", COMPLAINTS_TITLE, {Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.DEV_MANAGER,
                                             Role.IMPL_MANAGER, Role.ADMIN}),
     ("admin.users", _l("Users"), {Role.ADMIN}),
 ]

@@ -9,6 +9,7 @@ from rq import cron
 from portal.customers.jobs import sweep_contract_expiry
 from portal.hotline.jobs import check_duty_roster
 from portal.jobs.maintenance import drain_outbox
+from portal.metrics.jobs import rebuild_metrics, refresh_metrics
 from portal.service_plan.jobs import sweep_service_plan
 from portal.tickets.jobs import sweep_ticket_reminders
 
@@ -17,3 +18,6 @@ cron.register(sweep_ticket_reminders, queue_name="default", interval=600, job_ti
 cron.register(check_duty_roster, queue_name="default", interval=900, job_timeout=120)
 cron.register(sweep_service_plan, queue_name="default", interval=3600, job_timeout=1800)
 cron.register(sweep_contract_expiry, queue_name="default", interval=3600, job_timeout=600)
+# Dashboard figures: what changed, every 5 minutes; everything once a day (the safety net).
+cron.register(refresh_metrics, queue_name="default", interval=300, job_timeout=1800)
+cron.register(rebuild_metrics, queue_name="default", interval=86400, job_timeout=3600)

@@ -1,4 +1,9 @@
-"""The ticket list: allowlisted filters and sorts, keyset pagination, one query per page."""
+"""The ticket list: allowlisted filters and sorts, keyset pagination, a fixed number of queries per page.
+
+A page is two queries: the ids of the page (filters, visibility, order, limit — answered from an index
+where one fits) and then those tickets with what the rows show. With a search (`q`) the ids come from
+portal.search, ranked; the page then also shows where each ticket matched, highlighted.
+"""
 from __future__ import annotations
 
 import base64
@@ -7,17 +12,37 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, literal, or_, select, tuple_
+from markupsafe import Markup
+from sqlalchemy import Index, and_, exists, literal, or_, select
 from werkzeug.datastructures import MultiDict
 
 from portal.auth.models import User
-from portal.core.enums import State, TicketType
+from portal.core.enums import CloseReason, State, TicketType
 from portal.core.timeutil import from_local, utcnow
 from portal.extensions import db
 from portal.tickets import access
-from portal.tickets.models import Ticket, TicketAssignee
+from portal.tickets.models import Callback, Event, Ticket, TicketAssignee
 
 PAGE_SIZE = 50
+SEARCH_CURSOR = "s"  # search pages continue with "s<tier>.<last id>"
+
+# Indexes the list and the work queues (portal.queues) rely on at a million tickets. SQLite plans these
+# queries without statistics (nothing runs ANALYZE on the tickets table), so each index is shaped to be
+# the plainly best choice for its query: equality columns first, then the query's ORDER BY — including
+# its direction ("urgent first, oldest first" is urgent DESC, id ASC) — so a page stops after its rows.
+# Created by the migration "ticket full-text search index; list and queue indexes".
+LIST_INDEXES = (
+    Index("ix_tickets_state_type", Ticket.state, Ticket.type, Ticket.urgent, Ticket.id),  # state + type filters
+    Index("ix_tickets_state_order", Ticket.state, Ticket.urgent.desc(), Ticket.id),  # a state's queue, in order
+    Index("ix_tickets_assignee_order", Ticket.assignee_id, Ticket.state, Ticket.urgent.desc(), Ticket.deadline,
+          Ticket.id),  # "assigned to me", by deadline
+    Index("ix_tickets_deadline_told", Ticket.state, Ticket.deadline_notified_at, Ticket.urgent.desc(), Ticket.id),
+    Index("ix_tickets_department_order", Ticket.state, Ticket.handling_department, Ticket.urgent.desc(),
+          Ticket.deadline, Ticket.id),  # overdue in development / implementation
+    Index("ix_tickets_urgent_state", Ticket.urgent, Ticket.state, Ticket.id),  # urgent counts
+    Index("ix_tickets_urgent_scan", Ticket.urgent, Ticket.id, Ticket.state),  # urgent queues: state read from the index
+    Index("ix_tickets_created_urgent", Ticket.created_at, Ticket.urgent),  # date filters: page ids from the index
+)
 SORTS = {
     # key: (columns, descending?)
     "urgent": ("urgent", "id"),
@@ -96,6 +121,8 @@ class Page:
     rows: list[tuple[Ticket, bool]]  # (ticket, personal data masked?)
     next_cursor: str | None
     is_first: bool
+    marks: dict = field(default_factory=dict)  # search: ticket id → (highlighted title, highlighted snippet)
+    ranked: bool = False  # search results, in order of relevance
 
 
 def _encode(values: list) -> str:
@@ -124,13 +151,23 @@ SORT_TITLES = {"urgent": _l("Urgent first, newest"), "newest": _l("Newest first"
 
 
 def choices(f: "Filters") -> dict:
+    import portal.search as search_texts
     from portal.queues.definitions import BY_KEY
 
     return {
         "type_choices": TicketType.choices(),
         "sort_choices": list(SORT_TITLES.items()),
         "queue_title": BY_KEY[f.queue].title if f.queue else "",
+        "row_labels": row_labels(),
+        "search_placeholder": search_texts.PLACEHOLDER,
+        "search_ranked_note": search_texts.RANKED_NOTE,
     }
+
+
+def row_labels() -> dict[str, dict[str, str]]:
+    """State, type and closing-reason titles translated once for a whole table (not once per row)."""
+    return {"state": {s.value: str(s.title) for s in State}, "type": {t.value: str(t.title) for t in TicketType},
+            "close_reason": {r.value: str(r.title) for r in CloseReason}}
 
 
 def _queue_keys():
@@ -139,34 +176,54 @@ def _queue_keys():
     return BY_KEY
 
 
-def base_query(f: Filters, user: User):
-    q = select(Ticket)
-    q = access.restrict(q, user)
+def _filtered(stmt, f: Filters, user: User):
+    """The list's filters (everything but the search) and the user's visibility, on a select over Ticket."""
+    stmt = access.restrict(stmt, user)
     if f.queue:
-        q = q.where(_queue_keys()[f.queue].where(user))
+        stmt = stmt.where(_queue_keys()[f.queue].where(user))
     if f.state:
-        q = q.where(Ticket.state.in_(f.state))
+        stmt = stmt.where(Ticket.state.in_(f.state))
     if f.type:
-        q = q.where(Ticket.type == f.type)
+        stmt = stmt.where(Ticket.type == f.type)
     if f.customer_id:
-        q = q.where(Ticket.customer_id == f.customer_id)
+        stmt = stmt.where(Ticket.customer_id == f.customer_id)
     if f.assignee_id:
-        q = q.where(Ticket.assignee_id == f.assignee_id)
+        stmt = stmt.where(Ticket.assignee_id == f.assignee_id)
     if f.urgent:
-        q = q.where(Ticket.urgent.is_(True))
+        stmt = stmt.where(Ticket.urgent.is_(True))
     if f.overdue:
-        q = q.where(Ticket.state == State.ASSIGNED.value, Ticket.deadline < utcnow())
+        stmt = stmt.where(Ticket.state == State.ASSIGNED.value, Ticket.deadline < utcnow())
     if f.date_from:
-        q = q.where(Ticket.created_at >= from_local(datetime.combine(f.date_from, datetime.min.time())))
+        stmt = stmt.where(Ticket.created_at >= from_local(datetime.combine(f.date_from, datetime.min.time())))
     if f.date_to:
-        q = q.where(Ticket.created_at < from_local(datetime.combine(f.date_to + timedelta(days=1), datetime.min.time())))
+        stmt = stmt.where(Ticket.created_at < from_local(datetime.combine(f.date_to + timedelta(days=1),
+                                                                          datetime.min.time())))
+    return stmt
+
+
+def _search(f: Filters, user: User):
+    from portal.search import query as search
+
+    unmasked = None if access.sees_everything(user) else ~_masked_column(user)
+    return search.parse(f.q, unmasked=unmasked)
+
+
+def base_query(f: Filters, user: User):
+    """Every ticket the filters (and the search, unranked) select, as this user may see them."""
+    q = _filtered(select(Ticket), f, user)
     if f.q:
-        q = q.where(or_(Ticket.number == f.q.upper(), Ticket.summary.contains(f.q, autoescape=True)))
+        from portal.search import query as search
+
+        q = q.where(search.condition(_search(f, user)))
     return q
 
 
 def fetch(f: Filters, user: User, page_size: int = PAGE_SIZE) -> Page:
-    q = base_query(f, user)
+    if f.q:
+        s = _search(f, user)
+        if not s.empty:
+            return _search_page(f, s, user, page_size)
+    q = _filtered(select(Ticket.id), f, user)
     cursor = _decode(f.after, f.sort) if f.after else None
     if f.sort == "urgent":
         q = q.order_by(Ticket.urgent.desc(), Ticket.id.desc())
@@ -187,16 +244,79 @@ def fetch(f: Filters, user: User, page_size: int = PAGE_SIZE) -> Page:
         if cursor:
             d, i = cursor
             q = q.where(or_(Ticket.deadline > d, and_(Ticket.deadline == d, Ticket.id > i)))
-    masked_col = _masked_column(user)
-    rows = db.session.execute(q.add_columns(masked_col).limit(page_size + 1)).all()
-    more = len(rows) > page_size
-    rows = rows[:page_size]
+    ids = list(db.session.scalars(q.limit(page_size + 1)))
+    more = len(ids) > page_size
+    rows = _load(ids[:page_size], user)
     next_cursor = None
     if more and rows:
         last = rows[-1][0]
-        values = [getattr(last, c) for c in SORTS[f.sort]]
-        next_cursor = _encode(values)
-    return Page(rows=[(r[0], bool(r[1])) for r in rows], next_cursor=next_cursor, is_first=not f.after)
+        next_cursor = _encode([getattr(last, c) for c in SORTS[f.sort]])
+    return Page(rows=rows, next_cursor=next_cursor, is_first=not f.after)
+
+
+def _load(ids: list[int], user: User) -> list[tuple[Ticket, bool]]:
+    """These tickets, in this order, each with 'personal data masked?' — one query."""
+    if not ids:
+        return []
+    found = {t.id: (t, bool(m)) for t, m in db.session.execute(
+        select(Ticket).add_columns(_masked_column(user)).where(Ticket.id.in_(ids))).all()}
+    return [found[i] for i in ids if i in found]
+
+
+def _search_cursor(after: str) -> tuple[int, int | None]:
+    """"s<tier>.<last id>" → (tier index, last id); anything else starts from the top."""
+    try:
+        tier, last = after[len(SEARCH_CURSOR):].split(".", 1)
+        return int(tier), int(last)
+    except (ValueError, AttributeError):
+        return 0, None
+
+
+def _search_page(f: Filters, s, user: User, page_size: int) -> Page:
+    from portal.search import query as search
+
+    tiers = search.tiers(s)
+    start, last_id = _search_cursor(f.after) if f.after.startswith(SEARCH_CURSOR) else (0, None)
+    found: list[tuple[int, int]] = []  # (tier index, id)
+    for n in range(start, len(tiers)):
+        want = page_size + 1 - len(found)
+        ids = search.tier_ids(s, tiers[n], lambda stmt: _filtered(stmt, f, user),
+                              last_id if n == start else None, want)
+        found += [(n, i) for i in ids]
+        if len(found) > page_size:
+            break
+    more = len(found) > page_size
+    found = found[:page_size]
+    rows = _load([i for _, i in found], user)
+    next_cursor = f"{SEARCH_CURSOR}{found[-1][0]}.{found[-1][1]}" if more and found else None
+    return Page(rows=rows, next_cursor=next_cursor, is_first=not f.after, marks=_marks(rows, s.words),
+                ranked=True)
+
+
+def _marks(rows: list[tuple[Ticket, bool]], words: tuple[str, ...]) -> dict[int, tuple[Markup, Markup | None]]:
+    """Each row's title with the query's words highlighted, and where in the rest of the ticket they occur
+    (two queries for all rows: comments and callback notes)."""
+    from portal.search.text import highlight, snippet
+
+    if not rows or not words:
+        return {}
+    ids = [t.id for t, _ in rows]
+    notes: dict[int, list[str]] = {}
+    for tid, note in db.session.execute(select(Event.ticket_id, Event.text).where(
+            Event.ticket_id.in_(ids), Event.action == "comment").order_by(Event.id)):
+        notes.setdefault(tid, []).append(note)
+    for tid, note in db.session.execute(select(Callback.ticket_id, Callback.outcome).where(
+            Callback.ticket_id.in_(ids)).order_by(Callback.id)):
+        notes.setdefault(tid, []).append(note)
+    out = {}
+    for t, masked in rows:
+        if masked:
+            title = f"{access.mask_name(t.reporter_name)} / {t.reporter_dept} / {access.mask_phone(t.reporter_phone)} / {t.summary}"
+        else:
+            title = t.title
+        body = [t.description, t.result, t.process, *notes.get(t.id, ())]
+        out[t.id] = (highlight(title, words), snippet(body, words))
+    return out
 
 
 def _masked_column(user: User):
