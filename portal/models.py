@@ -6,3 +6,5 @@ from portal.notifications.models import Notification, Reminder  # noqa: F401
 from portal.jobs.models import OutboxMessage  # noqa: F401
 from portal.tickets.models import Attachment, Callback, Event, Ticket, TicketAssignee, TicketLink  # noqa: F401
 import portal.search  # noqa: F401,E402  (keeps the search index in step with every ORM write)
+from portal.documents.models import Document, Letterhead  # noqa: F401,E402
+from portal.handover.models import Handover, HandoverCall  # noqa: F401,E402

@@ -108,6 +108,8 @@ def pending_count() -> int:
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint is released, not the real commit (SQLAlchemy 2.1 fires the event for it)
     new = session.info.pop(_SESSION_KEY, None)
     if new:
         session.flush()  # ids are known before the commit; no SQL may run after it
@@ -116,6 +118,8 @@ def _before_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     ids = session.info.pop(_SESSION_KEY + "_ids", None)
     if not ids:
         return
