@@ -36,6 +36,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def views(today, engineer_id: int, unit_id: int) -> list[tuple[str, str]]:
+    from datetime import timedelta
+
     year, last_year = today.year, today.year - 1
     q = (today.month - 1) // 3 + 1
     first = today.replace(year=today.year - 1)
@@ -50,8 +52,10 @@ def views(today, engineer_id: int, unit_id: int) -> list[tuple[str, str]]:
         (f"month {today:%Y-%m}", f"/metrics?period={today:%Y-%m}"),
         ("custom: the last 365 days (daily table)", f"/metrics?period=custom&first={first}&last={today}"),
         (f"Excel export, year {last_year}", f"/metrics/export.xlsx?period={last_year}"),
-        (f"ticket list export {today:%Y-%m} (xlsx)",
-         f"/tickets/export.xlsx?date_from={today.replace(day=1)}&date_to={today}"),
+        ("ticket list export, the last 7 days (xlsx)",
+         f"/tickets/export.xlsx?date_from={today - timedelta(days=6)}&date_to={today}"),
+        ("ticket list export, the last 7 days (CSV)",
+         f"/tickets/export.csv?date_from={today - timedelta(days=6)}&date_to={today}"),
     ]
 
 

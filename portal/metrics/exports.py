@@ -92,11 +92,14 @@ def to_xlsx(tables: list[Table]) -> bytes:
             cells = []
             for col, raw in zip(table.columns, row):
                 value, kind = _unwrap(raw, col.kind)
-                cell = WriteOnlyCell(ws, value=_cell_value(value, kind))
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # text is text, whatever it looks like
-                elif kind in FORMATS:
-                    cell.number_format = FORMATS[kind]
+                value = _cell_value(value, kind)
+                if value is None or isinstance(value, str) or kind not in FORMATS:
+                    # Plain values are written much faster; no text here begins with "=" (neutralised), so
+                    # openpyxl keeps all of it as text.
+                    cells.append(value)
+                    continue
+                cell = WriteOnlyCell(ws, value=value)
+                cell.number_format = FORMATS[kind]
                 cells.append(cell)
             ws.append(cells)
     out = io.BytesIO()

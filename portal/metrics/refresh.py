@@ -30,8 +30,9 @@ from portal.metrics.models import DailyFigures, MonthlyFigures, RefreshState, Ti
 from portal.notifications.models import Reminder
 from portal.tickets.models import Callback, Event, Ticket
 
-# Ids taken by transactions still running when the last refresh read past them (PostgreSQL hands out
-# ids before commit; SQLite writers take turns, so nothing is in flight there).
+# PostgreSQL hands out ids before commit: a row just below the last refresh's mark may have been
+# committed after it. Each refresh re-reads the last few ids below the mark that are recent (MARGIN).
+# SQLite writers take turns, so nothing is in flight there.
 LOOKBACK = {"event_id": 200, "callback_id": 50, "reminder_id": 50, "status_change_id": 10}
 MAX_CHANGED_TICKETS = 50_000  # beyond this a full rebuild is quicker
 MARGIN = timedelta(minutes=10)  # for times: deadlines passed, reminders closed
@@ -294,11 +295,18 @@ def refresh(commit=None) -> dict:
         # The official schedule of a past day changed (chinesecalendar upgraded): working times move.
         return rebuild(commit)
 
-    back = {k: v if db.engine.dialect.name == "postgresql" else 0 for k, v in LOOKBACK.items()}
-    new_units = select(MaintenanceStatusChange.customer_id).where(
-        MaintenanceStatusChange.id > state.status_change_id - back["status_change_id"])
+    def since_last(id_column, time_column, mark: str):
+        """Rows added since the last refresh: newer ids, and (PostgreSQL) recent rows just below the mark
+        that a transaction still running then may have committed since."""
+        newer = id_column > getattr(state, mark)
+        if db.engine.dialect.name != "postgresql":
+            return newer
+        return or_(newer, and_(id_column > getattr(state, mark) - LOOKBACK[mark], time_column >= since))
+
+    new_units = select(MaintenanceStatusChange.customer_id).where(since_last(
+        MaintenanceStatusChange.id, MaintenanceStatusChange.changed_at, "status_change_id"))
     changed = set(db.session.scalars(union(
-        select(Event.ticket_id).where(Event.id > state.event_id - back["event_id"]),
+        select(Event.ticket_id).where(since_last(Event.id, Event.created_at, "event_id")),
         # a deadline that passed since the last run turns an open ticket's deadline into a missed one
         select(Ticket.id).where(Ticket.state == State.ASSIGNED.value, Ticket.deadline >= since, Ticket.deadline < now),
         select(Ticket.id).where(Ticket.customer_id.in_(new_units)),
@@ -313,9 +321,9 @@ def refresh(commit=None) -> dict:
         _write_facts(Ticket.id.in_(chunk))
         days |= _dates(select(TicketFact.day).where(TicketFact.ticket_id.in_(chunk)).distinct())
         days |= _dates(select(cb_day).where(Callback.ticket_id.in_(chunk)).distinct())
-    days |= _dates(select(cb_day).where(Callback.id > state.callback_id - back["callback_id"]).distinct())
+    days |= _dates(select(cb_day).where(since_last(Callback.id, Callback.made_at, "callback_id")).distinct())
     days |= _dates(select(cb_day).where(Callback.customer_id.in_(new_units)).distinct())
-    days |= _dates(select(plan_day()).where(in_plan(), Reminder.id > state.reminder_id - back["reminder_id"])
+    days |= _dates(select(plan_day()).where(in_plan(), since_last(Reminder.id, Reminder.created_at, "reminder_id"))
                    .distinct())
     days |= _dates(select(plan_day()).where(in_plan(), Reminder.closed_at >= since).distinct())
     days |= _dates(select(plan_day()).where(in_plan(), Reminder.customer_id.in_(new_units)).distinct())
