@@ -6,7 +6,7 @@ Ranking (what staff expect from a ticket search, and cheap at a million tickets)
   3. tickets whose title (number, 科室, 摘要, 反馈人, 电话) holds every word of the query — 反馈人 and 电话
      only where the user sees them unmasked (an engineer's reference view of others' closed tickets masks
      them, so they must not be found by them either);
-  4. tickets of the customer unit(s) the query names (name contains it, or pinyin initials start with it —
+  4. tickets of the customer unit(s) the query names (the unit's name or its pinyin initials start with it —
      only when it names at most MAX_UNITS units, otherwise it names none in particular);
   5. tickets holding every word anywhere (description, process and result, comments, callback notes).
 A tier's query walks the index newest first and stops at the page size, so a word found in a hundred
@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import cast, literal_column, or_, select
+from sqlalchemy import and_, cast, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import TSQUERY
 
 from portal.customers.models import CustomerUnit
@@ -28,7 +28,6 @@ from portal.tickets.models import Ticket
 
 MAX_UNITS = 10
 NUMBER = re.compile(r"^[A-Za-z]{1,6}-\d{4}-\d{3,}$")
-TIERS = ("number", "exact", "title", "personal", "unit", "anywhere")
 
 
 @dataclass(frozen=True)
@@ -60,13 +59,20 @@ def parse(q: str, unmasked=None) -> Search:
 
 
 def _units(q: str) -> tuple[int, ...]:
+    """Units whose name, or whose pinyin initials, start with the query (index range scans, no LIKE)."""
     if len(q) < 2 or any(c.isdigit() for c in q):  # numbers and phone numbers name no unit
         return ()
-    conds = [CustomerUnit.name.contains(q, autoescape=True)]
-    if re.fullmatch(r"[a-z0-9]+", q.lower()):
-        conds.append(CustomerUnit.name_initials.startswith(q.lower(), autoescape=True))
+    conds = [_starts(CustomerUnit.name, q)]
+    if re.fullmatch(r"[a-z]+", q.lower()):
+        conds.append(_starts(CustomerUnit.name_initials, q.lower()))
     ids = tuple(db.session.scalars(select(CustomerUnit.id).where(or_(*conds)).limit(MAX_UNITS + 1)))
     return ids if len(ids) <= MAX_UNITS else ()
+
+
+def _starts(column, prefix: str):
+    if _is_pg():  # linguistic collations do not order by code point: LIKE 'prefix%' (10,000 units: a quick scan)
+        return column.startswith(prefix, autoescape=True)
+    return and_(column >= prefix, column < prefix + "\U0010ffff")  # SQLite compares UTF-8 bytes
 
 
 # --- match expressions -------------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def query_words(q: str) -> list[str]:
     for clause in CLAUSE_SPLIT.split(q.lower()):
         for part in re.findall(f"[{_CJK}]+|[0-9a-z]+", clause):
             if IS_CJK.match(part):
-                words.extend(w for w in jieba().cut(part, HMM=False) if w.strip())
+                words.extend(_join_single_characters([w for w in jieba().cut(part, HMM=False) if w.strip()]))
             else:
                 words.append(part)
     seen, out = set(), []
@@ -91,6 +91,23 @@ def query_words(q: str) -> list[str]:
             seen.add(w)
             out.append(w)
     return out[:MAX_QUERY_WORDS]
+
+
+def _join_single_characters(words: list[str]) -> list[str]:
+    """jieba leaves what its dictionary lacks as single characters (客户催问 → 客户, 催, 问); searched one by one
+    they would match almost anything, so neighbouring ones are kept together (客户, 催问 — matched by bigrams)."""
+    out: list[str] = []
+    run = ""
+    for w in words + [""]:
+        if len(w) == 1:
+            run += w
+            continue
+        if run:
+            out.append(run)
+            run = ""
+        if w:
+            out.append(w)
+    return out
 
 
 def bigrams(word: str) -> list[str]:

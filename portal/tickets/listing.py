@@ -7,6 +7,7 @@ portal.search, ranked; the page then also shows where each ticket matched, highl
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
@@ -30,12 +31,13 @@ SEARCH_CURSOR = "s"  # search pages continue with "s<tier>.<last id>"
 # queries without statistics (nothing runs ANALYZE on the tickets table), so each index is shaped to be
 # the plainly best choice for its query: equality columns first, then the query's ORDER BY — including
 # its direction ("urgent first, oldest first" is urgent DESC, id ASC) — so a page stops after its rows.
-# Created by the migration "ticket full-text search index; list and queue indexes".
+# Created by migrations 3928cadf3e91 and 7c2e4b19d5a0.
 LIST_INDEXES = (
     Index("ix_tickets_state_type", Ticket.state, Ticket.type, Ticket.urgent, Ticket.id),  # state + type filters
     Index("ix_tickets_state_order", Ticket.state, Ticket.urgent.desc(), Ticket.id),  # a state's queue, in order
     Index("ix_tickets_assignee_order", Ticket.assignee_id, Ticket.state, Ticket.urgent.desc(), Ticket.deadline,
           Ticket.id),  # "assigned to me", by deadline
+    Index("ix_tickets_assignee_recent", Ticket.assignee_id, Ticket.state, Ticket.urgent.desc(), Ticket.id),  # "resolved by me"
     Index("ix_tickets_deadline_told", Ticket.state, Ticket.deadline_notified_at, Ticket.urgent.desc(), Ticket.id),
     Index("ix_tickets_department_order", Ticket.state, Ticket.handling_department, Ticket.urgent.desc(),
           Ticket.deadline, Ticket.id),  # overdue in development / implementation
@@ -165,7 +167,15 @@ def choices(f: "Filters") -> dict:
 
 
 def row_labels() -> dict[str, dict[str, str]]:
-    """State, type and closing-reason titles translated once for a whole table (not once per row)."""
+    """State, type and closing-reason titles for a whole table, translated once per language and process
+    (not once per row: each translation look-up costs tens of microseconds)."""
+    from flask_babel import get_locale
+
+    return _row_labels(str(get_locale()))
+
+
+@functools.lru_cache(maxsize=8)
+def _row_labels(locale: str) -> dict[str, dict[str, str]]:
     return {"state": {s.value: str(s.title) for s in State}, "type": {t.value: str(t.title) for t in TicketType},
             "close_reason": {r.value: str(r.title) for r in CloseReason}}
 
