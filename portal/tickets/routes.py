@@ -159,9 +159,11 @@ def act(number: str, action: str):
             files, file_errors = uploads.check_all(request.files.getlist(form.attachments.name))
         if not form.validate() or file_errors:
             raise workflow.InvalidInput("; ".join(file_errors) or _("Please correct the marked fields."))
-        version = form.version.data
+        version = form.version.data or ""
+        if not version.isdigit():  # a form always carries the version it was shown with
+            raise workflow.StaleTicket(_("This form is out of date. Reload the ticket and try again."))
         operations.take_action(ticket, action, current_user, action_data(form),
-                               expected_version=int(version) if version and version.isdigit() else None, files=files)
+                               expected_version=int(version), files=files)
         db.session.commit()
     except workflow.WorkflowError as e:
         db.session.rollback()

@@ -502,3 +502,16 @@ def test_ticket_page_and_action_responses_vary_on_hx_request(auth, users, unit_f
     assert "HX-Request" in auth.client_for("cs").get(f"/tickets/{number}").headers.get("Vary", "")
     r = post(auth.client_for("market"), number, "close", str(ticket(number).version), htmx=True, note="x")
     assert "HX-Request" in r.headers.get("Vary", "")
+
+
+@pytest.mark.parametrize("version", [None, "", "abc", "-1"])
+def test_an_action_posted_without_the_version_it_was_shown_with_is_refused_and_changes_nothing(
+        auth, users, unit_factory, version):
+    number = register(auth, unit_factory())
+    before = snapshot(number)
+    later = (to_local(utcnow()) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    r = post(auth.client_for("dev_manager"), number, "assign", version, assignee_id=str(users["engineer"].id),
+             deadline=later)
+    assert r.status_code == 409
+    assert "此表单已过期" in r.get_data(as_text=True)
+    assert snapshot(number) == before
