@@ -285,6 +285,9 @@ def _reopen(t: Ticket, actor: User, d: dict) -> Step:
         if d["deadline"] <= utcnow():
             raise InvalidInput(_l("The deadline must be in the future."), {"deadline": _l("The deadline must be in the future.")})
         t.deadline = d["deadline"]
+    elif t.deadline is None or t.deadline <= utcnow():  # reopened overdue at once helps nobody
+        msg = _l("The previous deadline has passed: set a new one.")
+        raise InvalidInput(msg, {"deadline": msg})
     t.resolved_at = None
     t.deadline_notified_at = None
     t.assigned_at = utcnow()
