@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import String, case, cast, func, literal, select
+from sqlalchemy import String, case, cast, exists, func, literal, select
 
 from portal.core.enums import Role, State
 from portal.core.policy import policy, workday_before
@@ -81,11 +81,15 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
 
     # 3. No first reply within N working days.
     cutoff = first_reply_cutoff(to_local(now).date(), p.first_reply_working_days)
+    #    One reminder per ticket and waiting state (the state ends its key), for the role that state waits on:
+    #    a ticket passed from 市场部 to the 开发部经理 unanswered is the manager's to answer now.
     role = case(*[(Ticket.state == s, r.value) for s, r in FIRST_REPLY_STATES.items()])
-    created["first_reply"] = reminders.open_from_select(
-        select(_key("first_reply"), literal("first_reply"), role, cast(none, db.Integer), Ticket.id,
-               cast(none, String), Ticket.created_at, literal(now))
-        .where(Ticket.state.in_(list(FIRST_REPLY_STATES)), Ticket.created_at < cutoff), COLUMNS)
+    waiting = (Ticket.state.in_(list(FIRST_REPLY_STATES)), Ticket.created_at < cutoff)
+    reply_key = _key("first_reply", Ticket.state)
+    created["first_reply"] = reminders.reopen(Reminder.key.in_(select(reply_key).where(*waiting)), at=now) \
+        + reminders.open_from_select(
+            select(reply_key, literal("first_reply"), role, cast(none, db.Integer), Ticket.id,
+                   cast(none, String), Ticket.created_at, literal(now)).where(*waiting), COLUMNS)
 
     # Close what the tickets have moved past.
     t = select(Ticket.id)
@@ -95,7 +99,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         + reminders.settle(Reminder.kind == "urgent_no_response",
                            Reminder.ticket_id.not_in(t.where(Ticket.state.in_(WAITING_FOR_RESPONSE))), note="responded")
         + reminders.settle(Reminder.kind == "first_reply",
-                           Reminder.ticket_id.not_in(t.where(Ticket.state.in_(list(FIRST_REPLY_STATES)))),
+                           ~exists().where(Ticket.id == Reminder.ticket_id, reply_key == Reminder.key),
                            note="replied")
     )
     return created

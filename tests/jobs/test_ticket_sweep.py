@@ -157,6 +157,20 @@ def test_first_reply_reminder_closes_when_the_ticket_is_assigned(ticket_factory,
     assert r.closed_at is not None and r.closed_note == "replied"
 
 
+def test_first_reply_reminder_moves_to_the_role_that_now_holds_the_unanswered_ticket(ticket_factory, unit_factory,
+                                                                                      users):
+    t = registered_at(ticket_factory, local(2026, 11, 2, 9), unit=unit_factory(status="stopped"))
+    run(local(2026, 11, 6, 9))
+    assert [(r.role, r.closed_at) for r in reminders(kind="first_reply")] == [("market", None)]
+    act(db.session.get(Ticket, t.id), "record_contact", users["market"], outcome="proceed", text="客户同意付费")
+    run(local(2026, 11, 6, 10))  # now waiting for the 开发部经理's analysis, still unanswered
+    rows = {r.role: r for r in reminders(kind="first_reply")}
+    assert set(rows) == {"market", "dev_manager"}
+    assert rows["market"].closed_at is not None and rows["market"].closed_note == "replied"
+    assert rows["dev_manager"].closed_at is None
+    assert run(local(2026, 11, 6, 11))["first_reply"] == 0  # a second sweep adds nothing
+
+
 def test_overdue_reminders_close_when_the_ticket_is_resolved(assigned, users):
     run(local(2026, 11, 5, 9))
     assert len(reminders(kind="overdue")) == len(reminders(kind="overdue_manager")) == 1
