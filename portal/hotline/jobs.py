@@ -56,6 +56,12 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             DutyShift.day.in_({date.fromisoformat(p[:10]) for p in open_rows}))).all()}
         done = [p for p in open_rows if p in filled]
     settled = reminders.settle(Reminder.kind == "duty_roster", Reminder.period.in_(done), note="roster set") if done else 0
+    # A shift that has started can no longer be arranged (roster.py refuses it): its reminder is over, and
+    # stays on record, closed, as a shift that started with nobody on it.
+    missed = [p for p in open_rows if p not in done and shift_start(date.fromisoformat(p[:10]), p[10:]) <= now]
+    if missed:
+        settled += reminders.settle(Reminder.kind == "duty_roster", Reminder.period.in_(missed),
+                                    note="shift started unstaffed")
     return {"duty_roster": created, "settled": settled}
 
 

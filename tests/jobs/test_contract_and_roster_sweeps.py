@@ -90,6 +90,14 @@ def test_roster_reminder_is_created_once_and_settled_when_a_shift_is_added(users
     assert r.closed_at is not None and r.closed_note == "roster set"
 
 
+def test_roster_reminder_of_a_shift_that_started_unstaffed_closes_and_stays_on_record():
+    sweep_roster(local(2026, 11, 26, 21))  # Friday morning's shift, nobody on it
+    assert sweep_roster(local(2026, 11, 27, 8, 29))["settled"] == 0  # still time to arrange it
+    assert sweep_roster(local(2026, 11, 27, 8, 31))["settled"] == 1  # started: it can no longer be arranged
+    [r] = [r for r in reminders(kind="duty_roster") if r.period == "2026-11-27am"]
+    assert r.closed_at is not None and r.closed_note == "shift started unstaffed"
+
+
 def test_a_staffed_shift_needs_no_reminder(users):
     staff(users, date(2026, 11, 27), "am")
     staff(users, date(2026, 11, 27), "pm")
