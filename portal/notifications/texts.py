@@ -18,6 +18,9 @@ KIND_TITLES = {
     "resolve": _l("Resolved: callback due"),
     "callback": _l("Callback recorded"),
     "reopen": _l("Reopened"),
+    # complaints (portal/complaints)
+    "complaint_to_handle": _l("Complaint to handle"),
+    "complaint_to_confirm": _l("Complaint handled: confirm with the customer"),
     # reminders
     "tell_deadline": _l("Tell the customer the deadline"),
     "callback_due": _l("Callback due"),

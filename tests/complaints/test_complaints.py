@@ -64,6 +64,12 @@ def test_the_handler_is_notified(users, unit_factory):
     assert c.handler_id == users["dev_manager"].id
 
 
+def test_the_handler_reads_the_notification_in_chinese_on_their_notifications_page(users, auth, unit_factory):
+    new_complaint(users, unit_factory())
+    html = auth.client_for("dev_manager").get("/notifications").get_data(as_text=True)
+    assert "待处理的投诉" in html and "complaint_to_handle" not in html
+
+
 @pytest.mark.parametrize("role", ["engineer", "impl_engineer", "dev_manager", "impl_manager"])
 def test_only_customer_facing_staff_register_complaints(users, unit_factory, role):
     with pytest.raises(ops.ComplaintError) as e:
