@@ -15,7 +15,10 @@ from portal.auth.operations import create_user
 from portal.core.enums import MaintenanceStatus, Role
 from portal.core.timeutil import utcnow
 from portal.customers.models import Contact, Contract, CustomerUnit
+from portal.complaints import operations as complaints
 from portal.customers.operations import create_unit
+from portal.documents import letterhead
+from portal.documents.models import Letterhead
 from portal.extensions import db
 from portal.hotline.models import HotlineRecord
 from portal.tickets import operations as ops
@@ -139,6 +142,22 @@ def load_demo_data() -> bool:
     t = new(7, open_units[3], "online"); act(t, "answer", "impl_engineer", answer="支持 Chrome、Edge 最新两个版本及 360 极速模式")
     t = new(6, stopped[0]); act(t, "record_contact", "market", outcome="declined", text="客户暂不续费")
     t = new(0, open_units[4]); act(t, "reject", "dev_manager", reason="与已登记问题重复")
+
+    # A unit still with the project team: customer service starts its handover (售后服务交接) from its page.
+    project = create_unit("昆明市五华区医疗保障局", address="昆明市五华区人民中路 66 号", phone="0871-63181234",
+                          user_count=120, status=MaintenanceStatus.ORDINARY)
+    project.is_project = True
+    for p in PEOPLE[:2]:
+        db.session.add(Contact(customer_id=project.id, name=p[0], department=p[1], phone=p[2]))
+    # The 客服 contact block printed on letters (an administrator edits it on the archive's settings page).
+    if not letterhead.from_environment().complete and db.session.scalar(select(Letterhead.id).limit(1)) is None:
+        letterhead.save(dict(name="华信软件有限公司客户服务部", address="北京市海淀区中关村软件园 10 号楼",
+                             phone="400-810-1234", fax="010-82851235", email="service@huaxin-soft.example.cn",
+                             qq="800012345"), u["admin"])
+    # A complaint waiting for the development manager.
+    complaints.register(u["cs"], customer_id=open_units[1].id, channel="phone", complainant="孙丽",
+                        complainant_phone="13911112222", content="报表问题反映三次仍未解决，要求尽快给出答复。",
+                        handler_id=u["dev_manager"].id)
 
     db.session.add(HotlineRecord(unit_name=UNITS[8][0], address=UNITS[8][1], phone="13612345678", contact_name="钱进",
                                  content="系统登录时提示密码过期，无法修改密码", handling="已记录，待登记",
