@@ -9,11 +9,7 @@ from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.tickets import workflow
 from portal.tickets.operations import take_action
-
-
-def act(t, action, user, **data):
-    take_action(t, action, user, data)
-    db.session.commit()
+from tests.tickets.test_obligations import act
 
 
 def closed_ticket(users, ticket_factory):
