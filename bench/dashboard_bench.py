@@ -97,7 +97,10 @@ def measure_one(runs: int, rebuild: bool) -> dict:
         unit_id, _n = db.session.execute(
             select(Ticket.customer_id, func.count()).group_by(Ticket.customer_id)
             .order_by(func.count().desc()).limit(1)).one()
-        login_id, today = admin.get_id(), today_local()
+        from portal.auth.operations import start_session
+
+        login_id, today = start_session(admin), today_local()
+        db.session.commit()
         db.session.remove()
 
     client = app.test_client()
@@ -114,7 +117,9 @@ def measure_one(runs: int, rebuild: bool) -> dict:
             with app.test_request_context(url):
                 from flask_login import login_user
 
-                login_user(db.session.get(User, admin.id))
+                me = db.session.get(User, admin.id)
+                me.login_key = login_id
+                login_user(me)
                 form = DashboardForm()
                 form.department.choices = [("", ""), ("dev", ""), ("impl", "")]
                 form.validate()

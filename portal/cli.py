@@ -13,6 +13,10 @@ def register_cli(app: Flask) -> None:
 
     search.init_app(app)  # `search-reindex`
 
+    from portal import backup
+
+    backup.register(app)  # `backup`, `restore-check`, `restore`
+
     @app.cli.command("create-admin")
     @click.option("--username", prompt=True)
     @click.option("--display-name", default="")

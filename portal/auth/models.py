@@ -39,9 +39,6 @@ class User(UserMixin, db.Model):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
-    # Changes whenever the password changes or the account is deactivated; part of the
-    # login session, so old sessions die at once (see auth.operations).
-    session_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     department: Mapped[Department | None] = relationship(lazy="joined")
@@ -49,8 +46,14 @@ class User(UserMixin, db.Model):
         cascade="all, delete-orphan", lazy="selectin", order_by=UserRole.role
     )
 
+    # The key of the login session this object was loaded for (or started with); what Flask-Login
+    # keeps in the signed cookie. Not a column: only its hash is stored, in login_sessions.
+    login_key = None
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+        if not self.login_key:
+            raise RuntimeError("sign users in with portal.auth.operations.start_session(), not login_user() alone")
+        return self.login_key
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
@@ -76,3 +79,19 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
+
+
+class LoginSession(db.Model):
+    """One signed-in browser (see portal.auth.operations.start_session).
+
+    The cookie carries a random key; only its SHA-256 is stored, so a copy of this table signs no one
+    in. A session counts while ended_at is empty: logout, a password change, a deactivation or a role
+    change end it, and the user loader refuses it from the next request on."""
+    __tablename__ = "login_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(200))

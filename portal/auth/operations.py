@@ -1,15 +1,18 @@
-"""Accounts: password hashing (argon2id), creation, roles, deactivation."""
+"""Accounts: password hashing (argon2id), creation, roles, deactivation, and login sessions."""
 from __future__ import annotations
 
+import hashlib
 import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
-from portal.auth.models import Department, User, UserRole
+from portal.auth.models import Department, LoginSession, User, UserRole
 from portal.core.enums import DepartmentKey, Role
+from portal.core.timeutil import utcnow
 from portal.extensions import db
 
 _hasher = PasswordHasher()  # argon2id with the library's current parameters
@@ -69,8 +72,92 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
-def new_session_token() -> str:
-    return secrets.token_hex(16)
+# --- login sessions ---------------------------------------------------------------
+# A login creates a LoginSession row; the browser's signed cookie holds its random key (Flask-Login's
+# `_user_id`), the table only the key's SHA-256. The user loader finds user and live session in one
+# query (user_for_session), so ending the row ends the session at the next request, whatever copy of
+# the cookie is replayed.
+
+SESSION_MAX_AGE_DAYS = 7  # a session older than this is refused even if never ended (config: LOGIN_SESSION_DAYS)
+_KEEP_ENDED_DAYS = 30  # ended or expired rows are kept this long (who was signed in, from where), then pruned
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _max_age() -> timedelta:
+    from flask import current_app, has_app_context
+
+    days = current_app.config.get("LOGIN_SESSION_DAYS", SESSION_MAX_AGE_DAYS) if has_app_context() \
+        else SESSION_MAX_AGE_DAYS
+    return timedelta(days=float(days))
+
+
+def start_session(user: User, ip: str | None = None, user_agent: str | None = None) -> str:
+    """Open a new login session for the user (in this transaction) and return its key.
+
+    The key is also set on `user.login_key`, which `User.get_id()` hands to Flask-Login's login_user()."""
+    now = utcnow()
+    db.session.execute(delete(LoginSession).where(
+        LoginSession.user_id == user.id,
+        LoginSession.created_at < now - max(_max_age(), timedelta(days=_KEEP_ENDED_DAYS))))
+    key = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(key_hash=_key_hash(key), user_id=user.id, created_at=now,
+                                ip=(ip or None) and ip[:45], user_agent=(user_agent or None) and user_agent[:200]))
+    user.login_key = key
+    return key
+
+
+def user_for_session(key: str) -> User | None:
+    """The active user whose live session has this key, in one query; None if ended, expired or unknown."""
+    if not key or len(key) > 100:
+        return None
+    user = db.session.scalar(
+        select(User).join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.key_hash == _key_hash(key), LoginSession.ended_at.is_(None),
+               LoginSession.created_at > utcnow() - _max_age(), User.active.is_(True))
+    )
+    if user is not None:
+        user.login_key = key
+    return user
+
+
+def end_session(key: str | None) -> None:
+    """End one session (logout)."""
+    if key:
+        db.session.execute(update(LoginSession).where(LoginSession.key_hash == _key_hash(key),
+                                                      LoginSession.ended_at.is_(None)).values(ended_at=utcnow()))
+
+
+def end_sessions(user: User, keep_key: str | None = None) -> int:
+    """End every live session of the user (but the one whose key is `keep_key`); return how many."""
+    q = update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+    if keep_key:
+        q = q.where(LoginSession.key_hash != _key_hash(keep_key))
+    return db.session.execute(q.values(ended_at=utcnow())).rowcount
+
+
+def live_sessions(user: User) -> list[LoginSession]:
+    return list(db.session.scalars(
+        select(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None),
+                                   LoginSession.created_at > utcnow() - _max_age())
+        .order_by(LoginSession.id)))
+
+
+def _continue_own_session(user: User) -> None:
+    """After all of a user's sessions ended: if this request is that user's own, their browser goes on
+    under a new session (a new key; every copy of the old cookie stays dead)."""
+    from flask import has_request_context, request
+    from flask_login import current_user, login_user
+
+    if not has_request_context() or not getattr(current_user, "is_authenticated", False):
+        return
+    me = current_user._get_current_object()
+    if me.id != user.id:
+        return
+    start_session(me, request.remote_addr, request.user_agent.string)
+    login_user(me)
 
 
 def ensure_departments() -> dict[str, Department]:
@@ -99,7 +186,6 @@ def create_user(username: str, password: str, display_name: str, roles: list[Rol
     user = User(
         username=username, display_name=display_name or username, password_hash=hash_password(password),
         email=email, department=departments.get(department_key) if department_key else None,
-        session_token=new_session_token(),
     )
     user.role_rows = [UserRole(role=Role(r).value) for r in roles]
     db.session.add(user)
@@ -120,7 +206,11 @@ def set_roles(user: User, roles: list[Role], actor: User) -> None:
         raise AccountError(_l("The last administrator cannot lose the administrator role."))
     if user.id == actor.id and Role.ADMIN in user.roles and Role.ADMIN not in roles:
         raise AccountError(_l("You cannot remove your own administrator role."))
+    if set(roles) == set(user.roles):
+        return
     user.role_rows = [UserRole(role=r.value) for r in sorted(set(roles), key=lambda r: r.value)]
+    # A role change ends the user's sessions; an admin changing their own roles keeps the session doing it.
+    end_sessions(user, keep_key=actor.login_key if actor.id == user.id else None)
 
 
 def set_active(user: User, active: bool, actor: User) -> None:
@@ -129,10 +219,13 @@ def set_active(user: User, active: bool, actor: User) -> None:
             raise AccountError(_l("You cannot deactivate your own account."))
         if Role.ADMIN in user.roles and active_admin_count() <= 1:
             raise AccountError(_l("The last administrator cannot be deactivated."))
-        user.session_token = new_session_token()  # ends their sessions now
+        end_sessions(user)  # signed out now, not at their next login
     user.active = active
 
 
 def set_password(user: User, password: str) -> None:
+    """A new password ends every session of the user; if they changed it themselves, this browser
+    goes on under a new session id."""
     user.password_hash = hash_password(password)
-    user.session_token = new_session_token()
+    end_sessions(user)
+    _continue_own_session(user)

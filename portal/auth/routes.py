@@ -42,7 +42,8 @@ def login():
     if form.validate_on_submit():
         user = ops.authenticate(form.username.data, form.password.data)
         if user is not None:
-            session.clear()  # a fresh session at every login (no fixation)
+            session.clear()  # a fresh cookie session at every login (no fixation)…
+            ops.start_session(user, request.remote_addr, request.user_agent.string)  # …with a new server-side key
             login_user(user)
             db.session.commit()
             return redirect(safe_next(request.args.get("next")) or url_for("queues.home"))
@@ -55,6 +56,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    ops.end_session(current_user.login_key)  # dead for every copy of the cookie, not only this browser's
+    db.session.commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
@@ -80,8 +83,7 @@ def account():
                 except ops.AccountError as e:
                     pw.new.errors.append(str(e.message))
                 else:
-                    db.session.commit()
-                    login_user(current_user)  # keep this session; all others end
+                    db.session.commit()  # set_password ended every session and started this browser a new one
                     flash(_("Password changed. Other sessions have been signed out."), "success")
                     return redirect(url_for("auth.account"))
         return render_template("auth/account.html", prefs=prefs, pw=pw), 422

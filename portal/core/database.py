@@ -6,10 +6,15 @@ write lock up front, and concurrent writers queue (busy_timeout) instead of fail
 """
 from __future__ import annotations
 
+import logging
+
 from flask import has_request_context, request
 from sqlalchemy import event
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from portal.extensions import db
+
+log = logging.getLogger(__name__)
 
 
 def is_sqlite(engine) -> bool:
@@ -17,6 +22,22 @@ def is_sqlite(engine) -> bool:
 
 
 def configure_engine_events(app) -> None:
+    # Runs before Flask-SQLAlchemy's own teardown (teardowns run in reverse order of registration).
+    @app.teardown_appcontext
+    def _end_session_even_if_the_connection_is_gone(exc):
+        """Closing the session rolls back on its connection; if the database cut that connection
+        (PostgreSQL restarted, backends terminated) after the response was made, the rollback fails.
+        SQLAlchemy has already dropped the connection from the pool by then; the request is over, so
+        the error must not escape into the WSGI server: the next request gets a fresh connection."""
+        try:
+            db.session.remove()
+        except (OperationalError, InterfaceError) as e:
+            log.warning("database connection lost while closing the session: %s", str(e).splitlines()[0])
+            try:
+                db.session.remove()
+            except (OperationalError, InterfaceError):
+                db.session.registry.clear()
+
     with app.app_context():
         engine = db.engine
     if not is_sqlite(engine):

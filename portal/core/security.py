@@ -1,29 +1,30 @@
 """Security plumbing that every request shares: user loading, headers, error pages."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+import logging
+
+from flask import g, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import InternalServerError
 
 from portal.extensions import db, login_manager
 
+log = logging.getLogger(__name__)
+
 
 @login_manager.user_loader
-def load_user(user_id: str):
-    from portal.auth.models import User
+def load_user(session_key: str):
+    """The cookie holds a login-session key (portal.auth.operations.start_session): user and live
+    session are read in one query, so a session ended by logout, a password change, a deactivation
+    or a role change is refused at once, whatever copy of the cookie comes back."""
+    from portal.auth.operations import user_for_session
 
-    try:
-        uid, token = user_id.split(":", 1)
-        uid = int(uid)
-    except ValueError:
-        return None
-    user = db.session.get(User, uid)
-    # A changed password or a deactivation rotates the token: old sessions die at once.
-    if user is None or not user.active or user.session_token != token:
-        return None
-    return user
+    return user_for_session(session_key)
 
 
 def _wants_fragment() -> bool:
@@ -34,6 +35,42 @@ def error_response(status: int, message: str):
     if _wants_fragment():
         return render_template("_error_fragment.html", message=message, status=status), status
     return render_template("error.html", message=message, status=status), status
+
+
+def standalone_error(status: int, lazy_message):
+    """An error page that needs no database: for the database being unreachable (PostgreSQL restarted,
+    connections cut, SQLite locked too long) or an unexpected error. The request's transaction is
+    rolled back; nothing here loads the user or any row (their objects may be unusable now), and the
+    page is in the signed-in user's language only if it is already known without a query."""
+    user = g.get("_login_user")
+    locale = (getattr(user, "__dict__", {}) or {}).get("locale") or "zh_CN"
+    g._login_user = login_manager.anonymous_user()  # the templates must not ask the database who this is
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone: the pool has already dropped it
+        pass
+    with force_locale(locale if locale in ("zh_CN", "en") else "zh_CN"):
+        message = str(lazy_message)
+        if _wants_fragment():
+            body = render_template("_error_fragment.html", message=message, status=status)
+        else:
+            body = render_template("_unavailable.html", message=message, status=status)
+    resp = app_response(body, status)
+    resp.headers["Cache-Control"] = "no-store"
+    if status == 503:
+        resp.headers["Retry-After"] = "5"
+    return resp
+
+
+def app_response(body: str, status: int):
+    from flask import current_app
+
+    return current_app.response_class(body, status=status, mimetype="text/html")
+
+
+# Lazy: translated inside standalone_error, under the locale chosen there.
+_DB_UNAVAILABLE = _l("The database cannot be reached just now. Try again in a moment.")
+_UNEXPECTED = _l("Something went wrong on our side. Try again, and tell the administrator if it happens again.")
 
 
 def init_app(app) -> None:
@@ -71,6 +108,18 @@ def init_app(app) -> None:
     @app.errorhandler(429)
     def _too_many(e):
         return error_response(429, _("Too many attempts. Wait a minute and try again."))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(e):
+        # The pool sees a dropped connection as a disconnect and replaces it (pool_pre_ping checks the
+        # others at checkout): the next request works again without restarting the portal.
+        log.warning("database unavailable during %s %s: %s", request.method, request.path, str(e).splitlines()[0])
+        return standalone_error(503, _DB_UNAVAILABLE)
+
+    @app.errorhandler(InternalServerError)
+    def _internal_error(e):
+        return standalone_error(500, _UNEXPECTED)
 
     @app.after_request
     def _headers(resp):

@@ -65,14 +65,25 @@ def test_with_two_admins_one_may_be_demoted_by_the_other_but_not_by_themselves(u
     assert db.session.get(User, second.id).roles == {Role.CS}
 
 
-def test_deactivation_and_password_change_rotate_the_session_token(users):
-    cs = users["cs"]
-    token = cs.session_token
+def test_password_change_deactivation_and_role_change_end_the_users_sessions(users):
+    cs, admin = users["cs"], users["admin"]
+
+    def live() -> int:
+        db.session.flush()
+        return len(ops.live_sessions(cs))
+
+    ops.start_session(cs), ops.start_session(cs)
+    assert live() == 2
     ops.set_password(cs, "another-pass-2026")
-    assert cs.session_token != token
-    token = cs.session_token
-    ops.set_active(cs, False, actor=users["admin"])
-    assert cs.session_token != token and not cs.active
+    assert live() == 0
+    ops.start_session(cs)
+    ops.set_roles(cs, [Role.CS], actor=admin)  # no change: nothing ends
+    assert live() == 1
+    ops.set_roles(cs, [Role.CS, Role.MARKET], actor=admin)
+    assert live() == 0
+    ops.start_session(cs)
+    ops.set_active(cs, False, actor=admin)
+    assert live() == 0 and not cs.active
     db.session.commit()
     assert ops.authenticate("cs", "another-pass-2026") is None  # inactive: no sign-in
 

@@ -17,12 +17,26 @@ def test_login_with_right_password_lands_on_the_work_queue(client, users):
     assert client.get("/").status_code == 200
 
 
-def test_wrong_password_and_unknown_user_get_the_same_answer(client, users):
+def same_page(a, b, *usernames) -> bool:
+    """Two answers alike but for the user name typed, which the form shows back."""
+    def norm(r):
+        text = r.get_data(as_text=True)
+        for name in usernames:
+            text = text.replace(f'value="{name}"', 'value="?"')
+        return r.status_code, text
+    return norm(a) == norm(b)
+
+
+def test_wrong_password_unknown_user_and_deactivated_user_get_the_same_answer(client, users, db_session):
     a = login(client, "cs", "wrong-password")
     b = login(client, "nobody", "wrong-password")
     assert a.status_code == b.status_code == 401
-    strip = lambda r: r.get_data(as_text=True).replace("nobody", "cs")
-    assert strip(a).count("用户名或密码错误") == strip(b).count("用户名或密码错误") == 1
+    assert a.get_data(as_text=True).count("用户名或密码错误") == 1
+    assert same_page(a, b, "cs", "nobody")  # same status, same page: nothing tells which names exist
+    users["market"].active = False
+    db_session.commit()
+    c = login(client, "market")  # the right password of a deactivated account
+    assert same_page(a, c, "cs", "market")
 
 
 def test_pages_require_login_and_remember_where_you_were_going(client, users):
@@ -59,9 +73,9 @@ def test_logout_ends_the_session_and_is_post_only(client, users):
 
 
 def test_login_is_throttled_per_username(app, client, users):
-    for _ in range(5):
-        assert login(client, "cs", "wrong-password").status_code == 401
-    r = login(client, "cs", "wrong-password")
+    for i in range(5):  # a new forged X-Forwarded-For each time changes nothing
+        assert login(client, "cs", "wrong-password", headers={"X-Forwarded-For": f"10.1.0.{i}"}).status_code == 401
+    r = login(client, "cs", "wrong-password", headers={"X-Forwarded-For": "10.1.0.99"})
     assert r.status_code == 429
     assert "尝试次数过多" in r.get_data(as_text=True)
     # even the right password is refused while throttled: the attacker learns nothing
@@ -91,9 +105,21 @@ def test_successful_logins_do_not_count_towards_the_throttle(client, users):
         client.post("/logout")
 
 
-def test_absurdly_long_password_is_refused_without_hashing(client, users):
-    r = login(client, "cs", "x" * 100_000)
-    assert r.status_code == 401
+def test_absurdly_long_password_is_refused_before_hashing(client, users, monkeypatch):
+    from argon2 import PasswordHasher
+
+    calls = []
+    for name in ("verify", "hash"):
+        real = getattr(PasswordHasher, name)
+        monkeypatch.setattr(PasswordHasher, name,
+                            lambda self, *a, _real=real, _name=name, **kw: calls.append(_name) or _real(self, *a, **kw))
+    a = login(client, "cs", "x" * 100_000)
+    b = login(client, "nobody", "x" * 100_000)
+    assert a.status_code == b.status_code == 422
+    assert "密码过长（最多 256 个字符）" in a.get_data(as_text=True)
+    assert same_page(a, b, "cs", "nobody")  # refused by length alone, whoever the user
+    assert calls == []  # argon2 never ran
+    assert login(client, "cs", "wrong-password").status_code == 401 and calls == ["verify"]  # (the spy works)
 
 
 def test_deactivated_user_cannot_log_in(client, users, db_session):

@@ -1,0 +1,289 @@
+"""A bad day: Redis stopped while staff work, a worker killed mid-job, PostgreSQL connections cut under load.
+
+Already covered elsewhere, and not repeated here:
+- the transactional outbox with Redis unreachable (commit succeeds, the message waits, `drain_outbox`
+  sends it once): tests/jobs/test_outbox.py;
+- a worker process killed (SIGKILL) mid-job → RQ retries it and its effect happens once:
+  tests/jobs/test_killed_job.py::test_job_killed_mid_way_is_retried_and_its_effect_happens_once.
+
+Here: the same through the staff's HTTP flow with a real Redis server that is stopped and started again,
+and the database's connections terminated while requests run (PostgreSQL).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+import redis
+from rq import SimpleWorker
+from sqlalchemy import func, select, text
+
+from portal.extensions import db
+from portal.jobs import queue as outbox
+from portal.jobs.models import OutboxMessage
+from portal.notifications.models import Notification
+from portal.tickets.models import Ticket
+from tests.conftest import require_or_skip
+from tests.jobs.test_delivery import smtp_server  # noqa: F401  (a real SMTP server on loopback)
+from tests.tickets.test_flows_http import act, deadline_in, register
+
+ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
+DEADLINE = 30  # seconds for a redis-server to start or stop
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A redis-server of its own on a free loopback port, with an append-only file so that it comes
+    back with what it held (as a restarted production Redis would)."""
+
+    def __init__(self, workdir):
+        self.binary = shutil.which("redis-server")
+        self.port, self.dir, self.proc = free_port(), str(workdir), None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "yes", "--dir", self.dir],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port, socket_connect_timeout=1)
+        deadline = time.monotonic() + DEADLINE
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(DEADLINE)
+        self.proc = None
+
+
+@pytest.fixture
+def job_redis(app, tmp_path):
+    """The portal's job Redis is a server of the test's own (the login throttle keeps the suite's)."""
+    require_or_skip(shutil.which("redis-server") is not None, "redis-server is not installed")
+    server = RedisServer(tmp_path)
+    server.start()
+    saved = app.extensions["portal_redis"]
+    app.extensions["portal_redis"] = redis.Redis(port=server.port, socket_timeout=2, socket_connect_timeout=2)
+    app.extensions.pop(outbox._PAUSE_KEY, None)
+    yield server
+    app.extensions["portal_redis"] = saved
+    app.extensions.pop(outbox._PAUSE_KEY, None)
+    if server.proc is not None:
+        server.stop()
+
+
+def ids(unit) -> SimpleNamespace:
+    return SimpleNamespace(id=unit.id)  # what register() needs, usable after the session is closed
+
+
+def release() -> None:
+    db.session.commit()  # SQLite: the test holds no write lock while the portal writes
+    db.session.close()
+
+
+def waiting_messages() -> int:
+    db.session.commit()
+    n = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None)))
+    db.session.commit()  # and hold no transaction after reading (SQLite's write lock)
+    return n
+
+
+def drain() -> int:
+    release()
+    return outbox.drain()
+
+
+def run_worker() -> None:
+    release()
+    SimpleWorker(["default"], connection=outbox.get_redis()).work(burst=True, with_scheduler=False,
+                                                                   logging_level="WARNING")
+
+
+def test_with_redis_stopped_staff_register_and_move_tickets_and_the_jobs_run_once_it_is_back(
+        app, auth, users, unit_factory, job_redis, smtp_server):
+    for key in ("dev_manager", "engineer"):
+        users[key].email = f"{key}@example.com"
+    unit, engineer_id = ids(unit_factory()), users["engineer"].id
+    clients = {k: auth.client_for(k) for k in ("cs", "dev_manager")}  # staff signed in before Redis stops
+    release()
+
+    job_redis.stop()
+    number = register(auth, unit)  # 客服 registers: 302, the ticket exists
+    act(clients["dev_manager"], number, "assign", assignee_id=str(engineer_id), deadline=deadline_in(),
+        analysis="驱动程序损坏")
+    assert clients["cs"].get(f"/tickets/{number}").status_code == 200
+    db.session.commit()
+    t = db.session.scalar(select(Ticket).where(Ticket.number == number))
+    assert t.state != "registered" and t.assignee_id == engineer_id
+    waiting = waiting_messages()
+    assert waiting >= 1  # at least the e-mail telling the engineer of the assignment
+    release()
+
+    job_redis.start()
+    assert drain() == waiting  # what `drain_outbox` (every minute) does once Redis answers
+    assert waiting_messages() == 0 and drain() == 0
+    run_worker()
+    rcpts = sorted(r for e in smtp_server.envelopes for r in e.rcpt_tos)
+    from portal.auth.models import User
+    from rq.registry import FinishedJobRegistry
+
+    assert len(FinishedJobRegistry(queue=outbox.get_queue())) == waiting  # every job that waited has run
+    expected = sorted(db.session.scalars(select(User.email).join(Notification, Notification.user_id == User.id)
+                                         .where(User.email.is_not(None))))
+    release()
+    assert rcpts == expected and "engineer@example.com" in rcpts  # one e-mail per notification with an address
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Notification)
+                             .where(Notification.delivered_at.is_(None))) == 0
+    # Nothing runs twice: a second drain and a second worker find nothing to send.
+    assert drain() == 0
+    run_worker()
+    assert len(smtp_server.envelopes) == len(expected)
+
+
+# --- PostgreSQL restarted under load -------------------------------------------------------
+
+postgres_only = pytest.mark.skipif(not ON_POSTGRES, reason="terminating backends is a PostgreSQL test")
+UNAVAILABLE = "数据库暂时无法连接"
+
+
+def terminate_all_other_backends() -> int:
+    with db.engine.connect() as conn:
+        n = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                              "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+        conn.commit()
+    return n
+
+
+def clean_503(r) -> bool:
+    body = r.get_data(as_text=True)
+    return r.status_code == 503 and UNAVAILABLE in body and "Traceback" not in body and "psycopg" not in body
+
+
+class KillOnStatement:
+    """Terminates, from another connection, the backend of the connection about to run the first
+    statement that matches — a real cut in the middle of a request, at a chosen point."""
+
+    def __init__(self, engine, match: str):
+        self.engine, self.match, self.armed, self.killed = engine, match.lower(), True, 0
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
+        if self.armed and self.match in statement.lower():
+            self.armed = False
+            pid = conn.connection.dbapi_connection.info.backend_pid
+            import psycopg
+
+            url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            with psycopg.connect(url, autocommit=True) as other:
+                other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            self.killed += 1
+
+
+@postgres_only
+@pytest.mark.parametrize("match,htmx", [("from tickets", False), ("from tickets", True), ("insert into tickets", False)])
+def test_connection_cut_mid_request_gives_a_clean_chinese_503_and_the_next_request_works(
+        app, auth, users, unit_factory, match, htmx):
+    from sqlalchemy import event
+
+    unit = ids(unit_factory())
+    cs = auth.client_for("cs")
+    before = db.session.scalar(select(func.count()).select_from(Ticket))
+    release()
+    kill = KillOnStatement(db.engine, match)
+    event.listen(db.engine, "before_cursor_execute", kill)
+    headers = {"HX-Request": "true"} if htmx else {}
+    try:
+        if match.startswith("insert"):
+            r = cs.post("/tickets/new", content_type="multipart/form-data", data={
+                "channel": "hotline", "customer_id": str(unit.id), "type": "maintenance", "reporter_name": "刘建国",
+                "reporter_dept": "信息科", "reporter_phone": "13800138000", "summary": "断线时登记", "description": "x"})
+        else:
+            r = cs.get("/tickets", headers=headers)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", kill)
+    assert kill.killed == 1
+    assert r.status_code == 503 and "Traceback" not in r.get_data(as_text=True)
+    if htmx:
+        assert UNAVAILABLE in r.get_data(as_text=True) and "<html" not in r.get_data(as_text=True)
+    else:
+        assert clean_503(r)
+    assert r.headers["Retry-After"] and "no-store" in r.headers["Cache-Control"]
+    # The very next request works: no restart.
+    assert cs.get("/tickets").status_code == 200
+    db.session.remove()
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == before  # the cut request wrote nothing
+    assert register(auth, unit).startswith("SH-")
+
+
+@postgres_only
+def test_all_connections_terminated_under_load_requests_fail_cleanly_and_the_portal_recovers(
+        app, auth, users, unit_factory):
+    unit = ids(unit_factory())
+    roles = ["cs", "dev_manager", "engineer", "market"]
+    clients = {r: auth.client_for(r) for r in roles}
+    release()
+    done, errors, answers = [0], [], []
+    lock = threading.Lock()
+    rounds_wanted = 5
+    stop = threading.Event()
+
+    def work(role):
+        c = clients[role]
+        i = 0
+        try:
+            while not stop.is_set() and i < 400:
+                i += 1
+                if role == "cs" and i % 3 == 0:
+                    r = c.post("/tickets/new", content_type="multipart/form-data", data={
+                        "channel": "hotline", "customer_id": str(unit.id), "type": "maintenance",
+                        "reporter_name": "刘建国", "reporter_dept": "信息科", "reporter_phone": "13800138000",
+                        "summary": f"负载{i}", "description": "x"})
+                else:
+                    r = c.get(["/", "/tickets", "/notifications"][i % 3])
+                with lock:
+                    answers.append((r.status_code, clean_503(r) if r.status_code == 503 else True))
+                    done[0] += 1
+        except Exception as e:  # an exception that escaped the portal: a failure of the test
+            errors.append(f"{role}: {e!r}")
+
+    threads = [threading.Thread(target=work, args=(r,), daemon=True) for r in roles]
+    for t in threads:
+        t.start()
+    killed = 0
+    try:
+        for _round in range(rounds_wanted):
+            target = done[0] + 8
+            deadline = time.monotonic() + 120
+            while done[0] < target and not errors and time.monotonic() < deadline:
+                time.sleep(0.01)
+            killed += terminate_all_other_backends()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(120)
+    db.session.remove()
+    assert not errors, errors
+    assert killed > 0
+    statuses = {s for s, _ in answers}
+    assert statuses <= {200, 302, 503}, statuses
+    assert all(clean for _, clean in answers), "a 503 without the Chinese page, or with a traceback"
+    print(f"{len(answers)} answers, {sum(1 for s, _ in answers if s == 503)} clean 503s, {killed} backends terminated")
+    # Recovered without a restart: every role's next requests succeed.
+    for role, c in clients.items():
+        assert c.get("/tickets").status_code == 200, role
+    assert register(auth, unit).startswith("SH-")
