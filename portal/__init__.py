@@ -30,6 +30,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     redis_url = redis_conn.resolve_url(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_conn.limiter_storage_uri(redis_url))
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    # Redis down must not lock staff out: the throttle counts in this process's memory until it is back.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
 
     i18n.compile_catalogs(app)
     db.init_app(app)
