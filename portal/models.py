@@ -8,3 +8,7 @@ from portal.tickets.models import Attachment, Callback, Event, Ticket, TicketAss
 import portal.search  # noqa: F401,E402  (keeps the search index in step with every ORM write)
 from portal.documents.models import Document, Letterhead  # noqa: F401,E402
 from portal.handover.models import Handover, HandoverCall  # noqa: F401,E402
+from portal.complaints.models import Complaint, ComplaintEvent  # noqa: F401,E402
+from portal.metrics.models import (  # noqa: F401,E402
+    DailyFigures, MonthlyFigures, RefreshState, TicketFact, WorkCalendarDay,
+)

@@ -4,15 +4,24 @@ Administrators and the market manager (who closes tickets, handles complaints an
 company's leadership) see the whole company and every department. The development manager and the
 implementation manager see their own department's dashboard. Everyone else — engineers, customer
 service, market staff — sees none: a dashboard also compares engineers, which is a manager's business.
+
+Exports: the ticket list goes to a file exactly as its reader sees it (portal.tickets.access decides the
+rows, personal data masked where the list masks it), so whoever the list shows tickets to may export it.
+A unit's history is for those who see the customer units with their tickets.
 """
 from __future__ import annotations
 
+from sqlalchemy.sql.elements import False_
+
 from portal.auth.models import User
 from portal.core.enums import Role
+from portal.tickets import access as ticket_access
+from portal.tickets import conditions as ticket_conditions
 
-DEPARTMENTS = ("dev", "impl")  # the departments that handle tickets
+DEPARTMENTS = ticket_conditions.DEPARTMENTS  # the departments that handle tickets
 COMPANY_WIDE = frozenset({Role.ADMIN, Role.MARKET_MANAGER})
 MANAGES = {Role.DEV_MANAGER: "dev", Role.IMPL_MANAGER: "impl"}
+UNIT_HISTORY_ROLES = (Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.DEV_MANAGER, Role.IMPL_MANAGER, Role.ADMIN)
 
 
 def can_view_dashboard(user: User, department: str | None) -> bool:
@@ -32,3 +41,14 @@ def viewable_departments(user: User) -> list[str | None]:
 
 def may_use_dashboard(user: User) -> bool:
     return bool(viewable_departments(user))
+
+
+def may_export_tickets(user: User) -> bool:
+    """Does the ticket list show this user any tickets (then they may take it away as a file)?"""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return not isinstance(ticket_access.visibility_filter(user), False_)
+
+
+def may_export_unit_history(user: User) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False) and user.has_role(*UNIT_HISTORY_ROLES))

@@ -28,6 +28,7 @@ from portal.metrics import calendar
 from portal.metrics.calendar import local_day, month_start, working_seconds_before
 from portal.metrics.models import DailyFigures, MonthlyFigures, RefreshState, TicketFact, WorkCalendarDay
 from portal.notifications.models import Reminder
+from portal.tickets import conditions
 from portal.tickets.models import Callback, Event, Ticket
 
 # PostgreSQL hands out ids before commit: a row just below the last refresh's mark may have been
@@ -57,17 +58,16 @@ def facts_select(where):
     """One fact row per ticket matching `where` (a condition on Ticket)."""
     c0, c1, c2 = aliased(WorkCalendarDay), aliased(WorkCalendarDay), aliased(WorkCalendarDay)
     start = working_seconds_before(c0, Ticket.created_at)
-    resolved, deadline = Ticket.resolved_at, Ticket.deadline
+    resolved = Ticket.resolved_at
     return (
         select(
             Ticket.id, c0.day, Ticket.handling_department, func.coalesce(Ticket.assignee_id, 0), Ticket.customer_id,
             CustomerUnit.maintenance_status,
-            _flag(resolved.is_not(None)),
+            _flag(conditions.solved()),
             working_seconds_before(c1, Ticket.first_assigned_at) - start,
             working_seconds_before(c2, resolved) - start,
-            _flag(and_(resolved.is_not(None), deadline.is_not(None), resolved <= deadline)),
-            _flag(and_(deadline.is_not(None),
-                       or_(resolved > deadline, and_(resolved.is_(None), deadline < utcnow())))),
+            _flag(conditions.deadline_kept()),
+            _flag(conditions.deadline_missed()),
             func.coalesce(Ticket.hours_spent, 0),
         )
         .select_from(Ticket)

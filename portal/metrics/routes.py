@@ -31,7 +31,24 @@ bp = Blueprint("metrics", __name__)
 # Rows one export may hold: writing xlsx costs about half a millisecond a row, CSV a twentieth of that.
 EXPORT_LIMIT = {"xlsx": 20_000, "csv": 200_000}
 LIST_PAGE = 50
-UNIT_VIEW_ROLES = (Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.DEV_MANAGER, Role.IMPL_MANAGER, Role.ADMIN)
+
+
+@bp.app_template_global()
+def may_export_tickets(user) -> bool:
+    """For the ticket list's export link (templates/tickets/index.html)."""
+    return access.may_export_tickets(user)
+
+
+@bp.app_template_global()
+def may_export_unit_history(user) -> bool:
+    """For the unit page's history export link (templates/customers/show.html)."""
+    return access.may_export_unit_history(user)
+
+
+@bp.app_template_global()
+def may_use_dashboard(user) -> bool:
+    """For links to the dashboard from other pages (the unit page)."""
+    return bool(user is not None and getattr(user, "is_authenticated", False) and access.may_use_dashboard(user))
 
 
 def department_title(key: str | None) -> str:
@@ -233,12 +250,14 @@ ORDER = {
 @bp.get("/tickets/export.<fmt>")
 @login_required
 def tickets_export(fmt: str):
-    """The ticket list as it is filtered now (every filter of the list, and the dashboard's drill-down
-    filters), as the user may see it: the list's own visibility rule and masking."""
+    """The ticket list as it is filtered now (every filter of the list, the dashboard's drill-down filters
+    among them), as the user may see it: the list's own query, visibility rule and masking."""
     if fmt not in ("xlsx", "csv"):
         abort(404)
+    if not access.may_export_tickets(current_user):
+        abort(403)
     f = listing.Filters.from_args(request.args)
-    q = listing.base_query(f, current_user).where(*drilldown.extra_conditions(request.args))
+    q = listing.base_query(f, current_user)
     if f.sort == "deadline":
         q = q.where(Ticket.deadline.is_not(None))
     total = db.session.scalar(select(func.count()).select_from(q.order_by(None).subquery()))
@@ -259,7 +278,7 @@ def tickets_export(fmt: str):
 def unit_history(unit_id: int, fmt: str):
     if fmt not in ("xlsx", "csv"):
         abort(404)
-    if not current_user.has_role(*UNIT_VIEW_ROLES):
+    if not access.may_export_unit_history(current_user):
         abort(403)
     unit = db.get_or_404(CustomerUnit, unit_id)
     table = reports.unit_history_table(unit)

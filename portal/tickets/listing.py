@@ -15,13 +15,14 @@ from datetime import date, datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import Index, and_, exists, literal, or_, select
+from sqlalchemy.orm import defaultload
 from werkzeug.datastructures import MultiDict
 
 from portal.auth.models import User
 from portal.core.enums import CloseReason, State, TicketType
 from portal.core.timeutil import from_local, utcnow
 from portal.extensions import db
-from portal.tickets import access
+from portal.tickets import access, conditions
 from portal.tickets.models import Callback, Event, Ticket, TicketAssignee
 
 PAGE_SIZE = 50
@@ -80,14 +81,24 @@ class Filters:
     date_to: date | None = None
     q: str = ""
     queue: str = ""
+    # The dashboard's drill-down filters (portal.metrics.dashboard links here; portal.tickets.conditions
+    # says what each means, for the list and for the figures alike):
+    department: str = ""  # dev | impl — the handling department
+    maintenance: str = ""  # the unit's current maintenance status
+    solved: bool = False  # stands resolved
+    responded: bool = False  # has been assigned
+    deadline: str = ""  # kept | missed
     sort: str = "urgent"
     after: str = ""
+    # Arguments given but not understood (their names): the list says it ignored them. Not a filter.
+    ignored: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def from_args(cls, args: MultiDict) -> "Filters":
         states = [s for s in args.getlist("state") if s in State._value2member_map_]
         t = args.get("type", "")
         sort = args.get("sort", "urgent")
+        department, maintenance, deadline = (args.get(k, "") for k in ("department", "maintenance", "deadline"))
         return cls(
             state=states,
             type=t if t in TicketType._value2member_map_ else "",
@@ -99,16 +110,22 @@ class Filters:
             date_to=_date(args.get("date_to")),
             q=(args.get("q") or "").strip()[:100],
             queue=args.get("queue", "") if args.get("queue", "") in _queue_keys() else "",
+            department=department if department in conditions.DEPARTMENTS else "",
+            maintenance=maintenance if conditions.valid_level(maintenance) else "",
+            solved=args.get("solved") in ("1", "on", "true"),
+            responded=args.get("responded") in ("1", "on", "true"),
+            deadline=deadline if deadline in conditions.DEADLINE_OUTCOMES else "",
             sort=sort if sort in SORTS else "urgent",
             after=(args.get("after") or "")[:200],
+            ignored=_not_understood(args),
         )
 
     def query_args(self, **changes) -> dict:
-        d = {k: v for k, v in asdict(self).items()}
+        d = {k: v for k, v in asdict(self).items() if k != "ignored"}
         d.update(changes)
         out = {}
         for k, v in d.items():
-            if v in (None, "", False, []):
+            if v in (None, "", False, [], ()):
                 continue
             if isinstance(v, bool):
                 v = "1"
@@ -116,6 +133,18 @@ class Filters:
                 v = v.isoformat()
             out[k] = v
         return out
+
+
+def _not_understood(args: MultiDict) -> tuple[str, ...]:
+    """The names of the filters given a value the list cannot use (they are ignored, and the page says so)."""
+    checks = {
+        "customer_id": lambda v: _int(v) is not None, "assignee_id": lambda v: _int(v) is not None,
+        "date_from": lambda v: _date(v) is not None, "date_to": lambda v: _date(v) is not None,
+        "department": lambda v: v in conditions.DEPARTMENTS, "maintenance": conditions.valid_level,
+        "deadline": lambda v: v in conditions.DEADLINE_OUTCOMES,
+        "solved": lambda v: v in ("1", "on", "true"), "responded": lambda v: v in ("1", "on", "true"),
+    }
+    return tuple(k for k, ok in checks.items() if args.get(k) not in (None, "") and not ok(args.get(k)))
 
 
 @dataclass
@@ -163,7 +192,56 @@ def choices(f: "Filters") -> dict:
         "row_labels": row_labels(),
         "search_placeholder": search_texts.PLACEHOLDER,
         "search_ranked_note": search_texts.RANKED_NOTE,
+        "chips": chips(f),
+        "ignored_titles": [str(FILTER_TITLES[k]) for k in f.ignored],
     }
+
+
+FILTER_TITLES = {
+    "customer_id": _l("Customer unit"), "assignee_id": _l("Assignee"), "date_from": _l("Registered from"),
+    "date_to": _l("Registered to"), "department": _l("Department"), "maintenance": _l("Maintenance level"),
+    "solved": _l("Solved"), "responded": _l("Assigned"), "deadline": _l("Deadline"),
+}
+DEADLINE_TITLES = {"kept": _l("kept (resolved by the deadline)"),
+                   "missed": _l("missed (resolved late, or open past the deadline)")}
+
+
+@dataclass
+class Chip:
+    """A filter the form has no field for (it came with a link, e.g. from the dashboard), shown so the reader
+    sees why the list holds what it holds; `without` are the list's arguments with this filter removed."""
+    title: str
+    value: str
+    without: dict
+
+
+def chips(f: Filters) -> list[Chip]:
+    """The unit, assignee and drill-down filters in force, in words (at most two small look-ups)."""
+    from portal.core.enums import DepartmentKey, MaintenanceStatus
+    from portal.customers.models import CustomerUnit
+
+    out = []
+
+    def add(key: str, value: str, cleared) -> None:
+        out.append(Chip(str(FILTER_TITLES[key]), value, f.query_args(after="", **{key: cleared})))
+
+    if f.customer_id:
+        unit = db.session.get(CustomerUnit, f.customer_id)
+        add("customer_id", unit.name if unit else f"#{f.customer_id}", None)
+    if f.assignee_id:
+        user = db.session.get(User, f.assignee_id)
+        add("assignee_id", user.display_name if user else f"#{f.assignee_id}", None)
+    if f.department:
+        add("department", str(DepartmentKey(f.department).title), "")
+    if f.maintenance:
+        add("maintenance", str(MaintenanceStatus(f.maintenance).title), "")
+    if f.solved:
+        add("solved", str(_l("yes (stands resolved now)")), False)
+    if f.responded:
+        add("responded", str(_l("yes (assigned at least once)")), False)
+    if f.deadline:
+        add("deadline", str(DEADLINE_TITLES[f.deadline]), "")
+    return out
 
 
 def row_labels() -> dict[str, dict[str, str]]:
@@ -208,6 +286,18 @@ def _filtered(stmt, f: Filters, user: User):
     if f.date_to:
         stmt = stmt.where(Ticket.created_at < from_local(datetime.combine(f.date_to + timedelta(days=1),
                                                                           datetime.min.time())))
+    if f.department:
+        stmt = stmt.where(conditions.of_department(f.department))
+    if f.maintenance:
+        stmt = stmt.where(conditions.of_maintenance_level(f.maintenance))
+    if f.solved:
+        stmt = stmt.where(conditions.solved())
+    if f.responded:
+        stmt = stmt.where(conditions.responded())
+    if f.deadline == "kept":
+        stmt = stmt.where(conditions.deadline_kept())
+    elif f.deadline == "missed":
+        stmt = stmt.where(conditions.deadline_missed())
     return stmt
 
 
@@ -269,7 +359,8 @@ def _load(ids: list[int], user: User) -> list[tuple[Ticket, bool]]:
     if not ids:
         return []
     found = {t.id: (t, bool(m)) for t, m in db.session.execute(
-        select(Ticket).add_columns(_masked_column(user)).where(Ticket.id.in_(ids))).all()}
+        select(Ticket).add_columns(_masked_column(user)).where(Ticket.id.in_(ids))
+        .options(defaultload(Ticket.assignee).lazyload(User.role_rows))).all()}  # rows show names, not roles
     return [found[i] for i in ids if i in found]
 
 
