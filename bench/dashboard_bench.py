@@ -99,7 +99,7 @@ def measure_one(runs: int, rebuild: bool) -> dict:
             .order_by(func.count().desc()).limit(1)).one()
         from portal.auth.operations import start_session
 
-        login_id, today = start_session(admin), today_local()
+        login_id, today, admin_id = start_session(admin), today_local(), admin.id
         db.session.commit()
         db.session.remove()
 
@@ -117,7 +117,7 @@ def measure_one(runs: int, rebuild: bool) -> dict:
             with app.test_request_context(url):
                 from flask_login import login_user
 
-                me = db.session.get(User, admin.id)
+                me = db.session.get(User, admin_id)
                 me.login_key = login_id
                 login_user(me)
                 form = DashboardForm()
