@@ -129,6 +129,8 @@ def departments():
 
 @bp.post("/departments/<key>")
 def rename_department(key: str):
+    if "\x00" in key:  # PostgreSQL refuses NUL in text: no such department
+        abort(404)
     dept = db.session.scalar(select(Department).where(Department.key == key))
     if dept is None:
         abort(404)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,9 @@ MIME = {
     "txt": "text/plain; charset=utf-8", "log": "text/plain; charset=utf-8", "csv": "text/csv; charset=utf-8",
 }
 _MARKUP = (b"<html", b"<!doctype", b"<svg", b"<script", b"<?xml", b"<body", b"<iframe")
+# An image may carry none of these anywhere: a valid GIF/JPEG with HTML appended (a polyglot) is refused.
+# (<?xml is left out: XMP metadata in ordinary photos holds XML.)
+_MARKUP_IN_IMAGES = (b"<html", b"<!doctype", b"<svg", b"<script", b"<body", b"<iframe", b"<object", b"<embed")
 THUMB_SIZE = (240, 240)
 
 
@@ -81,6 +85,9 @@ def check(upload: FileStorage) -> CheckedFile:
             raise UploadError(name, _l("The file's content does not match its type."))
     is_image = ext in IMAGE_EXTENSIONS
     if is_image:
+        lowered = content.lower()
+        if any(m in lowered for m in _MARKUP_IN_IMAGES):
+            raise UploadError(name, _l("The file's content does not match its type."))
         try:
             with Image.open(io.BytesIO(content)) as im:
                 im.verify()
@@ -100,6 +107,13 @@ def check_all(uploads: list[FileStorage]) -> tuple[list[CheckedFile], list[str]]
         except UploadError as e:
             errors.append(f"{e.filename}: {e.message}")
     return good, errors
+
+
+def download_name(name: str, default: str = "file") -> str:
+    """A name for Content-Disposition: no control characters (a CR/LF in a unit name or file name would
+    otherwise make the header invalid — Werkzeug refuses it with a 500) and no path."""
+    name = re.sub(r"[\x00-\x1f\x7f]+", " ", name or "").replace("/", "_").replace("\\", "_").strip()
+    return name[:200] or default
 
 
 def storage_dir() -> Path:

@@ -2,6 +2,7 @@
 replaced — regenerating or uploading again adds the next revision of the same series."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -50,9 +51,12 @@ class Document(db.Model):
         Index("ix_documents_customer", "customer_id", "id"),
         Index("ix_documents_kind_period", "kind", "period", "id"),
         Index("ix_documents_handover", "handover_id"),
+        Index("ix_documents_public_id", "public_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # What URLs carry: random, so that archive addresses cannot be guessed or counted through.
+    public_id: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
     series_key: Mapped[str] = mapped_column(String(120))
     revision: Mapped[int] = mapped_column(default=1)
     kind: Mapped[str] = mapped_column(String(20))

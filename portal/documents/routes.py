@@ -3,9 +3,12 @@ status (an htmx component that polls until the file is ready), download, generat
 retry, upload, record sending; and the letterhead settings (admin)."""
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from portal.core import uploads
 from portal.core.enums import Role
@@ -29,9 +32,15 @@ def require_archive() -> None:
         abort(404)
 
 
-def get_document_or_404(doc_id: int) -> Document:
+def get_document_or_404(doc_id: str) -> Document:
+    """`doc_id` is the document's random public id (what its URLs carry)."""
     require_archive()
-    return db.get_or_404(Document, doc_id)
+    doc = None
+    if re.fullmatch(r"[0-9a-f]{32}", doc_id):
+        doc = db.session.scalar(select(Document).where(Document.public_id == doc_id))
+    if doc is None:
+        abort(404)
+    return doc
 
 
 def _error_to_form(form, error: ops.DocumentError) -> None:
@@ -58,9 +67,9 @@ def index():
                        bad_period=bad_period)
 
 
-@bp.get("/documents/<int:doc_id>")
+@bp.get("/documents/<doc_id>")
 @login_required
-def show(doc_id: int):
+def show(doc_id: str):
     doc = get_document_or_404(doc_id)
     part = request.args.get("part")  # a card refreshing itself once the file is settled
     return render_page("documents/show.html", part if part in ("revisions", "sent") else None, doc=doc,
@@ -68,9 +77,9 @@ def show(doc_id: int):
                        upload_form=RevisionUploadForm(formdata=None))
 
 
-@bp.get("/documents/<int:doc_id>/status")
+@bp.get("/documents/<doc_id>/status")
 @login_required
-def status(doc_id: int):
+def status(doc_id: str):
     """The status component; polled every second while pending, 286 (stop) once settled."""
     doc = get_document_or_404(doc_id)
     body = render_template("documents/_status.html", doc=doc)
@@ -80,14 +89,14 @@ def status(doc_id: int):
     return body, STOP_POLLING, {"Cache-Control": "no-store", "HX-Trigger": "document-settled"}
 
 
-@bp.get("/documents/<int:doc_id>/download")
+@bp.get("/documents/<doc_id>/download")
 @login_required
-def download(doc_id: int):
+def download(doc_id: str):
     doc = get_document_or_404(doc_id)
     if not doc.is_ready:
         abort(404)
     fileobj = get_storage().open(doc.storage_key)
-    return send_file(fileobj, mimetype=doc.content_type, as_attachment=True, download_name=doc.filename or "document",
+    return send_file(fileobj, mimetype=doc.content_type, as_attachment=True, download_name=uploads.download_name(doc.filename, "document"),
                      max_age=0, etag=doc.sha256 or False, conditional=False)
 
 
@@ -96,7 +105,7 @@ def download(doc_id: int):
 def _after_request_document(doc: Document):
     db.session.commit()
     flash(_("The document is being generated; this page shows when it is ready."), "success")
-    return redirect(url_for("documents.show", doc_id=doc.id))
+    return redirect(url_for("documents.show", doc_id=doc.public_id))
 
 
 def _refused(error: ops.DocumentError, back: str):
@@ -105,31 +114,31 @@ def _refused(error: ops.DocumentError, back: str):
     return redirect(back), 303
 
 
-@bp.post("/documents/<int:doc_id>/regenerate")
+@bp.post("/documents/<doc_id>/regenerate")
 @login_required
-def regenerate(doc_id: int):
+def regenerate(doc_id: str):
     doc = get_document_or_404(doc_id)
     try:
         new = ops.regenerate(doc, current_user)
     except ops.DocumentError as e:
-        return _refused(e, url_for("documents.show", doc_id=doc.id))
+        return _refused(e, url_for("documents.show", doc_id=doc.public_id))
     return _after_request_document(new)
 
 
-@bp.post("/documents/<int:doc_id>/retry")
+@bp.post("/documents/<doc_id>/retry")
 @login_required
-def retry(doc_id: int):
+def retry(doc_id: str):
     doc = get_document_or_404(doc_id)
     try:
         ops.retry(doc)
         db.session.commit()
     except ops.DocumentError as e:
         if not is_fragment_request():
-            return _refused(e, url_for("documents.show", doc_id=doc.id))
+            return _refused(e, url_for("documents.show", doc_id=doc.public_id))
         db.session.rollback()  # (already there: the component shows it)
     if is_fragment_request():
-        return render_template("documents/_status.html", doc=db.session.get(Document, doc_id))
-    return redirect(url_for("documents.show", doc_id=doc_id))
+        return render_template("documents/_status.html", doc=db.session.get(Document, doc.id))
+    return redirect(url_for("documents.show", doc_id=doc.public_id))
 
 
 def _summary_choices(unit: CustomerUnit) -> list[tuple[str, str]]:
@@ -228,13 +237,13 @@ def upload(unit_id: int):
             _error_to_form(form, e)
         else:
             flash(_("Document filed in the archive."), "success")
-            return redirect(url_for("documents.show", doc_id=doc.id))
+            return redirect(url_for("documents.show", doc_id=doc.public_id))
     return render_template("documents/upload.html", form=form, unit=unit), 422 if request.method == "POST" else 200
 
 
-@bp.post("/documents/<int:doc_id>/revisions")
+@bp.post("/documents/<doc_id>/revisions")
 @login_required
-def upload_revision(doc_id: int):
+def upload_revision(doc_id: str):
     doc = get_document_or_404(doc_id)
     form = RevisionUploadForm()
     error = None
@@ -252,16 +261,16 @@ def upload_revision(doc_id: int):
             error = str(e.message)
         else:
             flash(_("New revision filed."), "success")
-            return redirect(url_for("documents.show", doc_id=new.id))
+            return redirect(url_for("documents.show", doc_id=new.public_id))
     else:
         error = " ".join(str(m) for m in form.file.errors) or _("Choose a file.")
     return render_template("documents/show.html", doc=doc, revisions=ops.revisions(doc), upload_error=error,
                            sent_form=SentForm(formdata=None), upload_form=form), 422
 
 
-@bp.post("/documents/<int:doc_id>/sent")
+@bp.post("/documents/<doc_id>/sent")
 @login_required
-def record_sent(doc_id: int):
+def record_sent(doc_id: str):
     doc = get_document_or_404(doc_id)
     form = SentForm()
     if form.validate():
@@ -273,7 +282,7 @@ def record_sent(doc_id: int):
             _error_to_form(form, e)
         else:
             flash(_("Sending recorded."), "success")
-            return redirect(url_for("documents.show", doc_id=doc.id))
+            return redirect(url_for("documents.show", doc_id=doc.public_id))
     return render_template("documents/show.html", doc=doc, revisions=ops.revisions(doc), sent_form=form,
                            upload_form=RevisionUploadForm(formdata=None)), 422
 

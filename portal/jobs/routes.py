@@ -45,7 +45,7 @@ def index():
 def retry(job_id: str):
     try:
         job = Job.fetch(job_id, connection=get_redis())
-    except NoSuchJobError:
+    except (NoSuchJobError, ValueError):  # ValueError: not a job id at all (RQ refuses other characters)
         abort(404)
     registry = FailedJobRegistry(queue=get_queue(job.origin or "default"))
     if job.id not in registry.get_job_ids():

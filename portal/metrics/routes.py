@@ -203,7 +203,9 @@ def plan():
 # --- exports ---------------------------------------------------------------------------------------
 
 def _send(content: bytes, name: str, fmt: str):
-    return send_file(BytesIO(content), as_attachment=True, download_name=f"{name}.{fmt}",
+    from portal.core.uploads import download_name
+
+    return send_file(BytesIO(content), as_attachment=True, download_name=download_name(f"{name}.{fmt}"),
                      mimetype=exports.XLSX_MIMETYPE if fmt == "xlsx" else exports.CSV_MIMETYPE, max_age=0)
 
 

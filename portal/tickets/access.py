@@ -52,6 +52,8 @@ def restrict(query, user: User):
 
 
 def get_ticket_or_404(number: str, user: User, *, for_update: bool = False) -> Ticket:
+    if "\x00" in number or len(number) > 20:  # never a ticket number (and PostgreSQL refuses NUL in text)
+        abort(404)
     q = restrict(select(Ticket).where(Ticket.number == number), user)
     ticket = db.session.scalar(q)
     if ticket is None:

@@ -191,8 +191,8 @@ def act(number: str, action: str):
 @login_required
 def attachment(number: str, att_id: str):
     ticket = access.get_ticket_or_404(number, current_user)
-    if access.personal_data_masked(current_user, ticket):
-        abort(404)
+    if access.personal_data_masked(current_user, ticket) or not att_id.isalnum() or len(att_id) > 32:
+        abort(404)  # (an id is 32 hex digits: anything else, a NUL or a path, is no attachment)
     att = db.session.scalar(select(Attachment).where(Attachment.id == att_id, Attachment.ticket_id == ticket.id))
     if att is None:
         abort(404)
@@ -207,7 +207,7 @@ def attachment(number: str, att_id: str):
         # A thumbnail is re-encoded by us (JPEG), so it is safe to show inline.
         resp = send_file(path, mimetype="image/jpeg", max_age=0)
     else:
-        resp = send_file(path, mimetype=att.content_type, as_attachment=True, download_name=att.filename, max_age=0)
+        resp = send_file(path, mimetype=att.content_type, as_attachment=True, download_name=uploads.download_name(att.filename), max_age=0)
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     resp.headers["Cache-Control"] = "private, no-store"

@@ -29,7 +29,7 @@ def ready_doc(users, letterhead, vip_unit):
 @pytest.mark.parametrize("role", ROLE_KEYS)
 def test_download_is_for_the_archive_roles_only_others_get_404(auth, ready_doc, role):
     c = auth.client_for(role)
-    r = c.get(f"/documents/{ready_doc.id}/download")
+    r = c.get(f"/documents/{ready_doc.public_id}/download")
     if role in ALLOWED:
         assert r.status_code == 200
         assert r.mimetype == "application/pdf" and r.data.startswith(b"%PDF")
@@ -38,21 +38,21 @@ def test_download_is_for_the_archive_roles_only_others_get_404(auth, ready_doc, 
     else:
         assert r.status_code == 404
     # Every other page of the archive answers the same way.
-    for url in (f"/documents/{ready_doc.id}", f"/documents/{ready_doc.id}/status", "/documents"):
+    for url in (f"/documents/{ready_doc.public_id}", f"/documents/{ready_doc.public_id}/status", "/documents"):
         assert (c.get(url).status_code == 404) == (role not in ALLOWED), url
-    assert (c.post(f"/documents/{ready_doc.id}/regenerate").status_code == 404) == (role not in ALLOWED)
+    assert (c.post(f"/documents/{ready_doc.public_id}/regenerate").status_code == 404) == (role not in ALLOWED)
 
 
 def test_download_of_an_unknown_document_is_404_and_signed_out_users_are_sent_to_log_in(auth, client, ready_doc):
     assert auth.client_for("cs").get("/documents/999/download").status_code == 404
-    r = client.get(f"/documents/{ready_doc.id}/download")
+    r = client.get(f"/documents/{ready_doc.public_id}/download")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
 
 
 def test_regenerating_makes_a_new_revision_and_keeps_the_old_one(auth, ready_doc, document_dir):
     c = auth.client_for("cs")
-    old_bytes = c.get(f"/documents/{ready_doc.id}/download").data
-    r = c.post(f"/documents/{ready_doc.id}/regenerate")
+    old_bytes = c.get(f"/documents/{ready_doc.public_id}/download").data
+    r = c.post(f"/documents/{ready_doc.public_id}/regenerate")
     assert r.status_code == 302
     run_burst_worker()
     first, second = all_documents()
@@ -61,10 +61,10 @@ def test_regenerating_makes_a_new_revision_and_keeps_the_old_one(auth, ready_doc
     assert first.storage_key != second.storage_key
     assert len(files_under(document_dir)) == 2
     # revision 1 is untouched, byte for byte, and both can be downloaded
-    assert c.get(f"/documents/{first.id}/download").data == old_bytes
-    assert hashlib.sha256(c.get(f"/documents/{second.id}/download").data).hexdigest() == second.sha256
-    page = c.get(f"/documents/{second.id}").get_data(as_text=True)
-    assert f"/documents/{first.id}/download" in page and f"/documents/{second.id}/download" in page
+    assert c.get(f"/documents/{first.public_id}/download").data == old_bytes
+    assert hashlib.sha256(c.get(f"/documents/{second.public_id}/download").data).hexdigest() == second.sha256
+    page = c.get(f"/documents/{second.public_id}").get_data(as_text=True)
+    assert f"/documents/{first.public_id}/download" in page and f"/documents/{second.public_id}/download" in page
 
 
 def test_status_component_polls_while_pending_and_stops_with_286(auth, users, letterhead, vip_unit):
@@ -73,32 +73,32 @@ def test_status_component_polls_while_pending_and_stops_with_286(auth, users, le
                data={"contact_id": vip_unit.contacts[0].id, "fax": "0571-87654321", "boxes": ["urgent"]})
     assert r.status_code == 302
     doc = all_documents()[0]
-    pending = c.get(f"/documents/{doc.id}/status", headers={"HX-Request": "true"})
+    pending = c.get(f"/documents/{doc.public_id}/status", headers={"HX-Request": "true"})
     assert pending.status_code == 200
-    assert f'hx-get="/documents/{doc.id}/status"' in pending.get_data(as_text=True)
+    assert f'hx-get="/documents/{doc.public_id}/status"' in pending.get_data(as_text=True)
     assert "hx-trigger=\"load delay:1s\"" in pending.get_data(as_text=True)
     run_burst_worker()
-    ready = c.get(f"/documents/{doc.id}/status", headers={"HX-Request": "true"})
+    ready = c.get(f"/documents/{doc.public_id}/status", headers={"HX-Request": "true"})
     assert ready.status_code == 286
     body = ready.get_data(as_text=True)
-    assert "hx-get" not in body and f"/documents/{doc.id}/download" in body
+    assert "hx-get" not in body and f"/documents/{doc.public_id}/download" in body
 
 
 def test_failure_shows_the_reason_and_a_retry_that_queues_it_again(auth, ready_doc):
     set_columns(Document, ready_doc.id, status="failed", error="OSError: No space left on device",
                 storage_key=None, size=None)
     c = auth.client_for("cs")
-    failed = c.get(f"/documents/{ready_doc.id}/status", headers={"HX-Request": "true"})
+    failed = c.get(f"/documents/{ready_doc.public_id}/status", headers={"HX-Request": "true"})
     assert failed.status_code == 286
     body = failed.get_data(as_text=True)
-    assert "No space left on device" in body and f'hx-post="/documents/{ready_doc.id}/retry"' in body
-    retried = c.post(f"/documents/{ready_doc.id}/retry", headers={"HX-Request": "true"})
+    assert "No space left on device" in body and f'hx-post="/documents/{ready_doc.public_id}/retry"' in body
+    retried = c.post(f"/documents/{ready_doc.public_id}/retry", headers={"HX-Request": "true"})
     assert retried.status_code == 200 and "hx-get" in retried.get_data(as_text=True)  # polling again
     assert document(ready_doc.id).status == "pending"
     run_burst_worker()
     assert document(ready_doc.id).status == "ready"
     # a ready document cannot be "retried"
-    assert c.post(f"/documents/{ready_doc.id}/retry").status_code == 303
+    assert c.post(f"/documents/{ready_doc.public_id}/retry").status_code == 303
 
 
 def test_archive_filters_by_unit_type_and_period(auth, users, letterhead, vip_unit, unit_factory):
@@ -113,7 +113,7 @@ def test_archive_filters_by_unit_type_and_period(auth, users, letterhead, vip_un
     def titles(**params):
         r = c.get("/documents", query_string=params, headers={"HX-Request": "true"})
         assert r.status_code == 200
-        return sorted(d.title for d in all_documents() if f"/documents/{d.id}\"" in r.get_data(as_text=True))
+        return sorted(d.title for d in all_documents() if f"/documents/{d.public_id}\"" in r.get_data(as_text=True))
 
     assert len(titles()) == 4
     assert titles(unit_id=other.id) == ["2025年度维护总结"]
@@ -134,7 +134,7 @@ def test_upload_files_a_checked_document_and_a_bad_file_writes_nothing(auth, vip
     assert r.status_code == 302
     [doc] = all_documents()
     assert (doc.kind, doc.source, doc.status, doc.revision, doc.author.username) == ("contract", "uploaded", "ready", 1, "market")
-    assert c.get(f"/documents/{doc.id}/download").data == PDF
+    assert c.get(f"/documents/{doc.public_id}/download").data == PDF
 
     bad = c.post(f"/documents/units/{vip_unit.id}/upload", data={
         "kind": "contract", "title": "伪装的文件", "file": (io.BytesIO(b"<html><script>x</script>"), "x.pdf")},
@@ -143,7 +143,7 @@ def test_upload_files_a_checked_document_and_a_bad_file_writes_nothing(auth, vip
     assert len(all_documents()) == 1 and len(files_under(document_dir)) == 1
 
     # a new revision of the uploaded document keeps the first
-    r = c.post(f"/documents/{doc.id}/revisions", data={"file": (io.BytesIO(PDF + b"%2"), "合同v2.pdf")},
+    r = c.post(f"/documents/{doc.public_id}/revisions", data={"file": (io.BytesIO(PDF + b"%2"), "合同v2.pdf")},
                content_type="multipart/form-data")
     assert r.status_code == 302
     assert [(d.revision, d.series_key == doc.series_key) for d in all_documents()] == [(1, True), (2, True)]
@@ -151,9 +151,9 @@ def test_upload_files_a_checked_document_and_a_bad_file_writes_nothing(auth, vip
 
 def test_recording_that_a_letter_was_sent(auth, ready_doc):
     c = auth.client_for("cs")
-    assert c.post(f"/documents/{ready_doc.id}/sent", data={"note": ""}).status_code == 422
+    assert c.post(f"/documents/{ready_doc.public_id}/sent", data={"note": ""}).status_code == 422
     assert document(ready_doc.id).sent_at is None
-    assert c.post(f"/documents/{ready_doc.id}/sent", data={"note": "传真至 0571-87654321，张建华收"}).status_code == 302
+    assert c.post(f"/documents/{ready_doc.public_id}/sent", data={"note": "传真至 0571-87654321，张建华收"}).status_code == 302
     d = document(ready_doc.id)
     assert d.sent_at is not None and d.sent_by.username == "cs" and "张建华" in d.sent_note
 

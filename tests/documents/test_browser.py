@@ -38,7 +38,7 @@ def test_expiry_notice_from_the_unit_page_polls_until_ready(page, users, letterh
     run_burst_worker()  # a worker makes the file; the page finds out by itself
     expect(page.locator(".doc-status")).to_have_class(re.compile(r"s-ready"), timeout=8000)
     link = page.locator(".doc-status a", has_text="下载")
-    expect(link).to_have_attribute("href", f"/documents/{all_documents()[0].id}/download")
+    expect(link).to_have_attribute("href", f"/documents/{all_documents()[0].public_id}/download")
     expect(page.locator("#revisions a", has_text="下载")).to_have_count(1)  # the list refreshed itself
     release_db()
     with page.expect_download() as download:
