@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app app create-admin | demo-data | seed-bench`."""
+"""Command-line tools: `flask --app app create-admin | demo-data | seed-bench | check-history`."""
 from __future__ import annotations
 
 import click
@@ -58,3 +58,21 @@ def register_cli(app: Flask) -> None:
         from portal.bench_seed import seed
 
         seed(tickets=tickets, customers=customers, echo=click.echo)
+
+    @app.cli.command("check-history")
+    @click.option("--show", default=200, show_default=True, help="Print at most this many problems (all are counted).")
+    def check_history(show: int):
+        """Check every ticket's history against its state; exit status 1 if any problem is found."""
+        from portal.tickets.consistency import iter_problems
+        from portal.tickets.models import Ticket
+        from sqlalchemy import func
+
+        found = 0
+        for problem in iter_problems():
+            found += 1
+            if found <= show:
+                click.echo(str(problem))
+        tickets = db.session.scalar(select(func.count()).select_from(Ticket))
+        click.echo(f"check-history: {tickets} tickets, {found} problems")
+        if found:
+            raise SystemExit(1)

@@ -426,7 +426,8 @@ def perform(t: Ticket, action_key: str, actor: User, data: dict, expected_versio
         step = action.handler(t, actor, data)
         if step.to_state is not None:
             _set_state(t, step.to_state, step.close_reason)
-        if step.to_state is not None or db.session.is_modified(t):
+        changed = step.to_state is not None or db.session.is_modified(t)
+        if changed:
             t.updated_at = utcnow()
     # The ticket first: UPDATE … WHERE version = ? is the optimistic lock (and, on PostgreSQL,
     # takes the row lock), so of two concurrent actions the second fails here and writes nothing.
@@ -434,6 +435,12 @@ def perform(t: Ticket, action_key: str, actor: User, data: dict, expected_versio
         db.session.flush()
     except StaleDataError:
         raise StaleTicket(_l("Someone else changed this ticket after you opened it. Reload and try again."))
+    if not changed:
+        # Nothing to UPDATE (a note): take the row lock all the same, so that a concurrent transition
+        # cannot commit between our read and our event — the history would show the note after it,
+        # on the state before it (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers).
+        if db.session.scalar(select(Ticket.version).where(Ticket.id == t.id).with_for_update()) != t.version:
+            raise StaleTicket(_l("Someone else changed this ticket after you opened it. Reload and try again."))
     event = Event(
         ticket_id=t.id, actor_id=actor.id, action=action.key, from_state=from_state,
         to_state=t.state, text=step.text or "", data=step.data,

@@ -1,0 +1,314 @@
+"""History consistency: every ticket's events (处理记录) must tell the story of its current row.
+
+`portal.tickets.workflow` writes one Event per action with the from-state and to-state, bumps the
+ticket's version on every change of the row (a comment changes nothing), and sets the columns
+each state implies. This module checks, for every ticket at once, that this still holds:
+
+* the history starts with one `register` event into an intake state of the ticket's type
+  (SPEC §3: registered, or awaiting_market if the unit's maintenance had stopped; impl_queue
+  for a consultation), and every later event starts where the one before it ended;
+* each event is a transition the workflow allows (nothing follows `closed` except a
+  `reopen` or a note), for the ticket's type; event times never go backwards;
+* the last event ends in the ticket's state; the version is 1 + the number of events that
+  changed the row (the INSERT is version 1, `register` sets the number and the first state);
+* the columns the history implies agree: closed_at and the closing reason, resolved_at (set by
+  resolve/answer, cleared by a failed callback or a reopen), the assignee of the last
+  assignment, whether the deadline was told since the last (re)assignment, the urgent flag,
+  the hours summed over the resolutions, one callback record per callback event.
+
+It runs as two SQL statements (window functions over the events in (ticket_id, id) order, and
+an aggregate per ticket) whose rows are streamed, so a million tickets need bounded memory.
+`flask --app app check-history` prints the problems; tests and the load test call `check()`.
+"""
+from __future__ import annotations
+
+from typing import Iterator, NamedTuple
+
+from flask_babel import gettext
+from sqlalchemy import Numeric, and_, case, cast, exists, func, literal, or_, select
+from sqlalchemy.orm import aliased
+
+from portal.core.enums import CloseReason, State, TicketType
+from portal.extensions import db
+from portal.tickets.models import Callback, Event, Ticket, TicketAssignee
+from portal.tickets.workflow import ACTIONS
+
+S = State
+ALL_STATES = frozenset(s.value for s in State)
+
+# Where each action may lead (the handlers in workflow.py decide it; the from-states come from
+# workflow.ACTIONS itself). to-state → the ticket types for which it is possible (None: any).
+# Actions missing here change no state.
+TARGETS: dict[str, dict[str, frozenset[str] | None]] = {
+    "record_contact": {S.REGISTERED.value: frozenset({TicketType.MAINTENANCE.value, TicketType.REQUIREMENT.value}),
+                       S.IMPL_QUEUE.value: frozenset({TicketType.CONSULTATION.value}),
+                       S.CLOSED.value: None},
+    "suspend_for_fee": {S.PENDING_FEE.value: None},
+    "record_fee": {S.READY_TO_ASSIGN.value: None, S.CLOSED.value: None},
+    "assign": {S.ASSIGNED.value: None},
+    "route_to_impl": {S.IMPL_QUEUE.value: None},
+    "reject": {S.CLOSED.value: None},
+    "resolve": {S.RESOLVED.value: None},
+    "answer": {S.CLOSED.value: None},
+    "callback": {S.CALLBACK_DONE.value: None, S.ASSIGNED.value: None},
+    "close": {S.CLOSED.value: None},
+    "reopen": {S.ASSIGNED.value: None},
+}
+UNCHANGING = ("approve_urgent", "notify_deadline", "comment")
+# The reason a ticket is closed with, by the action that closed it.
+CLOSING_REASON = {"record_contact": CloseReason.DECLINED.value, "record_fee": CloseReason.DECLINED.value,
+                  "reject": CloseReason.INVALID.value, "answer": CloseReason.ANSWERED.value,
+                  "close": CloseReason.SOLVED.value}
+# register: (new) → the intake states of each type (SPEC §3, workflow.initial_state).
+INTAKE = {
+    TicketType.MAINTENANCE.value: (S.REGISTERED.value, S.AWAITING_MARKET.value),
+    TicketType.REQUIREMENT.value: (S.REGISTERED.value, S.AWAITING_MARKET.value),
+    TicketType.CONSULTATION.value: (S.IMPL_QUEUE.value, S.AWAITING_MARKET.value),
+}
+RESOLVING = ("resolve", "answer")
+
+
+def N_(msgid: str) -> str:
+    """Marks a msgid for extraction; translated when the message is shown."""
+    return msgid
+
+
+MESSAGES = {
+    "no_history": N_("The ticket has no history."),
+    "first_not_register": N_("The history does not begin with the registration (event %(event)s: %(action)s)."),
+    "register_not_first": N_("Event %(event)s registers the ticket a second time."),
+    "intake_state": N_("Event %(event)s registers the ticket into “%(to)s”, not an intake state of its type."),
+    "chain_broken": N_("Event %(event)s (%(action)s) starts from “%(from)s”, but the event before it ended in "
+                       "“%(prev)s”."),
+    "event_after_close": N_("Event %(event)s (%(action)s) follows the closing; only a reopen or a note may."),
+    "illegal_transition": N_("Event %(event)s: %(action)s cannot lead from “%(from)s” to “%(to)s”."),
+    "wrong_type": N_("Event %(event)s: %(action)s does not apply to a ticket of this type."),
+    "time_backwards": N_("Event %(event)s is dated before the event before it."),
+    "before_created": N_("Event %(event)s is dated before the ticket was created."),
+    "state_mismatch": N_("The ticket is “%(state)s”, but its history ends in “%(last)s”."),
+    "version_mismatch": N_("The ticket is at version %(version)s, but its history records %(changes)s changes "
+                           "(version %(expected)s expected)."),
+    "updated_at_mismatch": N_("The time of the last change is outside the ticket's history."),
+    "closed_at_mismatch": N_("The closing time does not agree with the state."),
+    "close_reason_mismatch": N_("The closing reason “%(reason)s” does not match the action that closed the ticket "
+                                "(%(action)s)."),
+    "resolved_at_mismatch": N_("The resolution time does not agree with the history (resolved, then not reopened)."),
+    "assignee_mismatch": N_("The assignee, deadline or assignment times do not agree with the last assignment "
+                            "in the history."),
+    "deadline_told_mismatch": N_("Whether the customer was told the deadline does not agree with the history."),
+    "urgent_mismatch": N_("The urgent flag does not agree with the approvals in the history."),
+    "hours_mismatch": N_("The hours spent (%(hours)s) are not the sum of the resolutions (%(sum)s)."),
+    "callbacks_mismatch": N_("%(events)s callback events but %(rows)s callback records."),
+}
+KINDS = tuple(MESSAGES)
+
+
+class Problem(NamedTuple):
+    ticket_id: int
+    number: str | None
+    kind: str  # a key of MESSAGES
+    params: dict
+
+    @property
+    def message(self) -> str:
+        """In the current language (Chinese by default)."""
+        return gettext(MESSAGES[self.kind], **{k: _title(v) for k, v in self.params.items()})
+
+    def __str__(self) -> str:
+        return f"{self.number or '#' + str(self.ticket_id)}: {self.message}"
+
+
+def _title(value):
+    if isinstance(value, str) and value in ALL_STATES:
+        return str(State(value).title)
+    if isinstance(value, str) and value in ACTIONS:
+        return str(ACTIONS[value].title)
+    return "—" if value is None else value
+
+
+def check(limit: int | None = None) -> list[Problem]:
+    """All problems (or the first `limit`), as (ticket id, number, kind, params) tuples."""
+    out = []
+    for p in iter_problems():
+        out.append(p)
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
+def iter_problems(batch: int = 2000) -> Iterator[Problem]:
+    """Stream the problems: first those of single events, then those of whole tickets."""
+    yield from _event_problems(batch)
+    yield from _ticket_problems(batch)
+
+
+# --- single events, against the one before them --------------------------------------------------
+
+def _not(cond) -> object:
+    """NOT cond, where a NULL inside cond counts as false (so NOT gives true)."""
+    return case((cond, 0), else_=1) == 1
+
+
+def _legal_transition(e, ticket_type) -> object:
+    """SQL: the event's (action, from, to) is one the workflow allows for the ticket's type."""
+    alts = []
+    for key, action in ACTIONS.items():
+        froms = ALL_STATES if action.any_viewer else frozenset(s.value for ss in action.allowed.values() for s in ss)
+        types = [t.value for t in action.types]
+        if key in UNCHANGING:
+            alts.append(and_(e.c.action == key, e.c.from_state.in_(sorted(froms)), e.c.to_state == e.c.from_state))
+            continue
+        for to_state, to_types in TARGETS[key].items():
+            cond = [e.c.action == key, e.c.from_state.in_(sorted(froms)), e.c.to_state == to_state]
+            if to_types is not None:
+                cond.append(ticket_type.in_(sorted(to_types & set(types))))
+            alts.append(and_(*cond))
+    return or_(*alts)
+
+
+def _type_allows(e, ticket_type) -> object:
+    return or_(*[and_(e.c.action == key, ticket_type.in_([t.value for t in a.types])) for key, a in ACTIONS.items()])
+
+
+def _intake_ok(e, ticket_type) -> object:
+    return or_(*[and_(ticket_type == t, e.c.to_state.in_(states)) for t, states in INTAKE.items()])
+
+
+def _event_problems(batch: int) -> Iterator[Problem]:
+    w = dict(partition_by=Event.ticket_id, order_by=Event.id)
+    e = select(
+        Event.id, Event.ticket_id, Event.action, Event.from_state, Event.to_state, Event.created_at,
+        func.row_number().over(**w).label("n"),
+        func.lag(Event.to_state).over(**w).label("prev_to"),
+        func.lag(Event.created_at).over(**w).label("prev_at"),
+    ).subquery("e")
+    first, later = e.c.n == 1, e.c.n > 1
+    is_register, not_register = e.c.action == "register", e.c.action != "register"
+    after_close = and_(func.coalesce(e.c.from_state, "") == S.CLOSED.value, e.c.action.not_in(("reopen", "comment")))
+    conditions = {
+        "first_not_register": and_(first, or_(not_register, e.c.from_state.is_not(None))),
+        "register_not_first": and_(later, is_register),
+        "intake_state": and_(first, is_register, _not(_intake_ok(e, Ticket.type))),
+        "chain_broken": and_(later, e.c.from_state.is_distinct_from(e.c.prev_to)),
+        "event_after_close": and_(later, not_register, after_close),
+        "illegal_transition": and_(later, not_register, _not(after_close), _not(_legal_transition(e, Ticket.type))),
+        "wrong_type": and_(not_register, _not(_type_allows(e, Ticket.type))),
+        "time_backwards": and_(later, e.c.created_at < e.c.prev_at),
+        "before_created": and_(first, e.c.created_at < Ticket.created_at),
+    }
+    flags = [case((cond, 1), else_=0).label(kind) for kind, cond in conditions.items()]
+    stmt = (
+        select(e.c.id, e.c.ticket_id, e.c.action, e.c.from_state, e.c.to_state, e.c.prev_to, Ticket.number, *flags)
+        .join(Ticket, Ticket.id == e.c.ticket_id)
+        .where(or_(*conditions.values()))
+        .order_by(e.c.ticket_id, e.c.id)
+    )
+    for row in db.session.execute(stmt, execution_options={"yield_per": batch}):
+        m = row._mapping
+        params = {"event": row.id, "action": row.action, "from": row.from_state, "to": row.to_state,
+                  "prev": row.prev_to}
+        for kind in conditions:
+            if m[kind]:
+                yield Problem(row.ticket_id, row.number, kind, params)
+
+
+# --- whole tickets, against their history ---------------------------------------------------------
+
+def _last_id(cond) -> object:
+    return func.max(case((cond, Event.id)))
+
+
+def _ticket_problems(batch: int) -> Iterator[Problem]:
+    hours = cast(Event.data["hours_spent"].as_string(), Numeric(12, 2))
+    h = (
+        select(
+            Event.ticket_id.label("ticket_id"),
+            func.count().label("events"),
+            func.count(case((Event.action != "comment", 1))).label("changes"),
+            func.max(Event.id).label("last_id"),
+            _last_id(Event.action.in_(RESOLVING)).label("last_resolution"),
+            _last_id(or_(Event.action == "reopen",
+                         and_(Event.action == "callback", Event.to_state == S.ASSIGNED.value))).label("last_unresolve"),
+            _last_id(Event.action == "assign").label("last_assign"),
+            _last_id(Event.action.in_(("assign", "reopen"))).label("last_assignment"),
+            _last_id(Event.action == "notify_deadline").label("last_told"),
+            _last_id(and_(Event.to_state == S.CLOSED.value, Event.from_state != S.CLOSED.value)).label("last_closing"),
+            func.count(case((Event.action == "approve_urgent", 1))).label("urgent_events"),
+            func.count(case((Event.action == "callback", 1))).label("callback_events"),
+            func.sum(case((Event.action == "resolve", hours))).label("hours"),
+        )
+        .group_by(Event.ticket_id)
+        .subquery("h")
+    )
+    cb = (select(Callback.ticket_id.label("ticket_id"), func.count().label("rows"))
+          .where(Callback.ticket_id.is_not(None)).group_by(Callback.ticket_id).subquery("cb"))
+    last, assign_ev, closing = aliased(Event), aliased(Event), aliased(Event)
+    t = Ticket
+
+    resolved_expected = and_(h.c.last_resolution.is_not(None),
+                             or_(h.c.last_unresolve.is_(None), h.c.last_resolution > h.c.last_unresolve))
+    told_expected = and_(h.c.last_told.is_not(None),
+                         or_(h.c.last_assignment.is_(None), h.c.last_told > h.c.last_assignment))
+    ever_assigned = h.c.last_assign.is_not(None)
+    reason_expected = case(*[(closing.action == a, literal(r)) for a, r in CLOSING_REASON.items()], else_=None)
+    assignee_recorded = exists().where(TicketAssignee.ticket_id == t.id, TicketAssignee.user_id == t.assignee_id)
+    cb_rows = func.coalesce(cb.c.rows, 0)
+
+    conditions = {
+        "no_history": h.c.events.is_(None),
+        "state_mismatch": and_(h.c.events.is_not(None), last.to_state.is_distinct_from(t.state)),
+        "version_mismatch": and_(h.c.events.is_not(None), t.version != h.c.changes + 1),
+        "updated_at_mismatch": and_(h.c.events.is_not(None),
+                                    or_(t.updated_at < t.created_at, t.updated_at > last.created_at)),
+        "closed_at_mismatch": or_(and_(t.state == S.CLOSED.value, t.closed_at.is_(None)),
+                                  and_(t.state != S.CLOSED.value, t.closed_at.is_not(None))),
+        "close_reason_mismatch": and_(t.state == S.CLOSED.value, h.c.events.is_not(None),
+                                      t.close_reason.is_distinct_from(reason_expected)),
+        "resolved_at_mismatch": and_(h.c.events.is_not(None),
+                                     or_(and_(resolved_expected, t.resolved_at.is_(None)),
+                                         and_(~resolved_expected, t.resolved_at.is_not(None)))),
+        "assignee_mismatch": and_(h.c.events.is_not(None), or_(
+            and_(ever_assigned, or_(t.assignee_id.is_distinct_from(assign_ev.data["assignee_id"].as_integer()),
+                                    t.deadline.is_(None), t.first_assigned_at.is_(None), t.assigned_at.is_(None),
+                                    ~assignee_recorded)),
+            and_(~ever_assigned, or_(t.assignee_id.is_not(None), t.deadline.is_not(None),
+                                     t.first_assigned_at.is_not(None), t.assigned_at.is_not(None))),
+        )),
+        "deadline_told_mismatch": and_(h.c.events.is_not(None),
+                                       or_(and_(told_expected, t.deadline_notified_at.is_(None)),
+                                           and_(~told_expected, t.deadline_notified_at.is_not(None)))),
+        "urgent_mismatch": and_(h.c.events.is_not(None),
+                                or_(h.c.urgent_events > 1,
+                                    and_(h.c.urgent_events == 1, or_(t.urgent.is_(False), t.urgent_approved_at.is_(None))),
+                                    and_(h.c.urgent_events == 0, t.urgent.is_(True)))),
+        # (SQLite sums the JSON strings as floats: compare to the cent)
+        "hours_mismatch": and_(h.c.events.is_not(None), or_(
+            and_(t.hours_spent.is_(None), h.c.hours.is_not(None)), and_(t.hours_spent.is_not(None), h.c.hours.is_(None)),
+            func.abs(t.hours_spent - h.c.hours) > 0.005)),
+        "callbacks_mismatch": func.coalesce(h.c.callback_events, 0) != cb_rows,
+    }
+    flags = [case((cond, 1), else_=0).label(kind) for kind, cond in conditions.items()]
+    stmt = (
+        select(t.id, t.number, t.state, t.version, t.close_reason, t.hours_spent, h.c.changes, h.c.hours,
+               h.c.callback_events, cb_rows.label("cb_rows"), last.to_state.label("last_state"),
+               closing.action.label("closing_action"), *flags)
+        .select_from(t)
+        .outerjoin(h, h.c.ticket_id == t.id)
+        .outerjoin(last, last.id == h.c.last_id)
+        .outerjoin(assign_ev, assign_ev.id == h.c.last_assign)
+        .outerjoin(closing, closing.id == h.c.last_closing)
+        .outerjoin(cb, cb.c.ticket_id == t.id)
+        .where(or_(*conditions.values()))
+        .order_by(t.id)
+    )
+    for row in db.session.execute(stmt, execution_options={"yield_per": batch}):
+        m = row._mapping
+        changes = row.changes or 0
+        params = {
+            "state": row.state, "last": row.last_state, "version": row.version, "changes": changes,
+            "expected": changes + 1, "reason": row.close_reason, "action": row.closing_action,
+            "hours": row.hours_spent, "sum": row.hours, "events": row.callback_events or 0, "rows": row.cb_rows,
+        }
+        for kind in conditions:
+            if m[kind]:
+                yield Problem(row.id, row.number, kind, params)
