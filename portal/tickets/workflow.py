@@ -291,7 +291,8 @@ def _reopen(t: Ticket, actor: User, d: dict) -> Step:
     t.resolved_at = None
     t.deadline_notified_at = None
     t.assigned_at = utcnow()
-    return Step(State.ASSIGNED, None, d["reason"], notify_users=(t.assignee_id,), notify_roles=(Role.CS,))
+    return Step(State.ASSIGNED, None, d["reason"], {"deadline": t.deadline.isoformat()},  # the deadline in force
+                notify_users=(t.assignee_id,), notify_roles=(Role.CS,))
 
 
 def _comment(t: Ticket, actor: User, d: dict) -> Step:

@@ -4,10 +4,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.tickets import workflow
+from portal.tickets.models import Event
 from portal.tickets.operations import take_action
 from tests.tickets.test_obligations import act
 
@@ -41,6 +43,8 @@ def test_reopening_with_a_new_deadline_sets_it(users, ticket_factory):
     new = utcnow() + timedelta(days=1)
     act(t, "reopen", users["market"], reason="又出现了", deadline=new)
     assert t.state == "assigned" and t.deadline == new and t.assignee_id == users["engineer"].id
+    last = db.session.scalar(select(Event).where(Event.ticket_id == t.id).order_by(Event.id.desc()).limit(1))
+    assert last.action == "reopen" and last.data["deadline"] == new.isoformat()  # the deadline in force
 
 
 def test_reopening_keeps_a_deadline_that_is_still_ahead(users, ticket_factory):
