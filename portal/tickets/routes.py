@@ -179,7 +179,14 @@ def act(number: str, action: str):
     if status == 200:
         ctx = _ticket_context(ticket)
     else:
-        keep = (action, form) if status == 422 else None
+        keep = None
+        if status == 422:
+            keep = (action, form)
+        elif status == 409:
+            # Changed meanwhile: show the ticket as it is now and keep what the user typed, with the
+            # current version, so that sending it again is a decision taken on what they now see.
+            form.version.data = ticket.version
+            keep = (action, form)
         ctx = _ticket_context(ticket, failed=keep, error=error)
     resp = current_app.make_response((render_page("tickets/show.html", "ticket", **ctx), status))
     if status == 200:

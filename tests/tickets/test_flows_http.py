@@ -515,3 +515,16 @@ def test_an_action_posted_without_the_version_it_was_shown_with_is_refused_and_c
     assert r.status_code == 409
     assert "此表单已过期" in r.get_data(as_text=True)
     assert snapshot(number) == before
+
+
+def test_a_note_sent_on_a_ticket_changed_meanwhile_is_refused_but_its_text_is_kept_for_sending_again(auth, users,
+                                                                                                     unit_factory):
+    number = register(auth, unit_factory())
+    old = form_version(page(auth.client_for("dev_manager"), number), "comment")
+    assign(auth, number, users)  # the ticket moves on while the note is being typed
+    r = post(auth.client_for("dev_manager"), number, "comment", old, text="客户说下午三点后方便远程")
+    assert r.status_code == 409
+    html = r.get_data(as_text=True)
+    assert "客户说下午三点后方便远程" in html
+    assert form_version(html, "comment") == str(ticket(number).version)
+    assert not any(a == "comment" for a, *_ in history(number))
