@@ -12,7 +12,9 @@ role, and measures for every page:
 * server latency: --requests sequential requests (after --warmup ones), p50 and p95 of the time gunicorn
   itself logs for each request (%(D)s: from reading the request to writing the response);
 * throughput: --threads concurrent clients on the loopback interface for at most --seconds seconds or
-  --max-load requests (whichever comes first), completed requests per second.
+  --max-load requests (whichever comes first), completed requests per second;
+* cpu: the CPU time gunicorn's processes spent per sequential request (from /proc, Linux only) — unlike
+  the latencies it hardly changes when other work shares the machine (PostgreSQL's own CPU is not in it).
 
 It prints one table and the load average before and after (the machine may be shared: rerun when quiet).
 It never fails: a page that answers an error or does not exist (e.g. the dashboard before it was built)
@@ -145,6 +147,28 @@ class Server:
                 out.append(int(parts[2]) / 1000)
         return out
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time used so far by gunicorn and its workers (Linux /proc; None elsewhere).
+        On SQLite that is all the work of a request; on PostgreSQL the database's own share is not in it."""
+        tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        total, found = 0, False
+        try:
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit():
+                    continue
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                except OSError:
+                    continue
+                fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
+                pid, ppid = int(entry), int(fields[1])
+                if pid == self.proc.pid or ppid == self.proc.pid:
+                    total += int(fields[11]) + int(fields[12])  # utime, stime
+                    found = True
+        except OSError:
+            return None
+        return total / tick if found else None
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -218,8 +242,11 @@ def measure(server: Server, client: Client, page: Page, args) -> None:
         page.result = {"note": f"HTTP {sorted(statuses)}" + (" (not built yet)" if 404 in statuses else "")}
         return
     tag = f"lat:{page.key}"
+    cpu_before = server.cpu_seconds()
     for _ in range(args.requests):
         client.request("GET", page.path, tag=tag)
+    cpu_after = server.cpu_seconds()
+    cpu = (cpu_after - cpu_before) * 1000 / args.requests if cpu_before is not None and cpu_after is not None else None
     times = sorted(server.timings(tag))
     # throughput
     ltag, done, errors = f"load:{page.key}", [0], [0]
@@ -247,7 +274,7 @@ def measure(server: Server, client: Client, page: Page, args) -> None:
         t.join()
     elapsed = time.monotonic() - started
     q = statistics.quantiles(times, n=20) if len(times) >= 2 else times * 19
-    page.result = {"p50": statistics.median(times), "p95": q[18], "rps": done[0] / elapsed,
+    page.result = {"p50": statistics.median(times), "p95": q[18], "rps": done[0] / elapsed, "cpu": cpu,
                    "note": f"{errors[0]} errors under load" if errors[0] else ""}
 
 
@@ -284,15 +311,18 @@ def main() -> None:
           f"after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} ({os.cpu_count()} cores)\n")
     width = max(_width(p.title) for p in todo) if todo else 10
     pad = lambda s: s + " " * (width - _width(s))  # noqa: E731
-    print(f"| {pad('page')} | {'user':<14} | p50 ms | p95 ms |  req/s | note")
-    print(f"|{'-' * (width + 2)}|{'-' * 16}|-------:|-------:|-------:|-----")
+    print(f"| {pad('page')} | {'user':<14} | p50 ms | p95 ms |  req/s | cpu ms | note")
+    print(f"|{'-' * (width + 2)}|{'-' * 16}|-------:|-------:|-------:|-------:|-----")
     for p in todo:
         r = p.result
         if "p50" in r:
-            print(f"| {pad(p.title)} | {p.user:<14} | {r['p50']:6.1f} | {r['p95']:6.1f} | {r['rps']:6.1f} | "
+            cpu = f"{r['cpu']:6.1f}" if r.get("cpu") is not None else "     —"
+            print(f"| {pad(p.title)} | {p.user:<14} | {r['p50']:6.1f} | {r['p95']:6.1f} | {r['rps']:6.1f} | {cpu} | "
                   f"{r.get('note', '')}")
         else:
-            print(f"| {pad(p.title)} | {p.user:<14} |      — |      — |      — | {r.get('note', '')}")
+            print(f"| {pad(p.title)} | {p.user:<14} |      — |      — |      — |      — | {r.get('note', '')}")
+    print("\ncpu ms: CPU time of the gunicorn processes per sequential request (Linux) — what a page costs the "
+          "server whatever else runs on the machine; on PostgreSQL without the database's own share.")
 
 
 def _width(s: str) -> int:

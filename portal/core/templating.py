@@ -54,9 +54,9 @@ def render_page(template: str, block: str | None = None, **ctx):
 def local_dt(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     if value is None:
         return ""
-    from portal.core.timeutil import to_local
+    from portal.core.timeutil import format_local, to_local
 
-    return format_datetime(to_local(value), fmt, rebase=False)
+    return format_local(value, fmt) or format_datetime(to_local(value), fmt, rebase=False)
 
 
 def local_date(value: date | None, fmt: str = "yyyy-MM-dd") -> str:

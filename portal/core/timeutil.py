@@ -17,6 +17,27 @@ def to_local(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ)
 
 
+# CLDR patterns made only of numeric fields print the same digits in every locale the portal speaks
+# (zh_CN, en: Latin digits), so strftime can render them. Babel's format_datetime costs about ten times as
+# much per call — it adds up on pages that show a time in each of 50 rows or 30 history entries.
+_NUMERIC_PATTERNS = {
+    "yyyy-MM-dd HH:mm": "%Y-%m-%d %H:%M",
+    "yyyy-MM-dd HH:mm:ss": "%Y-%m-%d %H:%M:%S",
+    "yyyy-MM-dd": "%Y-%m-%d",
+    "MM-dd HH:mm": "%m-%d %H:%M",
+    "HH:mm": "%H:%M",
+}
+
+
+def format_local(dt: datetime, pattern: str) -> str | None:
+    """Naive-UTC `dt` as Shanghai wall-clock text for an all-numeric CLDR `pattern` (fast path of the
+    `local_dt` template filter); None for any other pattern (month names, weekdays…: use Babel)."""
+    fmt = _NUMERIC_PATTERNS.get(pattern)
+    if fmt is None:
+        return None
+    return dt.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ).strftime(fmt)
+
+
 def from_local(dt: datetime) -> datetime:
     """A wall-clock time typed by a user in Shanghai → naive UTC."""
     if dt.tzinfo is None:

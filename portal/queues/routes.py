@@ -5,7 +5,8 @@ from sqlalchemy import func, select
 from portal.core.enums import Role
 from portal.extensions import db
 from portal.hotline.models import HotlineRecord
-from portal.queues.definitions import COUNT_CAP, bounded_count, preview, queues_for
+from portal.queues.definitions import COUNT_CAP, home_sections
+from portal.tickets.listing import row_labels
 
 bp = Blueprint("queues", __name__)
 
@@ -13,8 +14,7 @@ bp = Blueprint("queues", __name__)
 @bp.get("/")
 @login_required
 def home():
-    sections = [(q, bounded_count(q, current_user), [(t, False) for t in preview(q, current_user)])
-                for q in queues_for(current_user)]
+    sections = [(q, count, [(t, False) for t in rows]) for q, count, rows in home_sections(current_user)]
     hotline = None
     if Role.CS in current_user.roles:
         inner = select(HotlineRecord.id).where(HotlineRecord.ticket_id.is_(None)).limit(COUNT_CAP + 1).subquery()
@@ -23,4 +23,5 @@ def home():
             list(db.session.scalars(select(HotlineRecord).where(HotlineRecord.ticket_id.is_(None))
                                     .order_by(HotlineRecord.id.desc()).limit(10))),
         )
-    return render_template("queues/home.html", sections=sections, hotline=hotline, cap=COUNT_CAP)
+    return render_template("queues/home.html", sections=sections, hotline=hotline, cap=COUNT_CAP,
+                           row_labels=row_labels())
