@@ -30,7 +30,8 @@ class WorkflowError(Exception):
     status = 400
 
     def __init__(self, message, errors: dict | None = None):
-        super().__init__(str(message))
+        # Kept lazy: translated only when shown (a ticket page tries every action, and most refuse).
+        super().__init__(message)
         self.message = message
         self.errors = errors or {}
 
