@@ -23,6 +23,7 @@ from portal.extensions import db
 from portal.metrics.exports import DANGEROUS_FIRST
 from tests.conftest import ROOT, require_or_skip
 from tests.security.world import build_world
+from tests.jobs.test_delivery import smtp_server  # noqa: F401  (fixture)
 
 PAYLOADS = {
     "script": "<script>alert('PWN')</script>",
@@ -239,18 +240,9 @@ def test_no_template_or_helper_marks_user_data_safe(app):
 # --- e-mail and group-robot webhooks -----------------------------------------------------------------
 
 @pytest.fixture
-def smtp_sink(monkeypatch):
-    from tests.jobs.test_delivery import MailSink, free_port
-    from aiosmtpd.controller import Controller
-
-    sink = MailSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("SMTP_PORT", str(controller.port))
-    monkeypatch.setenv("SMTP_FROM", "portal@example.com")
-    yield sink
-    controller.stop()
+def smtp_sink(smtp_server):
+    """A real SMTP server on loopback (tests/jobs/test_delivery.py), the portal's SMTP_* pointing at it."""
+    return smtp_server
 
 
 @pytest.mark.parametrize("name", sorted(PAYLOADS))
