@@ -287,3 +287,23 @@ def test_all_connections_terminated_under_load_requests_fail_cleanly_and_the_por
     for role, c in clients.items():
         assert c.get("/tickets").status_code == 200, role
     assert register(auth, unit).startswith("SH-")
+
+
+def test_with_the_database_down_pages_answer_a_clean_chinese_503_and_nothing_leaks(app):
+    """A portal whose database does not answer at all (stopped, or restarting: connections refused)."""
+    from portal import create_app
+
+    down = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "REDIS_URL": app.config["REDIS_URL"],
+                       "SQLALCHEMY_DATABASE_URI": f"postgresql://postgres@127.0.0.1:{free_port()}/portal",  # nobody listens
+                       "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "connect_args": {"connect_timeout": 2}}})
+    client = down.test_client()
+    for url, headers in (("/tickets", {}), ("/tickets", {"HX-Request": "true"})):
+        with client.session_transaction() as s:  # a signed-in user's cookie: loading the user needs the database
+            s["_user_id"], s["_fresh"] = "x" * 43, True
+        r = client.get(url, headers=headers)
+        body = r.get_data(as_text=True)
+        assert r.status_code == 503, (url, headers, r.status_code)
+        assert "数据库暂时无法连接" in body and "Traceback" not in body and "psycopg" not in body
+        assert r.headers["Cache-Control"] == "no-store" and r.headers["Retry-After"]
+    r = client.post("/login", data={"username": "cs", "password": "x"})
+    assert r.status_code == 503 and "数据库暂时无法连接" in r.get_data(as_text=True)
