@@ -58,9 +58,10 @@ def _csrf_on(app):
     app.config["WTF_CSRF_ENABLED"] = before
 
 
-@pytest.fixture(scope="package")
-def browser():
-    # Package scope: one Chromium for all browser tests, gone (with Playwright's event loop) before other tests run.
+def chromium():
+    """Playwright's Chromium for as long as the generator runs. Only one Playwright may run in a thread at a
+    time, so a browser fixture must end before the next one starts: package scope here, module scope for the
+    browser tests of other folders (which define `browser = module_browser`)."""
     require_or_skip(CHROMIUM.exists(), f"{CHROMIUM} is missing (apt-get install chromium fonts-noto-cjk)")
     from playwright.sync_api import sync_playwright
 
@@ -68,6 +69,19 @@ def browser():
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="package")
+def browser():
+    # Package scope: one Chromium for all browser tests, gone (with Playwright's event loop) before other tests run.
+    yield from chromium()
+
+
+@pytest.fixture(scope="module")
+def module_browser():
+    """For browser tests outside tests/browser: a package-scoped fixture imported into a module of another
+    folder is not reliably torn down when that folder ends, and a second Playwright would then refuse to start."""
+    yield from chromium()
 
 
 class ConsoleWatch:

@@ -7,10 +7,12 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import _csrf_on, browser, live_server, page, pytest_runtest_makereport  # noqa: F401
+from tests.browser.conftest import _csrf_on, live_server, module_browser, page, pytest_runtest_makereport  # noqa: F401
 from tests.browser.ui import CJK, login, release_db
 from tests.documents.helpers import all_documents, run_burst_worker
 from tests.documents.test_artefacts import ARTEFACTS
+
+browser = module_browser  # one Chromium per module (see tests/browser/conftest.py)
 
 
 def shot(pg, name: str) -> None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import _csrf_on, browser, live_server, page, pytest_runtest_makereport  # noqa: F401
+from tests.browser.conftest import _csrf_on, live_server, module_browser, page, pytest_runtest_makereport  # noqa: F401
 from tests.browser.ui import login, release_db
+
+browser = module_browser  # one Chromium per module (see tests/browser/conftest.py)
 
 RECORD_VIOLATIONS = """
 window.__cspViolations = [];
