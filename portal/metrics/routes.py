@@ -292,22 +292,22 @@ def unit_history(unit_id: int, fmt: str):
 
 # --- refreshing the pre-aggregate by hand -------------------------------------------------------------
 
+def _run_by_hand(name: str, work) -> None:
+    with refresh.exclusive():
+        started = clock.perf_counter()
+        result = work(db.session.commit)
+        db.session.commit()
+    click.echo(f"metrics {name}: {result} in {clock.perf_counter() - started:.1f} s")
+
+
 @bp.cli.command("refresh")
 def refresh_command():
     """Bring the metrics pre-aggregate up to date (what the job does every few minutes)."""
-    with refresh.exclusive():
-        started = clock.perf_counter()
-        result = refresh.refresh(db.session.commit)
-        db.session.commit()
-    click.echo(f"metrics refresh: {result} in {clock.perf_counter() - started:.1f} s")
+    _run_by_hand("refresh", refresh.refresh)
 
 
 @bp.cli.command("rebuild")
 def rebuild_command():
     """Recompute the whole metrics pre-aggregate (what the nightly job does)."""
-    with refresh.exclusive():
-        started = clock.perf_counter()
-        result = refresh.rebuild(db.session.commit)
-        db.session.commit()
-    click.echo(f"metrics rebuild: {result} in {clock.perf_counter() - started:.1f} s")
+    _run_by_hand("rebuild", refresh.rebuild)
 
