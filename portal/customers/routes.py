@@ -196,14 +196,20 @@ def new_contact(unit_id: int):
                       422 if request.method == "POST" else 200, unit=unit)
 
 
+def _unit_and_own(model, unit_id: int, row_id: int):
+    """The unit and one of its own contacts / contracts; another unit's row is a 404 like a missing one."""
+    unit = db.get_or_404(CustomerUnit, unit_id)
+    row = db.session.get(model, row_id)
+    if row is None or row.customer_id != unit.id:
+        abort(404)
+    return unit, row
+
+
 @bp.route("/customers/<int:unit_id>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_contact(unit_id: int, contact_id: int):
     require_edit()
-    unit = db.get_or_404(CustomerUnit, unit_id)
-    contact = db.session.get(Contact, contact_id)
-    if contact is None or contact.customer_id != unit.id:
-        abort(404)
+    unit, contact = _unit_and_own(Contact, unit_id, contact_id)
     form = ContactForm(obj=contact)
     if form.validate_on_submit():
         try:
@@ -251,10 +257,7 @@ def new_contract(unit_id: int):
 def renew_contract(unit_id: int, contract_id: int):
     """A new period for the unit's latest contract, with its fee and the letter that goes with it."""
     require_edit()
-    unit = db.get_or_404(CustomerUnit, unit_id)
-    contract = db.session.get(Contract, contract_id)
-    if contract is None or contract.customer_id != unit.id:
-        abort(404)
+    unit, contract = _unit_and_own(Contract, unit_id, contract_id)
     status = 200
     if request.method == "GET":
         start = contract.end_date + timedelta(days=1)
