@@ -17,8 +17,8 @@ class ComplaintState(LabeledEnum):
     CONFIRMED = "confirmed", _l("Confirmed with the customer")
 
 
-_STATES = ",".join(f"'{s.value}'" for s in ComplaintState)
-_METHODS = ",".join(f"'{m.value}'" for m in ContactMethod)
+_STATES = ComplaintState.sql_values()
+_METHODS = ContactMethod.sql_values()
 
 
 class Complaint(db.Model):

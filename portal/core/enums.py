@@ -22,6 +22,11 @@ class LabeledEnum(str, enum.Enum):
     def choices(cls):
         return [(m.value, m.title) for m in cls]
 
+    @classmethod
+    def sql_values(cls) -> str:
+        """The values as an SQL list for CHECK (column IN (…)) constraints: 'a','b',…"""
+        return ",".join(f"'{m.value}'" for m in cls)
+
 
 class Role(LabeledEnum):
     CS = "cs", _l("Customer service")

@@ -31,8 +31,8 @@ class DocumentStatus(LabeledEnum):
     FAILED = "failed", _l("Failed")
 
 
-_KINDS = ",".join(f"'{k.value}'" for k in DocumentKind)
-_STATUSES = ",".join(f"'{s.value}'" for s in DocumentStatus)
+_KINDS = DocumentKind.sql_values()
+_STATUSES = DocumentStatus.sql_values()
 
 
 class Document(db.Model):

@@ -10,8 +10,8 @@ from portal.core.enums import Channel, CloseReason, State, TicketType
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 
-_STATES = ",".join(f"'{s.value}'" for s in State)
-_REASONS = ",".join(f"'{r.value}'" for r in CloseReason)
+_STATES = State.sql_values()
+_REASONS = CloseReason.sql_values()
 
 
 class Ticket(db.Model):
