@@ -11,10 +11,10 @@ import click
 from flask import Blueprint, abort, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import and_, exists, func, literal, select
+from sqlalchemy import func, select
 
 from portal.auth.models import User, UserRole
-from portal.core.enums import CallbackKind, MaintenanceStatus, Role, State
+from portal.core.enums import CallbackKind, MaintenanceStatus, Role
 from portal.core.templating import render_page
 from portal.customers.models import CustomerUnit
 from portal.customers.operations import search_units
@@ -25,7 +25,7 @@ from portal.service_plan.jobs import today_local
 from portal.tickets import access as ticket_access
 from portal.tickets import listing
 from portal.notifications.models import Reminder
-from portal.tickets.models import Callback, Ticket, TicketAssignee
+from portal.tickets.models import Callback, Ticket
 
 bp = Blueprint("metrics", __name__)
 # Rows one export may hold: writing xlsx costs about half a millisecond a row, CSV a twentieth of that.
@@ -233,14 +233,6 @@ def export(fmt: str):
     return _send(exports.to_csv(tables[table]), f"{_export_name(scope)}-{table}", fmt)
 
 
-def _masked(user: User):
-    """Per row: does this user see the ticket only for reference, with personal data masked? (as the list)"""
-    if ticket_access.sees_everything(user):
-        return literal(False)
-    was_assigned = exists().where(TicketAssignee.ticket_id == Ticket.id, TicketAssignee.user_id == user.id)
-    return and_(Ticket.state == State.CLOSED.value, ~was_assigned)
-
-
 ORDER = {
     "urgent": (Ticket.urgent.desc(), Ticket.id.desc()),
     "newest": (Ticket.id.desc(),),
@@ -266,7 +258,7 @@ def tickets_export(fmt: str):
     if total > EXPORT_LIMIT[fmt]:
         return render_template("metrics/export_refused.html", total=total, limit=EXPORT_LIMIT[fmt], fmt=fmt,
                                back=url_for("tickets.index", **f.query_args(after=""))), 422
-    result = db.session.execute(q.add_columns(_masked(current_user)).order_by(*ORDER[f.sort])
+    result = db.session.execute(q.add_columns(ticket_access.masked_condition(current_user)).order_by(*ORDER[f.sort])
                                 .execution_options(yield_per=2000))  # streamed, not held in memory
     table = exports.Table(_("Tickets"), reports.ticket_columns(), (reports.ticket_row(t, bool(m)) for t, m in result))
     name = f"{_('tickets')}-{today_local().isoformat()}"

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import Index, and_, exists, literal, or_, select
+from sqlalchemy import Index, and_, or_, select
 from sqlalchemy.orm import defaultload
 from werkzeug.datastructures import MultiDict
 
@@ -23,7 +23,7 @@ from portal.core.enums import CloseReason, State, TicketType
 from portal.core.timeutil import from_local, utcnow
 from portal.extensions import db
 from portal.tickets import access, conditions
-from portal.tickets.models import Callback, Event, Ticket, TicketAssignee
+from portal.tickets.models import Callback, Event, Ticket
 
 PAGE_SIZE = 50
 SEARCH_CURSOR = "s"  # search pages continue with "s<tier>.<last id>"
@@ -304,7 +304,7 @@ def _filtered(stmt, f: Filters, user: User):
 def _search(f: Filters, user: User):
     from portal.search import query as search
 
-    unmasked = None if access.sees_everything(user) else ~_masked_column(user)
+    unmasked = None if access.sees_everything(user) else ~access.masked_condition(user)
     return search.parse(f.q, unmasked=unmasked)
 
 
@@ -359,7 +359,7 @@ def _load(ids: list[int], user: User) -> list[tuple[Ticket, bool]]:
     if not ids:
         return []
     found = {t.id: (t, bool(m)) for t, m in db.session.execute(
-        select(Ticket).add_columns(_masked_column(user)).where(Ticket.id.in_(ids))
+        select(Ticket).add_columns(access.masked_condition(user)).where(Ticket.id.in_(ids))
         .options(defaultload(Ticket.assignee).lazyload(User.role_rows))).all()}  # rows show names, not roles
     return [found[i] for i in ids if i in found]
 
@@ -420,9 +420,3 @@ def _marks(rows: list[tuple[Ticket, bool]], words: tuple[str, ...]) -> dict[int,
     return out
 
 
-def _masked_column(user: User):
-    """Per-row 'personal data masked?' computed in the same query (no per-row look-ups)."""
-    if access.sees_everything(user):
-        return literal(False)
-    was_assigned = exists().where(TicketAssignee.ticket_id == Ticket.id, TicketAssignee.user_id == user.id)
-    return and_(Ticket.state == State.CLOSED.value, ~was_assigned)
