@@ -7,7 +7,6 @@ from flask import g, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import InternalServerError
@@ -131,7 +130,11 @@ def init_app(app) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
         )
-        if current_user and getattr(current_user, "is_authenticated", False) and request.endpoint != "static":
+        # Whoever this request signed in, as already loaded: after a commit the user's columns are expired,
+        # and reading `is_authenticated` (= `active`) would query the database again after the response
+        # was made — on a connection that may have been cut, turning a saved ticket into an error.
+        user = g.get("_login_user")
+        if user is not None and not user.is_anonymous and request.endpoint != "static":
             resp.headers["Cache-Control"] = "no-store"
         resp.vary.add("HX-Request")
         return resp

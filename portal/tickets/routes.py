@@ -66,12 +66,13 @@ def new():
             else:
                 if hotline is not None:
                     hotline.ticket_id = ticket.id
+                number = ticket.number  # read before the commit expires it: once saved, the answer needs no query
                 try:
                     db.session.commit()
                 except Exception:
                     db.session.rollback()
                     raise
-                return redirect(url_for("tickets.show", number=ticket.number))
+                return redirect(url_for("tickets.show", number=number))
     unit = db.session.get(CustomerUnit, form.customer_id.data) if form.customer_id.data else None
     status = 422 if request.method == "POST" else 200
     from portal.hotline.roster import on_duty_now

@@ -231,6 +231,42 @@ def test_connection_cut_mid_request_gives_a_clean_chinese_503_and_the_next_reque
 
 
 @postgres_only
+def test_connection_cut_right_after_registering_commits_still_answers_that_the_ticket_was_saved(
+        app, auth, users, unit_factory):
+    """The ticket is saved; the connection is cut at the next statement after the commit. Nothing after the
+    commit may need the database — not the redirect, not the response headers — or the clerk is told it failed
+    and registers the same problem twice."""
+    from sqlalchemy import event
+
+    unit = ids(unit_factory())
+    cs = auth.client_for("cs")
+    before = db.session.scalar(select(func.count()).select_from(Ticket))
+    release()
+    kill = KillOnStatement(db.engine, "select")
+    kill.armed = False
+
+    def arm(_conn):
+        kill.armed = True
+
+    event.listen(db.engine, "commit", arm)
+    event.listen(db.engine, "before_cursor_execute", kill)
+    try:
+        r = cs.post("/tickets/new", content_type="multipart/form-data", data={
+            "channel": "hotline", "customer_id": str(unit.id), "type": "maintenance", "reporter_name": "刘建国",
+            "reporter_dept": "信息科", "reporter_phone": "13800138000", "summary": "提交后断线", "description": "x"})
+        armed_after = kill.armed
+    finally:
+        event.remove(db.engine, "before_cursor_execute", kill)
+        event.remove(db.engine, "commit", arm)
+    assert kill.killed == 0 and armed_after, "the answer to a saved ticket issued a query after the commit"
+    assert r.status_code == 302 and "/tickets/SH-" in r.headers["Location"]
+    assert "no-store" in r.headers["Cache-Control"]
+    db.session.remove()
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == before + 1
+    assert cs.get(r.headers["Location"]).status_code == 200
+
+
+@postgres_only
 def test_all_connections_terminated_under_load_requests_fail_cleanly_and_the_portal_recovers(
         app, auth, users, unit_factory):
     unit = ids(unit_factory())
@@ -259,7 +295,9 @@ def test_all_connections_terminated_under_load_requests_fail_cleanly_and_the_por
                     answers.append((r.status_code, clean_503(r) if r.status_code == 503 else True))
                     done[0] += 1
         except Exception as e:  # an exception that escaped the portal: a failure of the test
-            errors.append(f"{role}: {e!r}")
+            import traceback
+
+            errors.append(f"{role}: {e!r}\n{traceback.format_exc()[-1500:]}")
 
     threads = [threading.Thread(target=work, args=(r,), daemon=True) for r in roles]
     for t in threads:
