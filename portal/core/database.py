@@ -21,6 +21,17 @@ def is_sqlite(engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def _note_commit(_session) -> None:
+    if has_request_context():
+        request.environ["portal.db_committed"] = True  # (the request's own: `g` may outlive it)
+
+
+def committed_in_this_request() -> bool:
+    """Whether this request has already saved something: if the database then fails, the error page must
+    say the work was saved (retrying would save it twice), not that nothing happened."""
+    return bool(has_request_context() and request.environ.get("portal.db_committed"))
+
+
 def configure_engine_events(app) -> None:
     # Runs before Flask-SQLAlchemy's own teardown (teardowns run in reverse order of registration).
     @app.teardown_appcontext
@@ -37,6 +48,9 @@ def configure_engine_events(app) -> None:
                 db.session.remove()
             except (OperationalError, InterfaceError):
                 db.session.registry.clear()
+
+    if not event.contains(db.session, "after_commit", _note_commit):
+        event.listen(db.session, "after_commit", _note_commit)
 
     with app.app_context():
         engine = db.engine

@@ -12,6 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import InternalServerError
 
 from portal.extensions import db, login_manager
+from portal.core.database import committed_in_this_request
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,8 @@ def app_response(body: str, status: int):
 
 # Lazy: translated inside standalone_error, under the locale chosen there.
 _DB_UNAVAILABLE = _l("The database cannot be reached just now. Try again in a moment.")
+_DB_LOST_AFTER_SAVE = _l("Your change was saved, but the database connection was lost before this page could be "
+                         "shown. Do not submit it again: reload the page in a moment to see it.")
 _UNEXPECTED = _l("Something went wrong on our side. Try again, and tell the administrator if it happens again.")
 
 
@@ -114,7 +117,7 @@ def init_app(app) -> None:
         # The pool sees a dropped connection as a disconnect and replaces it (pool_pre_ping checks the
         # others at checkout): the next request works again without restarting the portal.
         log.warning("database unavailable during %s %s: %s", request.method, request.path, str(e).splitlines()[0])
-        return standalone_error(503, _DB_UNAVAILABLE)
+        return standalone_error(503, _DB_LOST_AFTER_SAVE if committed_in_this_request() else _DB_UNAVAILABLE)
 
     @app.errorhandler(InternalServerError)
     def _internal_error(e):

@@ -176,7 +176,7 @@ def act(number: str, action: str):
             db.session.expire_all()
             ticket = access.get_ticket_or_404(number, current_user)
     if status == 200 and not is_fragment_request():
-        return redirect(url_for("tickets.show", number=ticket.number))
+        return redirect(url_for("tickets.show", number=number))  # (the saved ticket's number: no query after the commit)
     if status == 200:
         ctx = _ticket_context(ticket)
     else:

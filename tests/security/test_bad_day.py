@@ -266,6 +266,82 @@ def test_connection_cut_right_after_registering_commits_still_answers_that_the_t
     assert cs.get(r.headers["Location"]).status_code == 200
 
 
+class KillAfterCommit(KillOnStatement):
+    """Cuts the connection at the first statement after the request's commit."""
+
+    def __init__(self, engine):
+        super().__init__(engine, "select")
+        self.armed = False
+
+    def arm(self, _conn):
+        self.armed = True
+
+    def __enter__(self):
+        from sqlalchemy import event
+
+        event.listen(self.engine, "commit", self.arm)
+        event.listen(self.engine, "before_cursor_execute", self)
+        return self
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self)
+        event.remove(self.engine, "commit", self.arm)
+
+
+SAVED_BUT_LOST = "您的操作已保存，但页面显示前数据库连接中断。请勿重复提交"
+
+
+@postgres_only
+@pytest.mark.parametrize("htmx", [False, True])
+def test_connection_cut_after_a_ticket_action_commits_never_invites_sending_it_twice(
+        app, auth, users, unit_factory, htmx):
+    """Plain form: the redirect needs no query, so the answer is the usual 302. htmx: the fragment needs the
+    database, so the answer is a 503 — one that says the note was saved, not 'try again'."""
+    from tests.tickets.test_flows_http import form_version, page, post
+
+    unit = ids(unit_factory())
+    number = register(auth, unit)
+    cs = auth.client_for("cs")
+    version = form_version(page(cs, number), "comment")
+    release()
+    with KillAfterCommit(db.engine) as kill:
+        r = post(cs, number, "comment", version, htmx=htmx, text="已电话联系客户")
+    body = r.get_data(as_text=True)
+    if htmx:
+        assert kill.killed == 1 and r.status_code == 503 and SAVED_BUT_LOST in body and "Traceback" not in body
+    else:
+        assert kill.killed == 0 and r.status_code == 302 and r.headers["Location"].endswith(f"/tickets/{number}")
+    db.session.remove()
+    notes = db.session.scalar(text("SELECT count(*) FROM events WHERE action = 'comment' AND text = '已电话联系客户'"))
+    assert notes == 1
+    assert cs.get(f"/tickets/{number}").status_code == 200
+
+
+def test_a_database_failure_before_anything_was_saved_does_not_claim_it_was_saved(app, auth, users, unit_factory):
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    unit = ids(unit_factory())
+    cs = auth.client_for("cs")
+    cs.get("/tickets")
+
+    def fail(conn, cursor, statement, *_):
+        if "insert into tickets" in statement.lower():
+            raise OperationalError(statement, {}, Exception("server closed the connection unexpectedly"))
+
+    event.listen(db.engine, "before_cursor_execute", fail)
+    try:
+        r = cs.post("/tickets/new", content_type="multipart/form-data", data={
+            "channel": "hotline", "customer_id": str(unit.id), "type": "maintenance", "reporter_name": "刘建国",
+            "reporter_dept": "信息科", "reporter_phone": "13800138000", "summary": "未保存", "description": "x"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", fail)
+    body = r.get_data(as_text=True)
+    assert r.status_code == 503 and UNAVAILABLE in body and SAVED_BUT_LOST not in body
+
+
 @postgres_only
 def test_all_connections_terminated_under_load_requests_fail_cleanly_and_the_portal_recovers(
         app, auth, users, unit_factory):
