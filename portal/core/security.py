@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import g, redirect, render_template, request, url_for
+from flask import g, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -133,11 +133,12 @@ def init_app(app) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
         )
-        # Whoever this request signed in, as already loaded: after a commit the user's columns are expired,
-        # and reading `is_authenticated` (= `active`) would query the database again after the response
-        # was made — on a connection that may have been cut, turning a saved ticket into an error.
+        # A signed-in request, told without asking the database: after a commit the user's columns are
+        # expired, and reading `is_authenticated` (= `active`) would query again after the response was
+        # made — on a connection that may have been cut, turning a saved ticket into an error.
         user = g.get("_login_user")
-        if user is not None and not user.is_anonymous and request.endpoint != "static":
+        signed_in = (user is not None and not user.is_anonymous) or "_user_id" in session
+        if signed_in and request.endpoint != "static":
             resp.headers["Cache-Control"] = "no-store"
         resp.vary.add("HX-Request")
         return resp
