@@ -80,8 +80,22 @@ def _wipe(db):
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     db.session.remove()
     if db.engine.dialect.name == "postgresql":
-        with db.engine.begin() as conn:
-            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+        # Only the tables the last test filled, emptied with DELETE (children first) and every sequence
+        # restarted: a tenth of the time of TRUNCATE over all tables, which PostgreSQL makes rewrite each one.
+        from sqlalchemy.exc import IntegrityError
+
+        filled_q = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM {t})" for t in tables)
+        try:
+            with db.engine.begin() as conn:
+                filled = set(conn.execute(text(filled_q)).scalars())
+                for t in tables:
+                    if t in filled:
+                        conn.execute(text(f"DELETE FROM {t}"))
+                conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n "
+                                  "ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = 'public'"))
+        except IntegrityError:  # rows referring to each other across tables: start over the slow, sure way
+            with db.engine.begin() as conn:
+                conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
     else:
         with db.engine.begin() as conn:
             for t in tables:
