@@ -9,7 +9,7 @@ from sqlalchemy import select
 from portal.admin import operations as ops
 from portal.admin.forms import DepartmentForm, PasswordResetForm, UserCreateForm, UserEditForm
 from portal.auth.models import Department, User
-from portal.auth.operations import AccountError, create_user
+from portal.auth.operations import AccountError, create_user, live_sessions_marked, sign_out_everywhere
 from portal.core.enums import Role
 from portal.extensions import db
 
@@ -71,7 +71,9 @@ def _current_values_form(user: User) -> UserEditForm:
 
 def _edit_page(user: User, form: UserEditForm, pw_form: PasswordResetForm, error: str | None = None,
                status: int = 200):
-    return render_template("admin/user_edit.html", user=user, form=form, pw_form=pw_form, error=error), status
+    sessions = live_sessions_marked(user, current_user)
+    return render_template("admin/user_edit.html", user=user, form=form, pw_form=pw_form, error=error,
+                           sessions=sessions), status
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -116,6 +118,17 @@ def reset_password(user_id: int):
                     name=user.username), "success")
             return redirect(url_for("admin.edit_user", user_id=user.id))
     return _edit_page(user, _current_values_form(user), pw_form, status=422)
+
+
+@bp.post("/users/<int:user_id>/sessions/end")
+def end_sessions(user_id: int):
+    """Sign a user out everywhere (a lost laptop, a password seen by someone else) without changing anything
+    else; an administrator doing it to themselves stays signed in here."""
+    user = db.get_or_404(User, user_id)
+    ended = sign_out_everywhere(user, current_user)
+    db.session.commit()
+    flash(_("%(name)s was signed out of %(n)d sessions.", name=user.username, n=ended), "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
 # --- departments ------------------------------------------------------------------

@@ -139,10 +139,23 @@ def end_sessions(user: User, keep_key: str | None = None) -> int:
 
 
 def live_sessions(user: User) -> list[LoginSession]:
+    """The user's signed-in browsers, newest first."""
     return list(db.session.scalars(
         select(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None),
                                    LoginSession.created_at > utcnow() - _max_age())
-        .order_by(LoginSession.id)))
+        .order_by(LoginSession.id.desc())))
+
+
+def live_sessions_marked(user: User, viewer: User) -> list[tuple[LoginSession, bool]]:
+    """The user's live sessions, each with whether it is the one the viewer's request signed in with."""
+    here = _key_hash(viewer.login_key) if viewer.id == user.id and viewer.login_key else None
+    return [(s, s.key_hash == here) for s in live_sessions(user)]
+
+
+def sign_out_everywhere(user: User, actor: User) -> int:
+    """End the user's sessions; when the actor is that user, the browser doing it stays signed in.
+    Returns how many ended."""
+    return end_sessions(user, keep_key=actor.login_key if actor.id == user.id else None)
 
 
 def _continue_own_session(user: User) -> None:
@@ -210,7 +223,7 @@ def set_roles(user: User, roles: list[Role], actor: User) -> None:
         return
     user.role_rows = [UserRole(role=r.value) for r in sorted(set(roles), key=lambda r: r.value)]
     # A role change ends the user's sessions; an admin changing their own roles keeps the session doing it.
-    end_sessions(user, keep_key=actor.login_key if actor.id == user.id else None)
+    sign_out_everywhere(user, actor)
 
 
 def set_active(user: User, active: bool, actor: User) -> None:

@@ -86,5 +86,37 @@ def account():
                     db.session.commit()  # set_password ended every session and started this browser a new one
                     flash(_("Password changed. Other sessions have been signed out."), "success")
                     return redirect(url_for("auth.account"))
-        return render_template("auth/account.html", prefs=prefs, pw=pw), 422
-    return render_template("auth/account.html", prefs=prefs, pw=pw)
+        return _account_page(prefs, pw), 422
+    return _account_page(prefs, pw)
+
+
+@bp.app_template_filter("browser")
+def browser_label(user_agent: str | None) -> str:
+    """A User-Agent as staff would name it: "Chrome 120 · Windows 10", "WeChat Browser 8 · iOS 17 · iPhone"."""
+    import ua_parser
+
+    if not user_agent:
+        return "—"
+    parsed = ua_parser.parse(user_agent)
+    parts = [" ".join(filter(None, (x.family, x.major))) for x in (parsed.user_agent, parsed.os) if x is not None]
+    if parsed.device is not None and parsed.device.family not in ("Other", "Generic Smartphone"):
+        parts.append(parsed.device.family)
+    parts = list(dict.fromkeys(p for p in parts if p and p != "Other"))
+    return " · ".join(parts) or user_agent[:60]
+
+
+def _account_page(prefs, pw):
+    sessions = ops.live_sessions_marked(current_user, current_user)
+    return render_template("auth/account.html", prefs=prefs, pw=pw, sessions=sessions)
+
+
+@bp.post("/account/sessions/end-others")
+@login_required
+def end_other_sessions():
+    """Sign out every other browser of one's own (a lost phone, a shared computer left signed in)."""
+    me = current_user._get_current_object()
+    ended = ops.sign_out_everywhere(me, me)
+    db.session.commit()
+    flash(_("Signed out of %(n)d other sessions.", n=ended) if ended else _("No other session was signed in."),
+          "success")
+    return redirect(url_for("auth.account"))

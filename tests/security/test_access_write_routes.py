@@ -29,6 +29,8 @@ NOT_PARAMETRIZED = {
     "auth.logout": "no object: ends the caller's own session only",
     "auth.account": "no object in the URL: acts on current_user only; extra fields such as roles/active/"
                     "user_id are ignored (tests/security/test_privilege_fields.py)",
+    "auth.end_other_sessions": "no object: ends the caller's own other sessions only "
+                               "(tests/auth/test_session_list.py)",
 }
 
 
@@ -183,6 +185,7 @@ ATTACKS: dict[str, list[Attack]] = {
         display_name="x", roles=["cs"], active="y"))],
     "admin.reset_password": [Attack(but("admin"), lambda w: dict(user_id=w.users["admin"].id), lambda w: dict(
         password="new-password-1", confirm="new-password-1"))],
+    "admin.end_sessions": [Attack(but("admin"), lambda w: dict(user_id=w.users["admin"].id))],
     "admin.rename_department": [Attack(but("admin"), lambda w: dict(key="dev"), lambda w: {"d2-name": "改名"})],
     "admin.jobs.retry": [Attack(but("admin"), lambda w: dict(job_id="deliver-1"))],
 }
