@@ -29,3 +29,18 @@ def test_demo_data_is_loaded_only_once():
     tickets = db.session.scalar(select(func.count()).select_from(Ticket))
     assert load_demo_data() is False
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == tickets
+
+
+def test_demo_data_command_builds_the_dashboards_figures_at_once(app):
+    """A first start shows the dashboard with the demo's figures, not "not generated yet" until the first job."""
+    from portal.metrics import refresh
+    from portal.metrics.models import TicketFact
+
+    assert refresh.status()["rebuilt_at"] is None
+    result = app.test_cli_runner().invoke(args=["demo-data"])
+    assert result.exit_code == 0, result.output
+    assert "demo data: created" in result.output and "metrics built" in result.output
+    db.session.expire_all()
+    assert refresh.status()["rebuilt_at"] is not None
+    facts = db.session.scalar(select(func.count()).select_from(TicketFact))
+    assert facts == db.session.scalar(select(func.count()).select_from(Ticket)) > 0

@@ -358,6 +358,18 @@ def exclusive(timeout: int = 3600):
             pass
 
 
+def run_in_this_process(work) -> tuple[dict, float]:
+    """Run `refresh` or `rebuild` here and now (a command, not a job), under the jobs' lock; commits.
+    Returns what it did and how many seconds it took; raises Busy if a job is running one."""
+    import time as clock
+
+    with exclusive():
+        started = clock.perf_counter()
+        result = work(db.session.commit)
+        db.session.commit()
+    return result, clock.perf_counter() - started
+
+
 def status() -> dict:
     state = _state()
     return {"refreshed_at": state.refreshed_at if state else None, "rebuilt_at": state.rebuilt_at if state else None}

@@ -285,11 +285,8 @@ def unit_history(unit_id: int, fmt: str):
 # --- refreshing the pre-aggregate by hand -------------------------------------------------------------
 
 def _run_by_hand(name: str, work) -> None:
-    with refresh.exclusive():
-        started = clock.perf_counter()
-        result = work(db.session.commit)
-        db.session.commit()
-    click.echo(f"metrics {name}: {result} in {clock.perf_counter() - started:.1f} s")
+    result, seconds = refresh.run_in_this_process(work)
+    click.echo(f"metrics {name}: {result} in {seconds:.1f} s")
 
 
 @bp.cli.command("refresh")
