@@ -24,8 +24,9 @@ forms (CSRF token and version fields read from the page; a new connection per re
 * market records customer contacts and fee agreements, closes, approves urgent handling, reopens;
 * everyone reads queues, lists, searches and ticket pages, writes notes; market_manager reads the dashboard.
 
-On purpose some actions race: --race-rate of them are posted twice at once with the same form version
-(exactly one may win, the other must get 409), and --stale-rate of successful actions are posted again
+On purpose some actions race: each client's first action and then --race-rate of them are posted twice at
+once with the same form version (exactly one may win, the other must get 409), and each client's first
+successful action and then --stale-rate of them are posted again
 with the version they were loaded with (must get 409, not a silent overwrite). Every action's text carries
 a token [LT<run>-<client>-<n>]; at the end every successful action must appear exactly once in the
 history of its ticket and every refused one not at all (lost or duplicated updates otherwise), and
@@ -270,6 +271,9 @@ class Board:
     lock: threading.Lock = field(default_factory=threading.Lock)
     attempts: list = field(default_factory=list)
     races: int = 0
+    # Set once cs has registered a ticket: the other roles start their work then (with nothing registered
+    # yet, a fast client could spend all its actions on empty queues and the run would test no write).
+    first_ticket: threading.Event = field(default_factory=threading.Event)
 
     def record(self, a: Attempt) -> None:
         with self.lock:
@@ -352,6 +356,10 @@ class Actor(threading.Thread):
         self.seq = 0
         self.actions = 0
         self.login_ok = False
+        # With a rate above zero, a client's first chance is always taken (then the rate applies): a short
+        # run with few writes still races and re-posts, so the checks below are never vacuous.
+        self.raced = self.staled = False
+        self.board_has_cs = "cs" in ROLE_SLOTS[:args.clients]
         # Engineers see only their tickets and their department's queue: they pick from what they saw.
         self.visible: set | None = set() if role in ("engineer", "impl_engineer") else None
 
@@ -395,6 +403,8 @@ class Actor(threading.Thread):
         self.login_ok = self.login()
         if not self.login_ok:
             return
+        if self.role != "cs" and self.board_has_cs:
+            self.board.first_ticket.wait(max(0.0, self.stop_at - time.monotonic()))
         while time.monotonic() < self.stop_at and (not self.args.actions or self.actions < self.args.actions):
             self.actions += 1
             # cs: 35 % registrations; everyone: reads and notes, the rest workflow actions
@@ -457,6 +467,7 @@ class Actor(threading.Thread):
             first = ("awaiting_market" if unit_status == "stopped" else
                      "impl_queue" if ticket_type == "consultation" else "registered")
             self.board.note(a.number, state=first, type=ticket_type)
+            self.board.first_ticket.set()
 
     def work(self, comment: bool = False) -> bool:
         """One workflow action on a ticket this role has business with; False if there was none."""
@@ -487,7 +498,8 @@ class Actor(threading.Thread):
             return True
         tok = data.pop("_token")
         form = dict(spec["hidden"], **data)
-        if action != "comment" and r.random() < self.args.race_rate:
+        if action != "comment" and self.args.race_rate > 0 and (not self.raced or r.random() < self.args.race_rate):
+            self.raced = True
             with_note = "comment" in forms and r.random() < 0.4
             self.race(number, action, spec, form, tok, follow_tok, outcome, forms["comment"] if with_note else None)
             return True
@@ -495,7 +507,9 @@ class Actor(threading.Thread):
                                                  follow_up_token=follow_tok))
         if a.status == 302:
             self.advance(number, action, outcome, form)
-            if action != "comment" and r.random() < self.args.stale_rate:
+            if action != "comment" and self.args.stale_rate > 0 and (
+                    not self.staled or r.random() < self.args.stale_rate):
+                self.staled = True
                 stale = dict(form)
                 tok2 = self.token()
                 for k, v in stale.items():
