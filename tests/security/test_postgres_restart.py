@@ -41,7 +41,9 @@ class PrivatePostgres:
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, tool: str, *args: str) -> None:
-        subprocess.run([*self.prefix, str(self.bin / tool), *args], check=True, capture_output=True, timeout=DEADLINE)
+        # (run from the server's own folder: the checkout may not be readable by the postgres user)
+        subprocess.run([*self.prefix, str(self.bin / tool), *args], check=True, capture_output=True, timeout=DEADLINE,
+                       cwd=self.dir)
 
     def start(self) -> None:
         opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
