@@ -11,8 +11,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import InternalServerError
 
-from portal.extensions import db, login_manager
 from portal.core.database import committed_in_this_request
+from portal.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
