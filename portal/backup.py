@@ -375,6 +375,12 @@ def register(app: Flask) -> None:
                        f"live storage: {manifest['missing'][:10]}", err=True)
             raise SystemExit(1)
 
+    def _fail_on_problems(report, where: str) -> None:
+        for problem in report.problems:
+            click.echo(f"PROBLEM: {problem}", err=True)
+        if not report.ok:
+            raise click.ClickException(f"{len(report.problems)} problems {where}")
+
     @app.cli.command("restore-check")
     @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
     def restore_check_command(folder: Path):
@@ -383,10 +389,7 @@ def register(app: Flask) -> None:
             report = check_backup(folder)
         except BackupError as e:
             raise click.ClickException(str(e))
-        for problem in report.problems:
-            click.echo(f"PROBLEM: {problem}", err=True)
-        if not report.ok:
-            raise click.ClickException(f"{len(report.problems)} problems in {folder}")
+        _fail_on_problems(report, f"in {folder}")
         click.echo(f"backup ok: {report.checked_files} files match the manifest, "
                    f"{sum(report.tables.values())} rows in {len(report.tables)} tables")
 
@@ -398,8 +401,5 @@ def register(app: Flask) -> None:
             report = restore(folder, echo=click.echo)
         except BackupError as e:
             raise click.ClickException(str(e))
-        for problem in report.problems:
-            click.echo(f"PROBLEM: {problem}", err=True)
-        if not report.ok:
-            raise click.ClickException(f"{len(report.problems)} problems after restoring {folder}")
+        _fail_on_problems(report, f"after restoring {folder}")
         click.echo("restore complete: row counts and file hashes match the manifest")
