@@ -64,6 +64,9 @@ def create_app(overrides: dict | None = None) -> Flask:
                documents_bp, handover_bp):
         app.register_blueprint(bp)
 
+    from portal.areas import plug_all
+
+    plug_all(app)  # permissions, menu, reminder kinds, listeners, template helpers of every area
     templating.init_app(app)
     security.init_app(app)
     static_assets.init_app(app)  # compressed responses; static files cache-busted and cached

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_user
 from sqlalchemy import select
 
 from portal.admin import operations as ops
@@ -11,6 +11,7 @@ from portal.admin.forms import DepartmentForm, PasswordResetForm, UserCreateForm
 from portal.auth.models import Department, User
 from portal.auth.operations import AccountError, create_user, live_sessions_marked, sign_out_everywhere
 from portal.core.enums import Role
+from portal.core.kernel import guard_blueprint
 from portal.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -20,11 +21,7 @@ from portal.jobs.routes import bp as jobs_bp  # noqa: E402  (nested: /admin/jobs
 bp.register_blueprint(jobs_bp)
 
 
-@bp.before_request
-@login_required
-def _admins_only():
-    if not current_user.has_role(Role.ADMIN):
-        abort(403)
+guard_blueprint(bp, "admin.manage")
 
 
 def _department_choices() -> list[tuple[str, str]]:

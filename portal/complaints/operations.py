@@ -16,7 +16,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal.auth.models import User, UserRole
 from portal.complaints.models import Complaint, ComplaintEvent, ComplaintState
-from portal.core.enums import ContactMethod, Role
+from portal.core.enums import ContactMethod
+from portal.core.kernel import kernel
 from portal.core.timeutil import from_local, utcnow
 from portal.core.validators import normalize_cn_phone
 from portal.customers.models import CustomerUnit
@@ -24,11 +25,6 @@ from portal.extensions import db
 from portal.notifications.models import Notification
 from portal.tickets.models import Ticket
 
-RECEIVE_ROLES = frozenset({Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.ADMIN})
-CONFIRM_ROLES = RECEIVE_ROLES
-HANDLE_ROLES = frozenset({Role.DEV_MANAGER, Role.IMPL_MANAGER, Role.MARKET_MANAGER, Role.ADMIN})
-VIEW_ROLES = RECEIVE_ROLES | HANDLE_ROLES
-HANDLER_ROLES = (Role.DEV_MANAGER, Role.IMPL_MANAGER, Role.MARKET_MANAGER, Role.MARKET)
 RECEIVED, HANDLED, CONFIRMED = (s.value for s in ComplaintState)
 
 
@@ -39,25 +35,25 @@ class ComplaintError(Exception):
 
 
 def may_view(user: User) -> bool:
-    return bool(user.roles & VIEW_ROLES)
+    return kernel.allows(user, "complaints.view")
 
 
 def may_register(user: User) -> bool:
-    return bool(user.roles & RECEIVE_ROLES)
+    return kernel.allows(user, "complaints.receive")
 
 
 def may_handle(user: User, c: Complaint) -> bool:
-    return c.state == RECEIVED and (c.handler_id == user.id or bool(user.roles & HANDLE_ROLES))
+    return c.state == RECEIVED and (c.handler_id == user.id or kernel.allows(user, "complaints.handle"))
 
 
 def may_confirm(user: User, c: Complaint) -> bool:
-    return c.state == HANDLED and bool(user.roles & CONFIRM_ROLES)
+    return c.state == HANDLED and kernel.allows(user, "complaints.receive")
 
 
 def eligible_handlers() -> list[User]:
     return list(db.session.scalars(
         select(User).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role.in_([r.value for r in HANDLER_ROLES]), User.active.is_(True))
+        .where(UserRole.role.in_([r.value for r in kernel.roles_with("complaints.be_handler")]), User.active.is_(True))
         .distinct().order_by(User.display_name)))
 
 
@@ -116,7 +112,7 @@ def register(actor: User, *, customer_id: int | None, ticket_number: str = "", c
         if not phone:
             errors["complainant_phone"] = _l("Enter a valid phone number.")
     handler = db.session.get(User, handler_id) if handler_id else None
-    if handler is None or not handler.active or not handler.roles & set(HANDLER_ROLES):
+    if handler is None or not handler.active or not kernel.allows(handler, "complaints.be_handler"):
         errors["handler_id"] = _l("Choose who is to handle it.")
     now = utcnow()
     if received_at is not None and received_at > now + timedelta(minutes=5):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from portal.complaints import operations as ops
 from portal.complaints.forms import ComplaintFilterForm, ComplaintForm, ConfirmForm, HandleForm
 from portal.complaints.models import Complaint
+from portal.core.kernel import guard_blueprint
 from portal.core.templating import render_page
 from portal.core.timeutil import from_local
 from portal.customers.models import CustomerUnit
@@ -18,18 +19,13 @@ from portal.extensions import db
 from portal.tickets.models import Ticket
 
 bp = Blueprint("complaints", __name__)
+guard_blueprint(bp, "complaints.view")
 PAGE = 50
-
-
-def _require_view() -> None:
-    if not ops.may_view(current_user):
-        abort(403)
 
 
 @bp.get("/complaints")
 @login_required
 def index():
-    _require_view()
     form = ComplaintFilterForm(request.args)
     valid = form.validate()
     q = select(Complaint)
@@ -121,7 +117,6 @@ def _show(c: Complaint, handle_form=None, confirm_form=None, error=None, status=
 
 
 def _get(complaint_id: int) -> Complaint:
-    _require_view()
     return db.get_or_404(Complaint, complaint_id)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from flask import request
 from flask_login import current_user
 
 PORTAL = Path(__file__).resolve().parent.parent

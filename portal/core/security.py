@@ -1,4 +1,4 @@
-"""Security plumbing that every request shares: user loading, headers, error pages."""
+"""Security plumbing that every request shares: headers, error pages (the user loader is the auth area's)."""
 from __future__ import annotations
 
 import logging
@@ -15,16 +15,6 @@ from portal.core.database import committed_in_this_request
 from portal.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
-
-
-@login_manager.user_loader
-def load_user(session_key: str):
-    """The cookie holds a login-session key (portal.auth.operations.start_session): user and live
-    session are read in one query, so a session ended by logout, a password change, a deactivation
-    or a role change is refused at once, whatever copy of the cookie comes back."""
-    from portal.auth.operations import user_for_session
-
-    return user_for_session(session_key)
 
 
 def _wants_fragment() -> bool:

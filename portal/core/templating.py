@@ -5,34 +5,12 @@ from datetime import date, datetime
 
 from flask import render_template, request
 from flask_babel import format_date, format_datetime
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
-from markupsafe import Markup
 
-from portal.complaints import NAV_TITLE as COMPLAINTS_TITLE
 from portal.core.enums import Channel, CloseReason, ContactMethod, MaintenanceStatus, Role, State, TicketType
-from portal.metrics import NAV_TITLE as METRICS_TITLE
+from portal.core.kernel import can, kernel, navigation
 from portal.core.timeutil import utcnow
-
-# Navigation: (endpoint, title, roles that see it; None = everyone signed in)
-NAV = [
-    ("queues.home", _l("My work"), None),
-    ("tickets.new", _l("Register problem"), {Role.CS}),
-    ("tickets.index", _l("Tickets"), None),
-    ("hotline.index", _l("Hotline records"), {Role.CS}),
-    ("hotline.roster.index", _l("Duty roster"), {Role.CS}),
-    ("service_plan.index", _l("Service plan"), {Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.ADMIN}),
-    ("customers.index", _l("Customers"), {Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.DEV_MANAGER,
-                                            Role.IMPL_MANAGER, Role.ADMIN}),
-    ("handover.index", _l("Handover"), {Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.ADMIN}),
-    ("documents.index", _l("Archive"), {Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.ADMIN}),
-    ("metrics.index", METRICS_TITLE, {Role.DEV_MANAGER, Role.IMPL_MANAGER, Role.MARKET_MANAGER, Role.ADMIN}),
-    ("complaints.index", COMPLAINTS_TITLE, {Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.DEV_MANAGER,
-                                            Role.IMPL_MANAGER, Role.ADMIN}),
-    ("admin.users", _l("Users"), {Role.ADMIN}),
-]
-
 
 def is_fragment_request() -> bool:
     """An htmx request that wants only a part of the page (not boosted, not a history restore)."""
@@ -63,12 +41,6 @@ def local_date(value: date | None, fmt: str = "yyyy-MM-dd") -> str:
     if value is None:
         return ""
     return format_date(value, fmt)
-
-
-LINK_TITLES = {
-    "follow_up": _l("Follow-up of"), "follow_up_reverse": _l("Follow-up problem"),
-    "duplicate_of": _l("Duplicate of"), "duplicate_of_reverse": _l("Duplicate registered as"),
-}
 
 
 def time_left(deadline: datetime) -> str:
@@ -103,33 +75,16 @@ def init_app(app) -> None:
     app.jinja_env.globals["label"] = label
     labels["method"] = ContactMethod
 
-    from portal.tickets.access import mask_name, mask_phone
-
-    app.jinja_env.filters["mask_name"] = mask_name
-    app.jinja_env.filters["mask_phone"] = mask_phone
+    app.jinja_env.filters.update(kernel.template_filters)  # what the areas offer every template
+    app.jinja_env.globals.update(kernel.template_globals)
+    app.jinja_env.globals["can"] = can
     app.jinja_env.filters["iso_local"] = lambda v: local_dt(datetime.fromisoformat(v)) if v else ""
 
-    def action_title(key: str) -> str:
-        from portal.tickets.workflow import ACTIONS
-
-        if key == "register":
-            return str(_l("Registered"))
-        action = ACTIONS.get(key)
-        return str(action.title) if action else key
-
-    def link_title(kind: str) -> str:
-        return str(LINK_TITLES.get(kind, kind))
-
-    app.jinja_env.globals["action_title"] = action_title
-    app.jinja_env.globals["link_title"] = link_title
     app.jinja_env.globals["time_left"] = time_left
 
     @app.context_processor
     def _ctx():
-        nav = []
-        if current_user and getattr(current_user, "is_authenticated", False):
-            mine = current_user.roles
-            nav = [(ep, title) for ep, title, roles in NAV if roles is None or mine & roles]
+        nav = [(e.endpoint, e.title) for e in navigation(current_user)] if current_user else []
         from flask_babel import get_locale
 
         locale = get_locale()

@@ -10,10 +10,11 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import or_, select, tuple_
 
 from portal.auth.models import User
-from portal.core.enums import MaintenanceStatus, Role
+from portal.core.enums import MaintenanceStatus
+from portal.core.kernel import kernel
 from portal.core.validators import PHONE_MESSAGE, normalize_cn_phone
 from portal.customers.models import Contact, Contract, CustomerUnit, MaintenanceStatusChange
 from portal.extensions import db
@@ -141,7 +142,6 @@ def renew_contract(contract: Contract, *, start_date: date, end_date: date, fee:
                    note: str = "", actor: User | None = None) -> Contract:
     """The next period of a maintenance contract: a new contract starting after this one ends,
     the expiry reminder of this one settled, and the 售后服务通知函 that goes with a contract."""
-    from portal.documents.operations import request_contract_letter
     from portal.notifications import reminders
     from portal.notifications.models import Reminder
 
@@ -155,7 +155,7 @@ def renew_contract(contract: Contract, *, start_date: date, end_date: date, fee:
     renewal = add_contract(unit, start_date=start_date, end_date=end_date, fee=fee, free_year=free_year, note=note)
     db.session.flush()
     reminders.settle(Reminder.kind == "contract_expiry", Reminder.contract_id == contract.id, note="renewed")
-    request_contract_letter(renewal, actor)
+    kernel.emit("contract_renewed", contract=renewal, actor=actor)  # the archive sends the notice letter
     return renewal
 
 
@@ -165,7 +165,7 @@ def _escape_like(q: str) -> str:
     return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _matches(q: str):
+def unit_matches(q: str):
     """Name contains q, or the pinyin initials contain q (rmyy finds 北京市第一人民医院)."""
     like = f"%{_escape_like(q)}%"
     initials = f"%{_escape_like(q.lower())}%"
@@ -176,7 +176,7 @@ def search_units(q: str, limit: int = 20) -> list[CustomerUnit]:
     q = (q or "").strip()[:100]
     stmt = select(CustomerUnit).order_by(CustomerUnit.name, CustomerUnit.id).limit(limit)
     if q:
-        stmt = stmt.where(_matches(q))
+        stmt = stmt.where(unit_matches(q))
     return list(db.session.scalars(stmt))
 
 
@@ -207,7 +207,7 @@ def list_units(q: str = "", status: str = "", after: str = "", page_size: int = 
     q = (q or "").strip()[:100]
     stmt = select(CustomerUnit).order_by(CustomerUnit.name, CustomerUnit.id)
     if q:
-        stmt = stmt.where(_matches(q))
+        stmt = stmt.where(unit_matches(q))
     if status in MaintenanceStatus._value2member_map_:
         stmt = stmt.where(CustomerUnit.maintenance_status == status)
     cursor = _decode_cursor(after) if after else None
@@ -230,7 +230,7 @@ def status_history(unit: CustomerUnit) -> list[MaintenanceStatusChange]:
 # --- maintenance status -----------------------------------------------------------
 
 def can_change_status(user: User) -> bool:
-    return Role.MARKET_MANAGER in user.roles
+    return kernel.allows(user, "customers.set_status")
 
 
 def change_status(unit: CustomerUnit, to: MaintenanceStatus, reason: str, actor: User) -> MaintenanceStatusChange:

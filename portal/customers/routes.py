@@ -6,10 +6,11 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from portal.core.enums import MaintenanceStatus, Role
+from portal.core.enums import MaintenanceStatus
+from portal.core.kernel import can, requires
 from portal.core.templating import render_page
 from portal.customers import importer
 from portal.customers import operations as ops
@@ -19,21 +20,6 @@ from portal.customers.models import Contact, Contract, CustomerUnit
 from portal.extensions import db
 
 bp = Blueprint("customers", __name__)
-
-VIEW_ROLES = (Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.DEV_MANAGER, Role.IMPL_MANAGER, Role.ADMIN)
-# may create and edit units, contacts and contracts, and import them from Excel
-EDIT_ROLES = (Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.ADMIN)
-
-
-def require_view() -> None:
-    if not current_user.has_role(*VIEW_ROLES):
-        abort(403)
-
-
-def require_edit() -> None:
-    if not current_user.has_role(*EDIT_ROLES):
-        abort(403)
-
 
 def _field_error(form, error: ops.CustomerError) -> None:
     """Show an operation's refusal next to the field it concerns (or above the form)."""
@@ -58,24 +44,21 @@ def _commit_or_name_taken(form) -> bool:
 # --- list, lookup, detail -------------------------------------------------------------
 
 @bp.get("/customers")
-@login_required
+@requires("customers.view")
 def index():
-    require_view()
     q = (request.args.get("q") or "").strip()[:100]
     status = request.args.get("status", "")
     status = status if status in MaintenanceStatus._value2member_map_ else ""
     after = (request.args.get("after") or "")[:400]
     page = ops.list_units(q, status, after)
     return render_page("customers/index.html", "results", page=page, q=q, status=status,
-                       statuses=MaintenanceStatus.choices(), can_edit=current_user.has_role(*EDIT_ROLES))
+                       statuses=MaintenanceStatus.choices(), can_edit=can("customers.edit"))
 
 
 @bp.get("/customers/lookup")
-@login_required
+@requires("customers.lookup")
 def lookup():
     """htmx search-select for the intake form: radio options, usable by keyboard."""
-    if not current_user.has_role(Role.CS):
-        abort(403)
     q = request.args.get("customer_q", "")
     units = ops.search_units(q, limit=12) if q.strip() else []
     return render_template("customers/_lookup_options.html", units=units, q=q)
@@ -89,26 +72,22 @@ def _show_context(unit: CustomerUnit, status_form: StatusForm | None = None, sta
 
     return dict(
         unit=unit, history=ops.status_history(unit), current_contract=unit.current_contract(ops.today_local()),
-        can_edit=current_user.has_role(*EDIT_ROLES), status_form=status_form if can_change else None,
+        can_edit=can("customers.edit"), status_form=status_form if can_change else None,
         status_error=status_error, latest_contract=ops.latest_contract(unit), **unit_panel(unit, current_user),
     )
 
 
 @bp.get("/customers/<int:unit_id>")
-@login_required
+@requires("customers.view")
 def show(unit_id: int):
-    require_view()
     unit = db.get_or_404(CustomerUnit, unit_id)
     return render_template("customers/show.html", **_show_context(unit))
 
 
 @bp.post("/customers/<int:unit_id>/status")
-@login_required
+@requires("customers.set_status")
 def change_status(unit_id: int):
     """Only the market manager; every change becomes a MaintenanceStatusChange row."""
-    require_view()
-    if not ops.can_change_status(current_user):
-        abort(403)
     # Locked (PostgreSQL) so two simultaneous changes record the right "from" status.
     unit = db.session.get(CustomerUnit, unit_id, with_for_update=True) or abort(404)
     form = StatusForm()
@@ -133,9 +112,8 @@ def _form_page(form, title: str, cancel: str, status: int = 200, unit: CustomerU
 
 
 @bp.route("/customers/new", methods=["GET", "POST"])
-@login_required
+@requires("customers.edit")
 def new():
-    require_edit()
     form = NewUnitForm()
     if form.validate_on_submit():
         try:
@@ -155,9 +133,8 @@ def new():
 
 
 @bp.route("/customers/<int:unit_id>/edit", methods=["GET", "POST"])
-@login_required
+@requires("customers.edit")
 def edit(unit_id: int):
-    require_edit()
     unit = db.get_or_404(CustomerUnit, unit_id)
     form = UnitForm(obj=unit)
     if form.validate_on_submit():
@@ -176,9 +153,8 @@ def edit(unit_id: int):
 
 
 @bp.route("/customers/<int:unit_id>/contacts/new", methods=["GET", "POST"])
-@login_required
+@requires("customers.edit")
 def new_contact(unit_id: int):
-    require_edit()
     unit = db.get_or_404(CustomerUnit, unit_id)
     form = ContactForm()
     if form.validate_on_submit():
@@ -206,9 +182,8 @@ def _unit_and_own(model, unit_id: int, row_id: int):
 
 
 @bp.route("/customers/<int:unit_id>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
-@login_required
+@requires("customers.edit")
 def edit_contact(unit_id: int, contact_id: int):
-    require_edit()
     unit, contact = _unit_and_own(Contact, unit_id, contact_id)
     form = ContactForm(obj=contact)
     if form.validate_on_submit():
@@ -227,9 +202,8 @@ def edit_contact(unit_id: int, contact_id: int):
 
 
 @bp.route("/customers/<int:unit_id>/contracts/new", methods=["GET", "POST"])
-@login_required
+@requires("customers.edit")
 def new_contract(unit_id: int):
-    require_edit()
     unit = db.get_or_404(CustomerUnit, unit_id)
     form = ContractForm()
     if form.validate_on_submit():
@@ -253,10 +227,9 @@ def new_contract(unit_id: int):
 
 
 @bp.route("/customers/<int:unit_id>/contracts/<int:contract_id>/renew", methods=["GET", "POST"])
-@login_required
+@requires("customers.edit")
 def renew_contract(unit_id: int, contract_id: int):
     """A new period for the unit's latest contract, with its fee and the letter that goes with it."""
-    require_edit()
     unit, contract = _unit_and_own(Contract, unit_id, contract_id)
     status = 200
     if request.method == "GET":
@@ -307,25 +280,22 @@ def _preview(token: str, filename: str, plan: importer.Plan, status: int = 200, 
 
 
 @bp.get("/customers/import")
-@login_required
+@requires("customers.edit")
 def import_start():
-    require_edit()
     return _import_page()
 
 
 @bp.get("/customers/import/template.xlsx")
-@login_required
+@requires("customers.edit")
 def import_template():
-    require_edit()
     return send_file(io.BytesIO(importer.template_workbook()), as_attachment=True,
                      download_name="客户单位导入模板.xlsx", mimetype=importer.XLSX_MIME, max_age=0)
 
 
 @bp.post("/customers/import")
-@login_required
+@requires("customers.edit")
 def import_preview():
     """Step 1: read the file and show what would happen. Nothing is written to the database."""
-    require_edit()
     form = ImportUploadForm()
     if not form.validate():
         return _import_page(422, upload_form=form)
@@ -339,10 +309,9 @@ def import_preview():
 
 
 @bp.post("/customers/import/confirm")
-@login_required
+@requires("customers.edit")
 def import_confirm():
     """Step 2: check the stashed rows again and write them all in one transaction — or nothing."""
-    require_edit()
     form = ImportConfirmForm()
     stashed = importer.unstash(form.token.data or "", current_user) if form.validate() else None
     if stashed is None:

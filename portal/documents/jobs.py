@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from portal.core.kernel import kernel
 from portal.documents import content, render
 from portal.documents.models import Document, DocumentKind, DocumentStatus
 from portal.documents.operations import mark_ready
@@ -70,16 +71,9 @@ def render_document(doc_id: int) -> str:
 
 
 def after_ready(doc: Document) -> None:
-    from portal.notifications import reminders
-    from portal.notifications.models import Reminder
-
-    if doc.kind == DocumentKind.SUMMARY.value:
-        reminders.settle(Reminder.kind == "summary", Reminder.customer_id == doc.customer_id,
-                         Reminder.period == doc.period, note="generated")
-    if doc.handover_id:
-        from portal.handover import operations as handover
-
-        handover.refresh_completion(doc.handover_id)
+    """Tell whoever cares, in this transaction (the service plan settles a summary's reminder; the
+    handover notes a letter sent)."""
+    kernel.emit("document_ready", document=doc)
 
 
 def _record_failure(doc_id: int, error: BaseException) -> None:

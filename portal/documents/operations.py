@@ -16,10 +16,12 @@ from sqlalchemy.orm import aliased
 
 from portal.auth.models import User
 from portal.core import uploads
-from portal.core.enums import MaintenanceStatus, Role
+from portal.core.kernel import kernel
+from portal.core.enums import MaintenanceStatus
 from portal.core.policy import policy
 from portal.core.timeutil import to_local, utcnow
 from portal.customers.models import Contact, Contract, CustomerUnit
+from portal.customers.operations import unit_matches
 from portal.documents import content, summary
 from portal.documents.models import Document, DocumentKind, DocumentStatus
 from portal.documents.storage import get_storage
@@ -27,7 +29,6 @@ from portal.extensions import db
 from portal.jobs import queue
 
 # Who may see, generate, upload and download archive documents (others get 404).
-ARCHIVE_ROLES = frozenset({Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.ADMIN})
 PAGE_SIZE = 50
 
 
@@ -38,7 +39,7 @@ class DocumentError(Exception):
 
 
 def can_use_archive(user) -> bool:
-    return bool(user and getattr(user, "is_authenticated", False) and user.roles & ARCHIVE_ROLES)
+    return kernel.allows(user, "archive.view")
 
 
 def today_local() -> date:
@@ -287,9 +288,7 @@ def list_documents(f: Filters, after: str = "", page_size: int = PAGE_SIZE) -> D
     if f.unit_id:
         stmt = stmt.where(Document.customer_id == f.unit_id)
     elif f.q:
-        from portal.customers.operations import _matches
-
-        stmt = stmt.where(Document.customer_id.in_(select(CustomerUnit.id).where(_matches(f.q))))
+        stmt = stmt.where(Document.customer_id.in_(select(CustomerUnit.id).where(unit_matches(f.q))))
     if f.kind in DocumentKind._value2member_map_:
         stmt = stmt.where(Document.kind == f.kind)
     cond = period_condition(f.period) if f.period else None

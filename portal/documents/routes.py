@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from portal.core import uploads
-from portal.core.enums import Role
+from portal.core.kernel import requires
 from portal.core.templating import is_fragment_request, render_page
 from portal.customers.models import Contract, CustomerUnit
 from portal.documents import content, letterhead
@@ -54,9 +54,8 @@ def _error_to_form(form, error: ops.DocumentError) -> None:
 # --- browsing ----------------------------------------------------------------------------
 
 @bp.get("/documents")
-@login_required
+@requires("archive.view", refuse=404)
 def index():
-    require_archive()
     unit_id = request.args.get("unit_id", type=int)
     unit = db.session.get(CustomerUnit, unit_id) if unit_id else None
     f = ops.Filters(unit_id=unit.id if unit else None, q=(request.args.get("q") or "").strip()[:100],
@@ -290,10 +289,8 @@ def record_sent(doc_id: str):
 # --- letterhead ------------------------------------------------------------------------------
 
 @bp.route("/documents/settings", methods=["GET", "POST"])
-@login_required
+@requires("archive.settings", refuse=404)
 def settings():
-    if Role.ADMIN not in current_user.roles:
-        abort(404)
     if request.method == "GET":
         form = LetterheadForm(formdata=None, data=letterhead.as_dict(letterhead.current()))
     else:

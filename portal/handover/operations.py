@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import User
-from portal.core.enums import CallbackKind, ContactMethod, Role
+from portal.core.enums import CallbackKind, ContactMethod
+from portal.core.kernel import kernel
 from portal.core.timeutil import utcnow
 from portal.customers.models import Contact, CustomerUnit
 from portal.documents import operations as documents
@@ -20,7 +21,6 @@ from portal.extensions import db
 from portal.handover.models import Handover, HandoverCall
 from portal.tickets.models import Callback
 
-VIEW_ROLES = documents.ARCHIVE_ROLES
 
 
 class HandoverError(Exception):
@@ -30,7 +30,7 @@ class HandoverError(Exception):
 
 
 def can_act(user: User) -> bool:
-    return Role.CS in user.roles
+    return kernel.allows(user, "handover.act")
 
 
 def _require_cs(actor: User) -> None:
@@ -174,6 +174,12 @@ def progress(handover: Handover) -> Progress:
     rows = [ContactProgress(c, letters.get(letter_series(handover.id, c.id)), calls.get(c.id, [])) for c in contacts]
     callback = db.session.get(Callback, handover.callback_id) if handover.callback_id else None
     return Progress(handover, rows, callback)
+
+
+def document_ready(document: Document) -> None:
+    """Listener (kernel event "document_ready"): a handover letter filed may complete its handover."""
+    if document.handover_id:
+        refresh_completion(document.handover_id)
 
 
 def refresh_completion(handover_id: int) -> bool:

@@ -9,6 +9,7 @@ from sqlalchemy import exists, select
 
 from jinja2_fragments.flask import render_block
 
+from portal.core.kernel import can, guard_blueprint
 from portal.core.templating import is_fragment_request
 from portal.customers.models import CustomerUnit
 from portal.documents import operations as documents
@@ -21,22 +22,19 @@ bp = Blueprint("handover", __name__)
 LIST_LIMIT = 100
 
 
-def require_view() -> None:
-    if not current_user.has_role(*ops.VIEW_ROLES):
-        abort(403)
+guard_blueprint(bp, "handover.view")
 
 
 @bp.get("/handover")
 @login_required
 def index():
-    require_view()
     waiting = list(db.session.scalars(
         select(CustomerUnit).where(CustomerUnit.is_project.is_(True),
                                    ~exists().where(Handover.customer_id == CustomerUnit.id))
         .order_by(CustomerUnit.name).limit(LIST_LIMIT)))
     handovers = list(db.session.scalars(
         select(Handover).order_by(Handover.completed_at.is_not(None), Handover.started_at.desc()).limit(LIST_LIMIT)))
-    return render_template("handover/index.html", waiting=waiting, handovers=handovers, can_act=ops.can_act(current_user))
+    return render_template("handover/index.html", waiting=waiting, handovers=handovers, can_act=can("handover.act"))
 
 
 def _page(unit: CustomerUnit, status: int = 200, call_forms: dict | None = None,
@@ -49,14 +47,13 @@ def _page(unit: CustomerUnit, status: int = 200, call_forms: dict | None = None,
             call_forms.setdefault(row.contact.id, CallForm(formdata=None, prefix=f"c{row.contact.id}"))
     callback_form = callback_form or ImplementationCallbackForm(formdata=None)
     ctx = dict(unit=unit, handover=handover, progress=progress, call_forms=call_forms, callback_form=callback_form,
-               error=error, can_act=ops.can_act(current_user))
+               error=error, can_act=can("handover.act"))
     if handover and request.args.get("part") == "progress" and is_fragment_request():
         return render_block("handover/show.html", "progress", **ctx), status  # refreshed once a letter is ready
     return render_template("handover/show.html", **ctx), status
 
 
 def _unit(unit_id: int) -> CustomerUnit:
-    require_view()
     return db.get_or_404(CustomerUnit, unit_id)
 
 

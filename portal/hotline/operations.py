@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal.auth.models import User
-from portal.core.enums import Role
+from portal.core.kernel import kernel
 from portal.core.validators import PHONE_MESSAGE, normalize_cn_phone
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
@@ -38,7 +38,7 @@ class RecordInput:
 
 
 def create_record(actor: User, data: RecordInput) -> HotlineRecord:
-    if Role.CS not in actor.roles:
+    if not kernel.allows(actor, "hotline.use"):
         raise HotlineError(_l("Only customer service keeps hotline records."), status=403)
     errors = {}
     customer = None

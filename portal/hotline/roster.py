@@ -8,11 +8,12 @@ from datetime import date, datetime, timedelta
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from portal.auth.models import User, UserRole
-from portal.core.enums import MaintenanceStatus, Role
+from portal.core.enums import MaintenanceStatus
+from portal.core.kernel import can, kernel
 from portal.core.policy import policy
 from portal.core.timeutil import to_local, utcnow
 from portal.customers.models import CustomerUnit
@@ -63,18 +64,19 @@ def on_duty_now() -> list[User]:
 
 def duty_staff() -> list[User]:
     return list(db.session.scalars(select(User).join(UserRole, UserRole.user_id == User.id).where(
-        UserRole.role == Role.CS.value, User.active.is_(True)).order_by(User.display_name)))
+        UserRole.role.in_([r.value for r in kernel.roles_with("hotline.use")]), User.active.is_(True))
+        .distinct().order_by(User.display_name)))
 
 
 def add_to_shift(day: date, half: str, user_id: int, actor: User) -> DutyShift:
-    if Role.DUTY_MANAGER not in actor.roles:
+    if not kernel.allows(actor, "hotline.roster_edit"):
         raise RosterError(_l("Only the duty manager arranges the roster."), 403)
     if half not in ("am", "pm"):
         raise RosterError(_l("Unknown shift."))
     if shift_start(day, half) <= utcnow():
         raise RosterError(_l("This shift has already started."), 409)
     user = db.session.get(User, user_id)
-    if user is None or not user.active or Role.CS not in user.roles:
+    if user is None or not user.active or not kernel.allows(user, "hotline.use"):
         raise RosterError(_l("Only active customer-service staff can take hotline duty."))
     if db.session.scalar(select(DutyShift.id).where(DutyShift.day == day, DutyShift.half == half,
                                                     DutyShift.user_id == user_id)):
@@ -86,7 +88,7 @@ def add_to_shift(day: date, half: str, user_id: int, actor: User) -> DutyShift:
 
 
 def remove_from_shift(shift_id: int, actor: User) -> None:
-    if Role.DUTY_MANAGER not in actor.roles:
+    if not kernel.allows(actor, "hotline.roster_edit"):
         raise RosterError(_l("Only the duty manager arranges the roster."), 403)
     shift = db.session.get(DutyShift, shift_id)
     if shift is None:
@@ -114,7 +116,7 @@ def index(error: str | None = None, status: int = 200):
     from portal.core.policy import is_workday
 
     return render_template("hotline/roster.html", days=days, workday={d: is_workday(d) for d in days}, halves=HALVES, grid=grid, seats=seats_needed(),
-                           staff=duty_staff(), monday=monday, can_edit=current_user.has_role(Role.DUTY_MANAGER),
+                           staff=duty_staff(), monday=monday, can_edit=can("hotline.roster_edit"),
                            now_shift=current_shift(), error=error, timedelta_7=timedelta(days=7), started=lambda d, h: shift_start(d, h) <= utcnow()), status
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from portal.core.enums import Role
+from portal.core.kernel import guard_blueprint
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.hotline import operations as ops
@@ -21,11 +21,7 @@ from portal.hotline.roster import bp as roster_bp  # noqa: E402  (nested: shares
 bp.register_blueprint(roster_bp)
 
 
-@bp.before_request
-@login_required
-def _customer_service_only():
-    if not current_user.has_role(Role.CS):
-        abort(403)
+guard_blueprint(bp, "hotline.use")
 
 
 @bp.get("")

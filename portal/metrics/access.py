@@ -14,24 +14,22 @@ from __future__ import annotations
 from sqlalchemy.sql.elements import False_
 
 from portal.auth.models import User
-from portal.core.enums import Role
+from portal.core.kernel import kernel
 from portal.tickets import access as ticket_access
 from portal.tickets import conditions as ticket_conditions
 
 DEPARTMENTS = ticket_conditions.DEPARTMENTS  # the departments that handle tickets
-COMPANY_WIDE = frozenset({Role.ADMIN, Role.MARKET_MANAGER})
-MANAGES = {Role.DEV_MANAGER: "dev", Role.IMPL_MANAGER: "impl"}
-UNIT_HISTORY_ROLES = (Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.DEV_MANAGER, Role.IMPL_MANAGER, Role.ADMIN)
 
 
 def can_view_dashboard(user: User, department: str | None) -> bool:
     """May `user` see the dashboard of `department` (None = the whole company)?"""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    roles = user.roles
-    if roles & COMPANY_WIDE:
+    if kernel.allows(user, "metrics.company"):
         return department is None or department in DEPARTMENTS
-    return department is not None and any(MANAGES.get(r) == department for r in roles)
+    # a department manager: the department of the desk that grants them its dashboard
+    return department is not None and kernel.allows(user, "metrics.department") \
+        and department in kernel.desks_granting(user, "metrics.department")
 
 
 def viewable_departments(user: User) -> list[str | None]:
@@ -51,4 +49,4 @@ def may_export_tickets(user: User) -> bool:
 
 
 def may_export_unit_history(user: User) -> bool:
-    return bool(user is not None and getattr(user, "is_authenticated", False) and user.has_role(*UNIT_HISTORY_ROLES))
+    return kernel.allows(user, "metrics.unit_history")

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from portal.auth.models import User, UserRole
 from portal.core.enums import CallbackKind, MaintenanceStatus, Role
+from portal.core.kernel import requires
 from portal.core.templating import render_page
 from portal.customers.models import CustomerUnit
 from portal.customers.operations import search_units
@@ -132,7 +133,7 @@ def _charts(d: dashboard.Dashboard) -> list:
 
 
 @bp.get("/metrics")
-@login_required
+@requires("metrics.view")
 def index():
     try:
         form, scope = _parse()
@@ -151,7 +152,7 @@ def index():
 # --- the lists behind the callback and service-plan figures ---------------------------------------
 
 @bp.get("/metrics/callbacks")
-@login_required
+@requires("metrics.view")
 def callbacks():
     try:
         form, scope = _parse()
@@ -178,7 +179,7 @@ def callbacks():
 
 
 @bp.get("/metrics/plan")
-@login_required
+@requires("metrics.view")
 def plan():
     try:
         form, scope = _parse()
@@ -216,7 +217,7 @@ def _export_name(scope: queries.Scope) -> str:
 
 
 @bp.get("/metrics/export.<fmt>")
-@login_required
+@requires("metrics.view")
 def export(fmt: str):
     if fmt not in ("xlsx", "csv"):
         abort(404)

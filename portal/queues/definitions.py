@@ -11,6 +11,7 @@ mature database is closed; a "not equal" walks all of it).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable
 
@@ -20,13 +21,12 @@ from sqlalchemy.orm import defaultload
 from sqlalchemy.sql import ColumnElement
 
 from portal.auth.models import User
-from portal.core.enums import OPEN_STATES, Role, State, TicketType
-from portal.core.timeutil import utcnow
+from portal.core.enums import Role, State
+from portal.core.kernel import kernel
 from portal.extensions import db
 from portal.tickets import access
 from portal.tickets.models import Ticket
 
-S = State
 COUNT_CAP = 999  # counts stop here ("999+"): no unbounded COUNT(*) on a page view
 
 
@@ -43,52 +43,39 @@ class Queue:
     sort_matches: bool = False
 
 
-def _open_in(*states: State) -> Callable[[User], ColumnElement]:
+def open_in(*states: State) -> Callable[[User], ColumnElement]:
     return lambda u: Ticket.state.in_([s.value for s in states])
 
 
-QUEUES: list[Queue] = [
-    # 开发部经理
-    Queue("dev_urgent", _l("Urgent"), frozenset({Role.DEV_MANAGER}),
-          lambda u: and_(Ticket.urgent.is_(True), Ticket.state.in_([S.REGISTERED.value, S.READY_TO_ASSIGN.value])),
-          sort_matches=True),
-    Queue("dev_analyse", _l("To analyse"), frozenset({Role.DEV_MANAGER}), _open_in(S.REGISTERED)),
-    Queue("dev_assign", _l("To assign (fee agreed)"), frozenset({Role.DEV_MANAGER}), _open_in(S.READY_TO_ASSIGN)),
-    Queue("dev_overdue", _l("Overdue in development"), frozenset({Role.DEV_MANAGER}),
-          lambda u: and_(Ticket.state == S.ASSIGNED.value, Ticket.handling_department == "dev",
-                         Ticket.deadline < utcnow()), order="deadline"),
-    # 工程师 / 实施工程师
-    Queue("mine", _l("Assigned to me"), frozenset({Role.ENGINEER, Role.IMPL_ENGINEER}),
-          lambda u: and_(Ticket.assignee_id == u.id, Ticket.state == S.ASSIGNED.value), order="deadline"),
-    Queue("mine_resolved", _l("Resolved by me, awaiting callback"), frozenset({Role.ENGINEER, Role.IMPL_ENGINEER}),
-          lambda u: and_(Ticket.assignee_id == u.id, Ticket.state == S.RESOLVED.value)),
-    # 客服
-    Queue("cs_tell_deadline", _l("Deadlines to tell the customer"), frozenset({Role.CS}),
-          lambda u: and_(Ticket.state.in_([S.ASSIGNED.value, S.RESOLVED.value]), Ticket.deadline_notified_at.is_(None))),
-    Queue("cs_callback", _l("Callbacks to make"), frozenset({Role.CS}), _open_in(S.RESOLVED)),
-    # 市场部
-    Queue("market_contact", _l("Customers to contact (maintenance stopped)"),
-          frozenset({Role.MARKET, Role.MARKET_MANAGER}), _open_in(S.AWAITING_MARKET)),
-    Queue("market_fee", _l("Fees to agree"), frozenset({Role.MARKET, Role.MARKET_MANAGER}), _open_in(S.PENDING_FEE)),
-    Queue("market_close", _l("Tickets to close"), frozenset({Role.MARKET, Role.MARKET_MANAGER}),
-          _open_in(S.CALLBACK_DONE)),
-    Queue("market_urgent", _l("Urgent tickets in progress"), frozenset({Role.MARKET, Role.MARKET_MANAGER}),
-          lambda u: and_(Ticket.urgent.is_(True), Ticket.state.in_([s.value for s in OPEN_STATES])),
-          sort_matches=True),
-    # 实施部
-    Queue("impl_consult", _l("Consultations to answer"), frozenset({Role.IMPL_MANAGER, Role.IMPL_ENGINEER}),
-          lambda u: and_(Ticket.state == S.IMPL_QUEUE.value, Ticket.type == TicketType.CONSULTATION.value)),
-    Queue("impl_routed", _l("Problems routed to implementation"), frozenset({Role.IMPL_MANAGER}),
-          lambda u: and_(Ticket.state == S.IMPL_QUEUE.value, Ticket.type != TicketType.CONSULTATION.value)),
-    Queue("impl_overdue", _l("Overdue in implementation"), frozenset({Role.IMPL_MANAGER}),
-          lambda u: and_(Ticket.state == S.ASSIGNED.value, Ticket.handling_department == "impl",
-                         Ticket.deadline < utcnow()), order="deadline"),
-]
-BY_KEY = {q.key: q for q in QUEUES}
+# The engineers' own queues: the same for 开发部's engineers and 实施部's (both desks list them).
+MINE = Queue("mine", _l("Assigned to me"), frozenset({Role.ENGINEER, Role.IMPL_ENGINEER}),
+             lambda u: and_(Ticket.assignee_id == u.id, Ticket.state == State.ASSIGNED.value), order="deadline")
+MINE_RESOLVED = Queue("mine_resolved", _l("Resolved by me, awaiting callback"),
+                      frozenset({Role.ENGINEER, Role.IMPL_ENGINEER}),
+                      lambda u: and_(Ticket.assignee_id == u.id, Ticket.state == State.RESOLVED.value))
+
+
+class _QueueIndex(Mapping):
+    """Every desk's queues by key (the desks declare them; portal/desks)."""
+
+    def _all(self) -> dict[str, Queue]:
+        return {q.key: q for q in kernel.queues()}
+
+    def __getitem__(self, key: str) -> Queue:
+        return self._all()[key]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+BY_KEY = _QueueIndex()
 
 
 def queues_for(user: User) -> list[Queue]:
-    return [q for q in QUEUES if user.roles & q.roles]
+    return [q for q in kernel.queues() if user.roles & q.roles]
 
 
 def _ordered(stmt, queue: Queue):

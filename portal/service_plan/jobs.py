@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import String, and_, cast, exists, literal, select
+from sqlalchemy import String, cast, exists, literal, select
 
 from portal.core.enums import CallbackKind, MaintenanceStatus, Role
 from portal.core.timeutil import to_local, utcnow
 from portal.customers.models import CustomerUnit
-from portal.extensions import db
 from portal.jobs.runtime import job
 from portal.notifications import reminders
 from portal.notifications.models import Reminder

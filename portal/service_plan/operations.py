@@ -7,9 +7,11 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 
 from portal.auth.models import User
-from portal.core.enums import CallbackKind, ContactMethod, MaintenanceStatus, Role
+from portal.core.enums import CallbackKind, ContactMethod, MaintenanceStatus
+from portal.core.kernel import kernel
 from portal.core.timeutil import to_local, utcnow
 from portal.customers.models import CustomerUnit
+from portal.documents.models import Document, DocumentKind
 from portal.extensions import db
 from portal.notifications import reminders
 from portal.notifications.models import Reminder
@@ -25,13 +27,20 @@ class PlanError(Exception):
         self.message, self.status, self.errors = message, status, errors or {}
 
 
+def summary_filed(document: Document) -> None:
+    """Listener (kernel event "document_ready"): a maintenance summary in the archive settles its reminder."""
+    if document.kind == DocumentKind.SUMMARY.value:
+        reminders.settle(Reminder.kind == "summary", Reminder.customer_id == document.customer_id,
+                         Reminder.period == document.period, note="generated")
+
+
 def visit_period(unit: CustomerUnit, d) -> periods.Period:
     return periods.month(d) if unit.maintenance_status == MaintenanceStatus.VIP.value else periods.quarter(d)
 
 
 def record(unit: CustomerUnit, kind: str, actor: User, *, method: str, contact_person: str, outcome: str,
            satisfaction: int | None = None, made_at: datetime | None = None) -> Callback:
-    if Role.CS not in actor.roles:
+    if not kernel.allows(actor, "service_plan.record"):
         raise PlanError(_l("Only customer service records callbacks and visits."), 403)
     if kind not in PLAN_KINDS:
         raise PlanError(_l("Unknown kind of record."), 400)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 
-from portal.core.enums import CallbackKind, ContactMethod, MaintenanceStatus, Role
+from portal.core.enums import CallbackKind, ContactMethod, MaintenanceStatus
+from portal.core.kernel import can, requires
 from portal.core.templating import render_page
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
@@ -20,7 +21,6 @@ from portal.tickets.models import Callback
 
 bp = Blueprint("service_plan", __name__)
 PAGE = 50
-VIEW_ROLES = (Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.ADMIN)
 
 
 def _month_arg() -> date:
@@ -64,10 +64,8 @@ def _rows(units: list[CustomerUnit], month: periods.Period) -> list[dict]:
 
 
 @bp.get("/service-plan")
-@login_required
+@requires("service_plan.view")
 def index():
-    if not current_user.has_role(*VIEW_ROLES):
-        abort(403)
     first = _month_arg()
     month = periods.month(first)
     level = request.args.get("level", "")
@@ -84,7 +82,7 @@ def index():
     prev_month = periods.month(month.start.replace(day=1) - timedelta(days=1)).start
     return render_page("service_plan/index.html", "plan", rows=rows, month=month, level=level,
                        next_after=units[-1].name if more else None, prev_month=prev_month, next_month=month.end,
-                       methods=ContactMethod.choices(), can_record=current_user.has_role(Role.CS))
+                       methods=ContactMethod.choices(), can_record=can("service_plan.record"))
 
 
 @bp.post("/service-plan/<int:unit_id>/record")

@@ -12,23 +12,21 @@ from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from portal.auth.models import User
-from portal.core.enums import Role, State
+from portal.core.enums import State
+from portal.core.kernel import kernel
 from portal.extensions import db
 from portal.tickets.models import Ticket, TicketAssignee
 
-FULL_VIEW_ROLES = frozenset({Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.DEV_MANAGER, Role.IMPL_MANAGER, Role.ADMIN})
-
-
 def sees_everything(user: User) -> bool:
-    return bool(user.roles & FULL_VIEW_ROLES)
+    return kernel.allows(user, "tickets.view_all")
 
 
 def _queue_condition(user: User) -> ColumnElement:
     conds = []
-    if Role.ENGINEER in user.roles:
+    if kernel.allows(user, "tickets.view_dev_queue"):
         conds.append(and_(Ticket.handling_department == "dev",
                           Ticket.state.in_([State.REGISTERED.value, State.READY_TO_ASSIGN.value])))
-    if Role.IMPL_ENGINEER in user.roles:
+    if kernel.allows(user, "tickets.view_impl_queue"):
         conds.append(Ticket.state == State.IMPL_QUEUE.value)
     return or_(*conds) if conds else false()
 
@@ -41,7 +39,7 @@ def visibility_filter(user: User) -> ColumnElement | None:
     """A WHERE clause limiting tickets to those the user may see; None means all of them."""
     if sees_everything(user):
         return None
-    if not user.roles & {Role.ENGINEER, Role.IMPL_ENGINEER}:
+    if not kernel.allows(user, "tickets.view_assigned"):
         return false()
     return or_(_was_assigned(user), _queue_condition(user), Ticket.state == State.CLOSED.value)
 

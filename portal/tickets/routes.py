@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from portal.core import uploads
-from portal.core.enums import Role
+from portal.core.kernel import requires
 from portal.core.templating import is_fragment_request, render_page
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
@@ -18,17 +18,11 @@ from portal.tickets.models import Attachment, Callback, Event, Ticket
 bp = Blueprint("tickets", __name__)
 
 
-def require_role(*roles: Role) -> None:
-    if not current_user.has_role(*roles):
-        abort(403)
-
-
 # --- intake -----------------------------------------------------------------
 
 @bp.route("/tickets/new", methods=["GET", "POST"])
-@login_required
+@requires("tickets.register")
 def new():
-    require_role(Role.CS)
     form = TicketForm()
     hotline = None
     hotline_id = request.values.get("hotline_record_id", type=int)

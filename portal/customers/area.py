@@ -1,0 +1,21 @@
+"""What the customers area plugs into the kernel."""
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+
+from portal.core.kernel import Area, Kind, NavEntry, Permission
+
+AREA = Area(
+    key="customers",
+    permissions=[
+        Permission("customers.view", "see customer units, their contacts and contracts"),
+        Permission("customers.edit", "create and edit units, contacts and contracts; import from Excel"),
+        Permission("customers.lookup", "search units while registering a problem"),
+        Permission("customers.set_status", "set a unit's maintenance status"),
+    ],
+    nav=[NavEntry("customers.index", _l("Customers"), 70)],
+    kinds=[
+        Kind("contract_expiry", _l("Maintenance contract expiring"), recipients="market",
+             settled_by="a renewal of the contract", cadence="contract_expiry_window_days",
+             link=lambda r: url_for("customers.show", unit_id=r.customer_id)),
+    ],
+)

@@ -1,0 +1,37 @@
+"""客服部 — customer service: takes every problem a customer reports and registers it, tells the customer the
+promised deadline, calls back after the solution, makes the monthly callbacks and visits of the service plan,
+keeps the hotline records, hands project units over to after-sales, and sends the letters. The hotline duty
+manager (值班经理) arranges the duty roster."""
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_
+
+from portal.core.enums import DepartmentKey, Role, State
+from portal.core.kernel import Desk
+from portal.queues.definitions import Queue, open_in
+from portal.tickets.models import Ticket
+
+CS = frozenset({
+    "tickets.register", "tickets.view_all",
+    "customers.view", "customers.edit", "customers.lookup",
+    "hotline.use",
+    "service_plan.view", "service_plan.record",
+    "archive.view", "handover.view", "handover.act",
+    "complaints.view", "complaints.receive",
+    "metrics.unit_history",
+})
+
+DESK = Desk(
+    key=DepartmentKey.CS.value,
+    title=DepartmentKey.CS.title,
+    grants={
+        Role.CS: CS,
+        Role.DUTY_MANAGER: frozenset({"hotline.roster_edit"}),
+    },
+    queues=(
+        Queue("cs_tell_deadline", _l("Deadlines to tell the customer"), frozenset({Role.CS}),
+              lambda u: and_(Ticket.state.in_([State.ASSIGNED.value, State.RESOLVED.value]),
+                             Ticket.deadline_notified_at.is_(None))),
+        Queue("cs_callback", _l("Callbacks to make"), frozenset({Role.CS}), open_in(State.RESOLVED)),
+    ),
+    reminder_kinds=("tell_deadline", "callback_due", "monthly_callback", "visit", "summary", "duty_roster"),
+)
