@@ -66,4 +66,7 @@ def load_config(instance_path: str) -> dict:
         "LOGIN_LIMIT_PER_USER": os.environ.get("LOGIN_LIMIT_PER_USER", "5 per minute;20 per hour"),
         "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "30 per minute;200 per hour"),
         "PAGE_SIZE": 50,
+        # Links in e-mails and group-robot messages are absolute: a mail client has no "current site".
+        "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '5000')}")
+        .rstrip("/"),
     }

@@ -12,6 +12,8 @@ from datetime import date, time, timedelta
 
 import chinese_calendar
 
+from portal.core.enums import MaintenanceStatus
+
 log = logging.getLogger(__name__)
 
 
@@ -34,6 +36,29 @@ class Policy:
     shift_am_end: time = time(12, 0)
     shift_pm_start: time = time(13, 30)
     shift_pm_end: time = time(17, 30)
+    summary_due_days: int = 15               # a maintenance summary is due this long after its period ends
+
+
+@dataclass(frozen=True)
+class LevelCadence:
+    """How often the service plan (售后服务要求) asks for each contact at one maintenance level, as a
+    calendar period ("month", "quarter", "year"); None / () where the level asks for none."""
+
+    callback: str | None        # the phone callback
+    visit: str | None           # the on-site visit
+    summaries: tuple[str, ...]  # the maintenance summaries (each covers a finished period)
+
+
+# The one cadence table: the service-plan sweep, the service-plan page, the summaries and the letters read it.
+CADENCE: dict[MaintenanceStatus, LevelCadence] = {
+    MaintenanceStatus.VIP: LevelCadence(callback="month", visit="month", summaries=("quarter", "year")),
+    MaintenanceStatus.ORDINARY: LevelCadence(callback="month", visit="quarter", summaries=("year",)),
+    MaintenanceStatus.STOPPED: LevelCadence(callback=None, visit=None, summaries=()),
+}
+
+
+def cadence(level: str | MaintenanceStatus) -> LevelCadence:
+    return CADENCE[MaintenanceStatus(level)]
 
 
 def _parse(kind, raw: str):

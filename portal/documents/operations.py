@@ -18,7 +18,7 @@ from portal.auth.models import User
 from portal.core import uploads
 from portal.core.kernel import kernel
 from portal.core.enums import MaintenanceStatus
-from portal.core.policy import policy
+from portal.core.policy import cadence, policy
 from portal.core.timeutil import to_local, utcnow
 from portal.customers.models import Contact, Contract, CustomerUnit
 from portal.customers.operations import unit_matches
@@ -26,6 +26,7 @@ from portal.documents import content, summary
 from portal.documents.models import Document, DocumentKind, DocumentStatus
 from portal.documents.storage import get_storage
 from portal.extensions import db
+from portal.service_plan import periods
 from portal.jobs import queue
 
 # Who may see, generate, upload and download archive documents (others get 404).
@@ -135,21 +136,20 @@ def request_summary(unit: CustomerUnit, period_key: str, author: User | None) ->
         author_id=author.id if author else None))
 
 
-def summary_periods(unit: CustomerUnit, today: date | None = None) -> list[tuple[str, str]]:
-    """Periods offered for a unit's summary, newest first: VIP quarters and years, others years."""
-    from portal.service_plan import periods
+SUMMARY_CHOICES = {"quarter": 5, "year": 3}  # how many recent periods of each kind the summary form offers
 
+
+def summary_periods(unit: CustomerUnit, today: date | None = None) -> list[tuple[str, str]]:
+    """Periods offered for a unit's summary, newest first: the kinds its level's cadence asks for (VIP
+    quarters and years), and years for any unit (a summary can always be asked for)."""
     today = today or today_local()
+    kinds = [k for k in ("quarter", "year") if k in cadence(unit.maintenance_status).summaries or k == "year"]
     out = []
-    if unit.maintenance_status == MaintenanceStatus.VIP.value:
-        q = periods.quarter(today)
-        for _ in range(5):
-            out.append((q.key, content.period_title(q.key)))
-            q = periods.previous(q, periods.quarter)
-    y = periods.year(today)
-    for _ in range(3):
-        out.append((y.key, content.period_title(y.key)))
-        y = periods.previous(y, periods.year)
+    for kind in kinds:
+        p = periods.of(kind, today)
+        for _ in range(SUMMARY_CHOICES[kind]):
+            out.append((p.key, content.period_title(p.key)))
+            p = periods.previous(p, periods.OF_KIND[kind])
     return out
 
 

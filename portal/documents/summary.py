@@ -12,8 +12,8 @@ from datetime import date, datetime
 
 from sqlalchemy import and_, case, func, select
 
-from portal.core.enums import CallbackKind, MaintenanceStatus, State, TicketType
-from portal.core.policy import policy
+from portal.core.enums import CallbackKind, State, TicketType
+from portal.core.policy import cadence, policy
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.service_plan import periods
@@ -139,10 +139,12 @@ def compute(customer_id: int, period: periods.Period, maintenance_status: str, a
     ).where(cb_in_period)).one()
     f.scored, f.avg_satisfaction, f.satisfied = scored[0], _float(scored[1]), scored[2]
 
-    months = 3 if is_quarter(period) else 12
-    if maintenance_status != MaintenanceStatus.STOPPED.value:
-        f.planned_monthly = months
-        f.planned_visits = months if maintenance_status == MaintenanceStatus.VIP.value else months // 3
+    months = periods.MONTHS["quarter" if is_quarter(period) else "year"]
+    level = cadence(maintenance_status)
+    if level.callback:
+        f.planned_monthly = months // periods.MONTHS[level.callback]
+    if level.visit:
+        f.planned_visits = months // periods.MONTHS[level.visit]
 
     f.tickets = [TicketRow(*r) for r in db.session.execute(
         select(Ticket.number, Ticket.created_at, Ticket.type, Ticket.summary, Ticket.state, Ticket.resolved_at)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask_babel import force_locale
+from sqlalchemy import select
 
 from portal.auth.models import User
 from portal.core.timeutil import utcnow
@@ -48,6 +49,21 @@ def post_reminder_digest(kind: str, role: str, count: int, period: str = "") -> 
     with force_locale("zh_CN"):
         title, text = digest(kind, role, count, period)
     return delivery.send_webhooks(title, text)
+
+
+def deliver_reminder_notifications(created_at, limit: int = 500) -> int:
+    """E-mail the notifications that personal reminders created at `created_at` (one sweep's: a second
+    sweep creates none, so no notification is delivered twice)."""
+    if not delivery.smtp_configured():
+        return 0
+    from portal.jobs.queue import enqueue  # the outbox imports this module's jobs by name
+
+    ids = list(db.session.scalars(select(Notification.id).where(
+        Notification.reminder_id.is_not(None), Notification.delivered_at.is_(None),
+        Notification.created_at == created_at).order_by(Notification.id).limit(limit)))
+    for nid in ids:
+        enqueue(deliver_notification, nid, job_id=f"deliver-{nid}")
+    return len(ids)
 
 
 def announce(new: list[tuple[str, str, int]], period: str = "") -> None:

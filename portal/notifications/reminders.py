@@ -3,12 +3,13 @@ period) makes opening idempotent: a sweep that runs twice, two schedulers or a r
 create a second one. All statements are set-based: their number does not grow with the data."""
 from __future__ import annotations
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import String, and_, cast, exists, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.notifications.models import Notification, Reminder
+from portal.tickets.models import Ticket
 
 
 def _insert_ignore(table):
@@ -64,11 +65,34 @@ def settle(*conditions, note: str = "") -> int:
 
 def reopen(*conditions, at=None) -> int:
     """Open again the closed reminders matching the conditions: what they are about is due again
-    (e.g. a ticket back with its engineer after an unsolved callback, its deadline long past)."""
+    (e.g. a ticket back with its engineer after an unsolved callback, its deadline long past).
+    Their notifications count as unread again."""
+    ids = select(Reminder.id).where(Reminder.closed_at.is_not(None), *conditions).scalar_subquery()
+    db.session.execute(update(Notification).where(Notification.reminder_id.in_(ids), Notification.read_at.is_not(None))
+                       .values(read_at=None).execution_options(synchronize_session=False))
     result = db.session.execute(update(Reminder).where(Reminder.closed_at.is_not(None), *conditions)
                                 .values(closed_at=None, closed_note=None, created_at=at or utcnow())
                                 .execution_options(synchronize_session=False))
     return result.rowcount or 0
+
+
+def notify_people(now=None) -> int:
+    """Every open reminder addressed to one person (not to a role) becomes that person's notification, once
+    (key "reminder:<id>"): it shows in their bell, is e-mailed, and is read once the reminder is settled.
+    One statement, whatever the number of reminders."""
+    now = now or utcnow()
+    sel = (
+        select(literal("reminder:") + cast(Reminder.id, String), Reminder.user_id, Reminder.kind, Reminder.ticket_id,
+               func.coalesce(func.substr(Ticket.number + literal(" ") + Ticket.summary, 1, 500), literal("")),
+               func.coalesce(literal("/tickets/") + Ticket.number, literal("")), literal(now), Reminder.id)
+        .select_from(Reminder).outerjoin(Ticket, Ticket.id == Reminder.ticket_id)
+        .where(Reminder.user_id.is_not(None), Reminder.closed_at.is_(None),
+               ~exists().where(Notification.reminder_id == Reminder.id))
+    )
+    stmt = _insert_ignore(Notification.__table__).from_select(
+        ["key", "user_id", "kind", "ticket_id", "text", "link", "created_at", "reminder_id"], sel
+    ).execution_options(preserve_rowcount=True)
+    return db.session.execute(stmt).rowcount or 0
 
 
 def settle_ticket(ticket_id: int, *kinds: str, note: str = "") -> int:

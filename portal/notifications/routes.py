@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select, update
 
-from portal.core.templating import is_fragment_request
+from portal.core.kernel import kernel
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.notifications.models import Notification, Reminder
@@ -28,12 +28,12 @@ def _my_reminders():
 
 
 def reminder_link(r: Reminder, ticket_number: str | None = None) -> str:
+    """The page to act on a reminder: its ticket, else what its kind declares, else its unit."""
     if ticket_number:
         return url_for("tickets.show", number=ticket_number)
-    if r.kind in ("monthly_callback", "visit"):
-        return url_for("service_plan.index") + f"#unit-{r.customer_id}"
-    if r.kind == "duty_roster":
-        return url_for("hotline.roster.index")
+    kind = kernel.kind(r.kind)
+    if kind is not None and kind.link is not None:
+        return kind.link(r)
     if r.customer_id:
         return url_for("customers.show", unit_id=r.customer_id)
     return url_for("notifications.index")

@@ -1,50 +1,30 @@
-"""What a notification or reminder says, in the reader's language."""
+"""What a notification or reminder says, in the reader's language. Every kind's title is declared by the
+area it belongs to (its area.py); this module only renders them."""
 from __future__ import annotations
 
+from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from portal.core.enums import Role
-
-KIND_TITLES = {
-    # workflow events
-    "register": _l("New ticket registered"),
-    "record_contact": _l("Market has talked to the customer"),
-    "suspend_for_fee": _l("Fee to agree with the customer"),
-    "record_fee": _l("Fee agreed: ready to assign"),
-    "assign": _l("Assigned"),
-    "route_to_impl": _l("Routed to implementation"),
-    "approve_urgent": _l("Urgent handling approved"),
-    "resolve": _l("Resolved: callback due"),
-    "callback": _l("Callback recorded"),
-    "reopen": _l("Reopened"),
-    # complaints (portal/complaints)
-    "complaint_to_handle": _l("Complaint to handle"),
-    "complaint_to_confirm": _l("Complaint handled: confirm with the customer"),
-    # reminders
-    "tell_deadline": _l("Tell the customer the deadline"),
-    "callback_due": _l("Callback due"),
-    "monthly_callback": _l("Monthly phone callback due"),
-    "visit": _l("On-site visit due"),
-    "summary": _l("Maintenance summary due"),
-    "overdue": _l("Ticket past its deadline"),
-    "overdue_manager": _l("Ticket past its deadline (escalated)"),
-    "urgent_no_response": _l("Urgent ticket without response"),
-    "first_reply": _l("No first reply within the service window"),
-    "contract_expiry": _l("Maintenance contract expiring"),
-    "duty_roster": _l("Hotline duty roster not set"),
-}
+from portal.core.kernel import kernel
+from portal.extensions import db
+from portal.tickets.models import Ticket
 
 
 def kind_title(kind: str) -> str:
-    return str(KIND_TITLES.get(kind, kind))
+    declared = kernel.kind(kind)
+    return str(declared.title) if declared else kind
+
+
+def absolute(link: str) -> str:
+    """A link as a mail client or a group robot needs it: on the configured PORTAL_BASE_URL."""
+    if not link:
+        return ""
+    return current_app.config["PORTAL_BASE_URL"] + (link if link.startswith("/") else "/" + link)
 
 
 def describe(n) -> tuple[str, str]:
     """(subject, body) of a personal notification."""
-    from portal.extensions import db
-    from portal.tickets.models import Ticket
-
     title = kind_title(n.kind)
     ticket = db.session.get(Ticket, n.ticket_id) if n.ticket_id else None
     subject = f"[{_('After-sales Service Portal')}] {title}"
@@ -52,8 +32,10 @@ def describe(n) -> tuple[str, str]:
     if ticket is not None:
         subject += f" {ticket.number}"
         lines += [f"{ticket.number} {ticket.customer.name}", ticket.summary]
+    elif n.text:
+        lines.append(n.text)
     if n.link:
-        lines.append(n.link)
+        lines.append(absolute(n.link))
     return subject, "\n".join(lines)
 
 
@@ -64,4 +46,4 @@ def digest(kind: str, role: str, count: int, period: str) -> tuple[str, str]:
         role_title = _("Department managers") if role == "managers" else role
     title = f"{kind_title(kind)} · {role_title}"
     text = _("%(n)d new reminders", n=count) + (f" ({period})" if period else "")
-    return title, text
+    return title, text + "\n" + absolute("/notifications")

@@ -4,12 +4,13 @@ quarterly and yearly, ordinary yearly). The database is the source of truth for 
 the sweep works from today's date, so a missed run is caught up by the next one."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import String, cast, exists, literal, select
 
-from portal.core.enums import CallbackKind, MaintenanceStatus, Role
-from portal.core.timeutil import to_local, utcnow
+from portal.core.enums import CallbackKind, Role
+from portal.core.policy import CADENCE, policy
+from portal.core.timeutil import today_local, utcnow
 from portal.customers.models import CustomerUnit
 from portal.jobs.runtime import job
 from portal.notifications import reminders
@@ -17,13 +18,17 @@ from portal.notifications.models import Reminder
 from portal.service_plan import periods
 from portal.tickets.models import Callback
 
-UNDER_MAINTENANCE = (MaintenanceStatus.ORDINARY.value, MaintenanceStatus.VIP.value)
 # (reminder kind, callback kind that settles it)
 SETTLED_BY = {"monthly_callback": CallbackKind.MONTHLY.value, "visit": CallbackKind.VISIT.value}
 
 
-def today_local() -> date:
-    return to_local(utcnow()).date()
+def _levels(pick) -> dict[str, tuple[str, ...]]:
+    """{period kind: the maintenance levels whose cadence picks it}, from the policy's cadence table."""
+    out: dict[str, list[str]] = {}
+    for level, c in CADENCE.items():
+        for kind in pick(c):
+            out.setdefault(kind, []).append(level.value)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def _open_for_units(kind: str, period: periods.Period, statuses: tuple[str, ...], role: Role, due) -> int:
@@ -45,36 +50,40 @@ def _settle_done(kind: str, period: periods.Period) -> int:
 
 
 def _settle_off_plan() -> int:
-    """Close callbacks and visits the unit's maintenance level no longer asks for: maintenance
-    stopped (客服 cannot record them any more), or a visit of the other level's period after the
-    level changed (VIP: monthly keys like 2026-05, ordinary: quarterly keys like 2026Q2)."""
+    """Close callbacks and visits the unit's maintenance level no longer asks for: none at all (maintenance
+    stopped: 客服 cannot record them any more), or a visit of another period than the level's (after the
+    level changed, e.g. VIP monthly 2026-05 → ordinary quarterly 2026Q2)."""
     def units(*statuses):
         return Reminder.customer_id.in_(select(CustomerUnit.id).where(CustomerUnit.maintenance_status.in_(statuses)))
 
-    vip, ordinary = MaintenanceStatus.VIP.value, MaintenanceStatus.ORDINARY.value
-    return (
-        reminders.settle(Reminder.kind.in_(list(SETTLED_BY)), units(MaintenanceStatus.STOPPED.value),
-                         note="maintenance stopped")
-        + reminders.settle(Reminder.kind == "visit", units(ordinary), Reminder.period.not_like("%Q%"),
-                           note="level changed")
-        + reminders.settle(Reminder.kind == "visit", units(vip), Reminder.period.like("%Q%"), note="level changed")
-    )
+    none = [level.value for level, c in CADENCE.items() if c.callback is None and c.visit is None]
+    settled = reminders.settle(Reminder.kind.in_(list(SETTLED_BY)), units(*none), note="maintenance stopped")
+    for kind, levels in _levels(lambda c: [c.visit] if c.visit else []).items():
+        settled += reminders.settle(Reminder.kind == "visit", units(*levels),
+                                    Reminder.period.not_like(periods.KEY_PATTERN[kind]), note="level changed")
+    return settled
 
 
 def sweep(today: date | None = None) -> dict[str, int]:
+    """Each level's callbacks, visits and summaries as the cadence table asks (portal/core/policy.py)."""
     today = today or today_local()
-    m, q, y = periods.month(today), periods.quarter(today), periods.year(today)
-    vip, ordinary = (MaintenanceStatus.VIP.value,), (MaintenanceStatus.ORDINARY.value,)
-    created = {
-        "monthly_callback": _open_for_units("monthly_callback", m, UNDER_MAINTENANCE, Role.CS, m.end_utc),
-        "visit_vip": _open_for_units("visit", m, vip, Role.CS, m.end_utc),
-        "visit_ordinary": _open_for_units("visit", q, ordinary, Role.CS, q.end_utc),
-    }
+    created: dict[str, int] = {"monthly_callback": 0}
+    settled = 0
+    for kind, levels in _levels(lambda c: [c.callback] if c.callback else []).items():
+        p = periods.of(kind, today)
+        created["monthly_callback"] += _open_for_units("monthly_callback", p, levels, Role.CS, p.end_utc)
+        settled += _settle_done("monthly_callback", p)
+    for level, c in CADENCE.items():
+        if c.visit:
+            p = periods.of(c.visit, today)
+            created[f"visit_{level.value}"] = _open_for_units("visit", p, (level.value,), Role.CS, p.end_utc)
+    for kind in _levels(lambda c: [c.visit] if c.visit else []):
+        settled += _settle_done("visit", periods.of(kind, today))
     # Summaries cover a finished period: this quarter's sweep asks for last quarter's.
-    last_q, last_y = periods.previous(q, periods.quarter), periods.previous(y, periods.year)
-    created["summary_quarter"] = _open_for_units("summary", last_q, vip, Role.CS, last_q.end_utc + (q.end_utc - q.start_utc) / 6)
-    created["summary_year"] = _open_for_units("summary", last_y, UNDER_MAINTENANCE, Role.CS, last_y.end_utc + (y.end_utc - y.start_utc) / 24)
-    settled = _settle_done("monthly_callback", m) + _settle_done("visit", m) + _settle_done("visit", q)
+    due_after = timedelta(days=policy().summary_due_days)
+    for kind, levels in _levels(lambda c: c.summaries).items():
+        last = periods.previous(periods.of(kind, today), periods.OF_KIND[kind])
+        created[f"summary_{kind}"] = _open_for_units("summary", last, levels, Role.CS, last.end_utc + due_after)
     created["settled"] = settled + _settle_off_plan()
     return created
 
@@ -84,8 +93,10 @@ def sweep_service_plan() -> dict[str, int]:
     from portal.notifications.jobs import announce
 
     created = sweep()
+    def total(prefix: str) -> int:
+        return sum(n for key, n in created.items() if key.startswith(prefix))
+
     announce([("monthly_callback", Role.CS.value, created.get("monthly_callback", 0)),
-              ("visit", Role.CS.value, created.get("visit_vip", 0) + created.get("visit_ordinary", 0)),
-              ("summary", Role.CS.value, created.get("summary_quarter", 0) + created.get("summary_year", 0))],
+              ("visit", Role.CS.value, total("visit_")), ("summary", Role.CS.value, total("summary_"))],
              period=periods.month(today_local()).key)
     return created

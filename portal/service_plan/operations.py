@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from portal.auth.models import User
 from portal.core.enums import CallbackKind, ContactMethod, MaintenanceStatus
 from portal.core.kernel import kernel
+from portal.core.policy import cadence
 from portal.core.timeutil import to_local, utcnow
 from portal.customers.models import CustomerUnit
 from portal.documents.models import Document, DocumentKind
@@ -35,7 +36,8 @@ def summary_filed(document: Document) -> None:
 
 
 def visit_period(unit: CustomerUnit, d) -> periods.Period:
-    return periods.month(d) if unit.maintenance_status == MaintenanceStatus.VIP.value else periods.quarter(d)
+    """The period a visit to this unit counts for (its level's cadence)."""
+    return periods.of(cadence(unit.maintenance_status).visit or "quarter", d)
 
 
 def record(unit: CustomerUnit, kind: str, actor: User, *, method: str, contact_person: str, outcome: str,
@@ -61,7 +63,9 @@ def record(unit: CustomerUnit, kind: str, actor: User, *, method: str, contact_p
                   outcome=outcome.strip(), satisfaction=satisfaction, made_by_id=actor.id, made_at=made_at)
     db.session.add(cb)
     day = to_local(made_at).date()
-    period = periods.month(day) if kind == CallbackKind.MONTHLY.value else visit_period(unit, day)
+    level = cadence(unit.maintenance_status)
+    period = periods.of(level.callback or "month", day) if kind == CallbackKind.MONTHLY.value \
+        else visit_period(unit, day)
     reminders.settle(Reminder.kind == PLAN_KINDS[kind], Reminder.customer_id == unit.id,
                      Reminder.period == period.key, note="recorded")
     return cb

@@ -44,3 +44,14 @@ def year(d: date) -> Period:
 
 def previous(p: Period, kind) -> Period:
     return kind(p.start - timedelta(days=1))
+
+
+OF_KIND = {"month": month, "quarter": quarter, "year": year}
+MONTHS = {"month": 1, "quarter": 3, "year": 12}
+# SQL LIKE patterns of each kind's keys (2026-05, 2026Q2, 2026)
+KEY_PATTERN = {"month": "____-__", "quarter": "____Q_", "year": "____"}
+
+
+def of(kind: str, d: date) -> Period:
+    """The period of this kind ("month", "quarter", "year") that contains `d`."""
+    return OF_KIND[kind](d)

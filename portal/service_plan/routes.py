@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from portal.core.enums import CallbackKind, ContactMethod, MaintenanceStatus
 from portal.core.kernel import can, requires
 from portal.core.templating import render_page
+from portal.core.timeutil import today_local
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.service_plan import operations as ops
 from portal.service_plan import periods
-from portal.service_plan.jobs import today_local
 from portal.tickets.models import Callback
 
 bp = Blueprint("service_plan", __name__)
@@ -36,8 +36,9 @@ def _rows(units: list[CustomerUnit], month: periods.Period) -> list[dict]:
     """Each unit with its last monthly callback this month and last visit in its visit period."""
     if not units:
         return []
-    q = periods.quarter(month.start)
-    start, end = min(month.start_utc, q.start_utc), max(month.end_utc, q.end_utc)
+    visit_periods = {u.id: ops.visit_period(u, month.start) for u in units}
+    start = min([month.start_utc, *(p.start_utc for p in visit_periods.values())])
+    end = max([month.end_utc, *(p.end_utc for p in visit_periods.values())])
     found = db.session.execute(
         select(Callback.customer_id, Callback.kind, func.max(Callback.made_at))
         .where(Callback.customer_id.in_([u.id for u in units]),
@@ -45,12 +46,12 @@ def _rows(units: list[CustomerUnit], month: periods.Period) -> list[dict]:
                Callback.made_at >= start, Callback.made_at < end)
         .group_by(Callback.customer_id, Callback.kind)
     ).all()
-    # visits of VIP units count per month, of ordinary units per quarter: filter below.
+    # a visit counts in its unit's visit period (the level's cadence): filter below.
     last = {(cid, kind): at for cid, kind, at in found}
     today = today_local()
     out = []
     for u in units:
-        vp = month if u.maintenance_status == MaintenanceStatus.VIP.value else q
+        vp = visit_periods[u.id]
         monthly = last.get((u.id, CallbackKind.MONTHLY.value))
         monthly = monthly if monthly and month.start_utc <= monthly < month.end_utc else None
         visit = last.get((u.id, CallbackKind.VISIT.value))

@@ -107,9 +107,12 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
 
 @job
 def sweep_ticket_reminders() -> dict[str, int]:
-    from portal.notifications.jobs import announce
+    from portal.notifications.jobs import announce, deliver_reminder_notifications  # jobs import tickets
 
-    created = sweep()
+    now = utcnow()
+    created = sweep(now)
+    if reminders.notify_people(now):  # the assignee's own reminders reach them in person
+        deliver_reminder_notifications(now)
     announce([("overdue_manager", "managers", created.get("overdue_manager", 0)),
               ("urgent_no_response", "managers", created.get("urgent_no_response", 0)),
               ("first_reply", "managers", created.get("first_reply", 0))])

@@ -11,6 +11,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from flask import current_app
 from aiosmtpd.controller import Controller
 
 from portal.auth.operations import create_user
@@ -175,8 +176,10 @@ def test_reminder_digest_posts_chinese_text_to_wecom_and_dingtalk(webhooks):
         assert payload["msgtype"] == "text"
         content = payload["text"]["content"]
         assert "客服" in content and "3" in content and "2026-11" in content
-        # Chinese, not the English message ids (only the period and the count are ASCII).
-        assert not re.search(r"[A-Za-z]", content.replace("2026-11", "")), content
+        # Chinese, not the English message ids (only the period, the count and the link are ASCII).
+        link = current_app.config["PORTAL_BASE_URL"] + "/notifications"
+        assert content.endswith("\n" + link) and link.startswith("http")
+        assert not re.search(r"[A-Za-z]", content.replace("2026-11", "").replace(link, "")), content
 
 
 def test_webhook_title_with_crlf_stays_on_its_line(webhooks):
