@@ -28,6 +28,7 @@ from portal.metrics import calendar
 from portal.metrics.calendar import local_day, month_start, working_seconds_before
 from portal.metrics.models import DailyFigures, MonthlyFigures, RefreshState, TicketFact, WorkCalendarDay
 from portal.notifications.models import Reminder
+from portal.service_plan import operations as service_plan
 from portal.tickets import conditions
 from portal.tickets.models import Callback, Event, Ticket
 
@@ -39,8 +40,8 @@ MAX_CHANGED_TICKETS = 50_000  # beyond this a full rebuild is quicker
 MARGIN = timedelta(minutes=10)  # for times: deadlines passed, reminders closed
 TICKET_CHUNK = 50_000
 PER_STATEMENT = 900  # bound parameters in one IN (…)
-PLAN_KINDS = ("monthly_callback", "visit")  # the service plan's reminders the dashboard counts
-PLAN_DONE_NOTE = "recorded"  # portal.service_plan closes a reminder with this note when the callback / visit is made
+PLAN_KINDS = tuple(service_plan.PLAN_KINDS.values())  # the service plan's reminders the dashboard counts
+PLAN_DONE_NOTE = service_plan.DONE_NOTE  # what the service plan closes them with when the callback / visit is made
 
 FACT_COLUMNS = ["ticket_id", "day", "department", "assignee_id", "customer_id", "level", "solved", "response_s",
                 "resolution_s", "deadline_kept", "deadline_missed", "hours"]

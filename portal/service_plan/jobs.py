@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import String, cast, exists, literal, select
 
-from portal.core.enums import CallbackKind, Role
+from portal.core.enums import Role
 from portal.core.policy import CADENCE, policy
 from portal.core.timeutil import today_local, utcnow
 from portal.customers.models import CustomerUnit
@@ -16,10 +16,11 @@ from portal.jobs.runtime import job
 from portal.notifications import reminders
 from portal.notifications.models import Reminder
 from portal.service_plan import periods
+from portal.service_plan.operations import DONE_NOTE, PLAN_KINDS
 from portal.tickets.models import Callback
 
 # (reminder kind, callback kind that settles it)
-SETTLED_BY = {"monthly_callback": CallbackKind.MONTHLY.value, "visit": CallbackKind.VISIT.value}
+SETTLED_BY = {reminder: callback for callback, reminder in PLAN_KINDS.items()}
 
 
 def _levels(pick) -> dict[str, tuple[str, ...]]:
@@ -46,7 +47,7 @@ def _settle_done(kind: str, period: periods.Period) -> int:
         Callback.customer_id == Reminder.customer_id, Callback.kind == SETTLED_BY[kind],
         Callback.made_at >= period.start_utc, Callback.made_at < period.end_utc,
     )
-    return reminders.settle(Reminder.kind == kind, Reminder.period == period.key, done, note="recorded")
+    return reminders.settle(Reminder.kind == kind, Reminder.period == period.key, done, note=DONE_NOTE)
 
 
 def _settle_off_plan() -> int:

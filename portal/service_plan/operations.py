@@ -20,6 +20,9 @@ from portal.service_plan import periods
 from portal.tickets.models import Callback
 
 PLAN_KINDS = {CallbackKind.MONTHLY.value: "monthly_callback", CallbackKind.VISIT.value: "visit"}
+# The note a plan reminder is closed with when its callback / visit is recorded (the dashboard counts
+# those as done; other closings — level changed, maintenance stopped — are not the plan kept).
+DONE_NOTE = "recorded"
 
 
 class PlanError(Exception):
@@ -67,5 +70,5 @@ def record(unit: CustomerUnit, kind: str, actor: User, *, method: str, contact_p
     period = periods.of(level.callback or "month", day) if kind == CallbackKind.MONTHLY.value \
         else visit_period(unit, day)
     reminders.settle(Reminder.kind == PLAN_KINDS[kind], Reminder.customer_id == unit.id,
-                     Reminder.period == period.key, note="recorded")
+                     Reminder.period == period.key, note=DONE_NOTE)
     return cb
