@@ -14,7 +14,6 @@ import logging
 from portal.core.kernel import kernel
 from portal.documents import content, render
 from portal.documents.models import Document, DocumentKind, DocumentStatus
-from portal.documents.operations import mark_ready
 from portal.documents.storage import get_storage
 from portal.extensions import db
 from portal.jobs.runtime import job
@@ -65,7 +64,7 @@ def render_document(doc_id: int) -> str:
     doc = _load(doc_id)
     if doc is None:
         return "done meanwhile"
-    mark_ready(doc, key, rendered.pdf, filename=filename, pages=rendered.pages)
+    doc.mark_ready(key, rendered.pdf, filename=filename, pages=rendered.pages)
     after_ready(doc)
     return key
 

@@ -4,7 +4,6 @@ document went to the customer, and listing. Never touches `request`, never commi
 from __future__ import annotations
 
 import base64
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -23,6 +22,7 @@ from portal.core.timeutil import to_local, utcnow
 from portal.customers.models import Contact, Contract, CustomerUnit
 from portal.customers.operations import unit_matches
 from portal.documents import content, summary
+from portal.documents.jobs import render_document
 from portal.documents.models import Document, DocumentKind, DocumentStatus
 from portal.documents.storage import get_storage
 from portal.extensions import db
@@ -75,7 +75,6 @@ def _request(doc: Document) -> Document:
     doc.source = "generated"
     doc.status = DocumentStatus.PENDING.value
     _add_revision(doc)
-    from portal.documents.jobs import render_document
 
     queue.enqueue(render_document, doc.id)
     return doc
@@ -169,7 +168,6 @@ def retry(doc: Document) -> Document:
         raise DocumentError(_l("This document is already there."), 409)
     doc.status = DocumentStatus.PENDING.value
     doc.error = None
-    from portal.documents.jobs import render_document
 
     queue.enqueue(render_document, doc.id)
     return doc
@@ -225,19 +223,8 @@ def upload(unit: CustomerUnit, checked: uploads.CheckedFile, author: User, *, ki
     _add_revision(doc)
     key = f"{unit.id}/{doc.id}-r{doc.revision}.{checked.extension}"
     get_storage().save(key, checked.content)
-    mark_ready(doc, key, checked.content, filename=checked.filename)
+    doc.mark_ready(key, checked.content, filename=checked.filename)
     return doc
-
-
-def mark_ready(doc: Document, key: str, data: bytes, *, filename: str, pages: int | None = None) -> None:
-    doc.storage_key = key
-    doc.size = len(data)
-    doc.sha256 = hashlib.sha256(data).hexdigest()
-    doc.filename = filename[:255]
-    doc.pages = pages
-    doc.status = DocumentStatus.READY.value
-    doc.error = None
-    doc.finished_at = utcnow()
 
 
 def record_sent(doc: Document, actor: User, note: str) -> Document:
