@@ -135,3 +135,24 @@ def test_document_ready_reaches_the_listening_areas_without_documents_importing_
     source = (current_app.root_path + "/documents/jobs.py")
     text = open(source, encoding="utf-8").read()
     assert "portal.handover" not in text and "portal.service_plan" not in text
+
+
+def test_every_reminder_and_notice_the_portal_writes_is_of_a_declared_kind(app):
+    """Kinds are declared once, by their areas: the demo's tickets in every state, then every sweep, write
+    only kinds the kernel knows (so each has its title, recipients and link)."""
+    from portal.customers.jobs import sweep as contracts
+    from portal.demo import load_demo_data
+    from portal.hotline.jobs import sweep as roster
+    from portal.service_plan.jobs import sweep as plan
+    from portal.tickets.jobs import sweep as tickets
+
+    assert load_demo_data() is True
+    db.session.commit()
+    for sweep in (tickets, plan, contracts, roster):
+        sweep()
+    reminders.notify_people()
+    db.session.commit()
+    written = set(db.session.scalars(select(Reminder.kind).distinct())) \
+        | set(db.session.scalars(select(Notification.kind).distinct()))
+    assert len(written) >= 8
+    assert written <= set(kernel.kinds), f"undeclared kinds: {written - set(kernel.kinds)}"
