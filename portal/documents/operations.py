@@ -15,20 +15,31 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from portal.auth.models import User
-from portal.core import uploads
+from portal.core import storage, uploads
 from portal.core.enums import MaintenanceStatus, Role
 from portal.core.policy import policy
 from portal.core.timeutil import to_local, utcnow
 from portal.customers.models import Contact, Contract, CustomerUnit
 from portal.documents import content, summary
 from portal.documents.models import Document, DocumentKind, DocumentStatus
-from portal.documents.storage import get_storage
 from portal.extensions import db
 from portal.jobs import queue
 
 # Who may see, generate, upload and download archive documents (others get 404).
 ARCHIVE_ROLES = frozenset({Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.ADMIN})
 PAGE_SIZE = 50
+
+
+def archive() -> storage.Store:
+    """The archive's files (portal.core.storage: DOCUMENT_DIR, or the S3-compatible store)."""
+    return storage.get_store(storage.ARCHIVE)
+
+
+def new_key(unit_id: int, doc: Document, extension: str) -> str:
+    """`<unit>/<document>-r<revision>-<random>.<ext>`: the random part keeps a key from ever being reused —
+    not by a retried job whose first attempt stored its file and died before the commit, nor by an id
+    that a rolled-back transaction hands out again — since the store refuses to overwrite."""
+    return f"{unit_id}/{doc.id}-r{doc.revision}-{secrets.token_hex(6)}.{extension}"
 
 
 class DocumentError(Exception):
@@ -222,8 +233,8 @@ def upload(unit: CustomerUnit, checked: uploads.CheckedFile, author: User, *, ki
         doc.contact_id, doc.contract_id, doc.handover_id = (revision_of.contact_id, revision_of.contract_id,
                                                             revision_of.handover_id)
     _add_revision(doc)
-    key = f"{unit.id}/{doc.id}-r{doc.revision}.{checked.extension}"
-    get_storage().save(key, checked.content)
+    key = new_key(unit.id, doc, checked.extension)
+    archive().save(key, checked.content)
     mark_ready(doc, key, checked.content, filename=checked.filename)
     return doc
 
