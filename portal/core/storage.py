@@ -211,15 +211,19 @@ def backend() -> str:
     return value
 
 
-def local_root(namespace: str) -> Path | None:
-    """The folder of a namespace, or None when the files live in the object store."""
+def local_folder(namespace: str) -> Path:
+    """The folder configured for a namespace (in use only with local storage)."""
     if namespace not in NAMESPACES:
         raise KeyError(namespace)
-    if backend() == "s3":
-        return None
     if namespace == ATTACHMENTS:
         return Path(current_app.config["UPLOAD_DIR"])
     return Path(setting("DOCUMENT_DIR") or os.path.join(current_app.instance_path, "documents"))
+
+
+def local_root(namespace: str) -> Path | None:
+    """The folder of a namespace, or None when the files live in the object store."""
+    folder = local_folder(namespace)
+    return None if backend() == "s3" else folder
 
 
 def _s3_prefix(namespace: str) -> str:
@@ -261,3 +265,49 @@ def send(store: Store, key: str, *, mimetype: str, as_attachment: bool = False, 
                      max_age=0, etag=etag if isinstance(etag, str) else False, conditional=False)
     resp.content_length = size
     return resp
+
+
+# --- moving to the object store -----------------------------------------------------------------
+
+def copy_folders_into_store(echo=lambda line: None) -> list[str]:
+    """Copy every file of the local folders (UPLOAD_DIR, DOCUMENT_DIR) into the object store under the
+    same keys — what an installation that turns FILE_STORAGE=s3 on needs once. Safe to run again: a
+    file already there with the same bytes is skipped. Returns the problems (an object with other bytes)."""
+    if backend() != "s3":
+        raise RuntimeError("set FILE_STORAGE=s3 (and S3_BUCKET …) first: the files are copied into that store")
+    problems = []
+    for namespace in NAMESPACES:
+        folder, store = local_folder(namespace), get_store(namespace)
+        copied = present = 0
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if not path.is_file() or path.name.startswith(LocalStore.TEMP_PREFIX) or path.name.endswith(".part"):
+                continue  # a writer's temporary file, never a stored one
+            key = path.relative_to(folder).as_posix()
+            data = path.read_bytes()
+            try:
+                store.save(key, data)
+                copied += 1
+            except AlreadyStored:
+                with store.open(key) as f:
+                    if f.read() != data:
+                        problems.append(f"{namespace}/{key}: the store holds other bytes under this key")
+                        continue
+                present += 1
+        echo(f"{namespace}: {copied} copied, {present} already there, from {folder}")
+    return problems
+
+
+def register(app) -> None:
+    import click
+
+    @app.cli.command("storage-copy-local")
+    def copy_local_command():
+        """Copy the files of UPLOAD_DIR and DOCUMENT_DIR into the S3-compatible store (FILE_STORAGE=s3)."""
+        try:
+            problems = copy_folders_into_store(echo=click.echo)
+        except RuntimeError as e:
+            raise click.ClickException(str(e))
+        for problem in problems:
+            click.echo(f"PROBLEM: {problem}", err=True)
+        if problems:
+            raise click.ClickException(f"{len(problems)} files differ from the objects under their keys")

@@ -115,3 +115,60 @@ def test_an_unknown_storage_kind_is_refused(app, monkeypatch):
     with pytest.raises(RuntimeError, match="FILE_STORAGE"):
         storage.get_store(storage.ARCHIVE)
     storage.forget_stores(app)
+
+
+def test_storage_copy_local_moves_existing_files_into_the_bucket_and_attachments_stay_downloadable(
+        app, auth, ticket_factory, users, s3_files, tmp_path, monkeypatch):
+    """An installation that had its files on disk turns FILE_STORAGE=s3 on: one command copies them under
+    the same keys; a second run copies nothing; an object with other bytes under a key is reported."""
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from portal.core import uploads
+    from portal.extensions import db
+    from portal.tickets.models import Attachment
+
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path / "uploads"))
+    monkeypatch.setitem(app.config, "DOCUMENT_DIR", str(tmp_path / "documents"))
+    # before: local storage, an attachment written the ordinary way and an archive file
+    monkeypatch.setitem(app.config, "FILE_STORAGE", "local")
+    storage.forget_stores(app)
+    t = ticket_factory()
+    content = b"2026-12-05 error log\n"
+    stored = uploads.store(uploads.check(FileStorage(io.BytesIO(content), filename="error.log")))
+    db.session.add(Attachment(id=stored, ticket_id=t.id, filename="error.log", stored_name=stored,
+                              content_type="text/plain; charset=utf-8", size=len(content), is_image=False,
+                              uploaded_by_id=users["cs"].id))
+    db.session.commit()
+    storage.get_store(storage.ARCHIVE).save("5/1-r1.pdf", b"%PDF old archive")
+    (tmp_path / "uploads" / stored[:2] / f".tmp-{stored}.abc").write_bytes(b"half")  # a dead writer's
+    # after: the object store
+    monkeypatch.setitem(app.config, "FILE_STORAGE", "s3")
+    storage.forget_stores(app)
+    c = auth.client_for("cs")
+    assert c.get(f"/tickets/{t.number}/attachments/{stored}").status_code == 404  # not copied yet
+
+    runner = app.test_cli_runner()
+    r = runner.invoke(args=["storage-copy-local"])
+    assert r.exit_code == 0, r.output
+    assert "uploads: 1 copied, 0 already there" in r.output and "documents: 1 copied, 0 already there" in r.output
+    p = s3_files["prefix"]
+    assert s3_objects(s3_files) == {f"{p}/uploads/{stored[:2]}/{stored}": content, f"{p}/5/1-r1.pdf": b"%PDF old archive"}
+    r = c.get(f"/tickets/{t.number}/attachments/{stored}")
+    assert r.status_code == 200 and r.data == content
+
+    r = runner.invoke(args=["storage-copy-local"])
+    assert r.exit_code == 0 and "uploads: 0 copied, 1 already there" in r.output, r.output
+    (tmp_path / "documents" / "5" / "1-r1.pdf").write_bytes(b"%PDF other bytes")
+    r = runner.invoke(args=["storage-copy-local"])
+    assert r.exit_code != 0 and "documents/5/1-r1.pdf: the store holds other bytes" in r.output, r.output
+    assert s3_objects(s3_files)[f"{p}/5/1-r1.pdf"] == b"%PDF old archive"
+
+
+def test_storage_copy_local_refuses_to_run_without_the_object_store(app, monkeypatch):
+    monkeypatch.setitem(app.config, "FILE_STORAGE", "local")
+    storage.forget_stores(app)
+    r = app.test_cli_runner().invoke(args=["storage-copy-local"])
+    storage.forget_stores(app)
+    assert r.exit_code != 0 and "FILE_STORAGE=s3" in r.output
