@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from flask import Response, current_app, send_file
+from flask_babel import lazy_gettext as _l
 
 ATTACHMENTS = "uploads"
 ARCHIVE = "documents"
@@ -38,6 +39,10 @@ _EXTENSION_KEY = "portal_file_stores"
 
 class AlreadyStored(FileExistsError):
     """The key holds a file already; it is never replaced."""
+
+
+class StoreUnavailable(OSError):
+    """The store cannot be used just now (object store unreachable or failing, disk full …): a 503, not a 500."""
 
 
 class Store(Protocol):
@@ -85,6 +90,10 @@ class LocalStore:
                 f.flush()
                 os.fsync(f.fileno())
             self._publish(tmp, path, key)
+        except AlreadyStored:
+            raise
+        except OSError as e:  # disk full, read-only, I/O error
+            raise StoreUnavailable(f"{key}: {e}") from e
         finally:
             tmp.unlink(missing_ok=True)
 
@@ -139,6 +148,17 @@ def _code(error) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+def _unavailable(key: str, error) -> StoreUnavailable | None:
+    """The store's own trouble (unreachable, timing out, answering 5xx), as StoreUnavailable; None otherwise."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(error, BotoCoreError):
+        return StoreUnavailable(f"{key}: {error}")
+    if isinstance(error, ClientError) and error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+        return StoreUnavailable(f"{key}: {error}")
+    return None
+
+
 class S3Store:
     def __init__(self, bucket: str, prefix: str = "", client=None, **client_kwargs):
         if not bucket:
@@ -153,39 +173,39 @@ class S3Store:
         return self.prefix + check_key(key)
 
     def save(self, key: str, data: bytes) -> None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, IfNoneMatch="*")
-        except ClientError as e:
-            if _code(e) in _REFUSED:
+        except (BotoCoreError, ClientError) as e:
+            if isinstance(e, ClientError) and _code(e) in _REFUSED:
                 raise AlreadyStored(key) from e
-            raise
+            raise (_unavailable(key, e) or e) from e
 
     def reader(self, key: str) -> tuple[BinaryIO, int]:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             obj = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-        except ClientError as e:
-            if _code(e) in _MISSING:
+        except (BotoCoreError, ClientError) as e:
+            if isinstance(e, ClientError) and _code(e) in _MISSING:
                 raise FileNotFoundError(key) from e
-            raise
+            raise (_unavailable(key, e) or e) from e
         return obj["Body"], obj["ContentLength"]  # the body streams from the store as it is read
 
     def open(self, key: str) -> BinaryIO:
         return self.reader(key)[0]
 
     def exists(self, key: str) -> bool:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self.client.head_object(Bucket=self.bucket, Key=self._key(key))
             return True
-        except ClientError as e:
-            if _code(e) in _MISSING:
+        except (BotoCoreError, ClientError) as e:
+            if isinstance(e, ClientError) and _code(e) in _MISSING:
                 return False
-            raise
+            raise (_unavailable(key, e) or e) from e
 
     def local_path(self, key: str) -> None:
         return None
@@ -193,8 +213,11 @@ class S3Store:
 
 def s3_client(**kwargs):
     import boto3
+    from botocore.config import Config
 
-    return boto3.client("s3", **{k: v for k, v in kwargs.items() if v})
+    # A web request waits seconds, not botocore's default minute, for a store that does not answer.
+    config = Config(connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3})
+    return boto3.client("s3", config=config, **{k: v for k, v in kwargs.items() if v})
 
 
 # --- configuration ---------------------------------------------------------------------------
@@ -245,6 +268,19 @@ def get_store(namespace: str) -> Store:
                 stores["client"] = s3_client(endpoint_url=setting("S3_ENDPOINT_URL") or None)
             stores[namespace] = S3Store(setting("S3_BUCKET"), _s3_prefix(namespace), client=stores["client"])
     return stores[namespace]
+
+
+_STORE_UNAVAILABLE = _l("The file storage cannot be reached just now. Try again in a moment.")
+
+
+def init_app(app) -> None:
+    from portal.core.security import standalone_error
+
+    @app.errorhandler(StoreUnavailable)
+    def _store_unavailable(e):
+        # Files are written before the rows that name them commit: a failed write leaves no row behind.
+        current_app.logger.warning("file storage unavailable: %s", e)
+        return standalone_error(503, _STORE_UNAVAILABLE)
 
 
 def forget_stores(app) -> None:

@@ -90,3 +90,33 @@ def _file(name: str, content: bytes):
     from werkzeug.datastructures import FileStorage
 
     return FileStorage(io.BytesIO(content), filename=name)
+
+
+def test_an_unreachable_file_store_is_a_chinese_503_and_the_ticket_is_not_saved(app, auth, unit_factory, s3_files,
+                                                                                monkeypatch):
+    from portal.core import storage
+    from tests.conftest import _free_port
+
+    unit = unit_factory()
+    c = auth.client_for("cs")
+    monkeypatch.setitem(app.config, "S3_ENDPOINT_URL", f"http://127.0.0.1:{_free_port()}")  # nothing listens
+    storage.forget_stores(app)
+    data = form(unit)
+    data["attachments"] = [(io.BytesIO(b"log line\n"), "error.log")]
+    r = c.post("/tickets/new", data=data, content_type="multipart/form-data")
+    assert r.status_code == 503 and "文件存储暂时无法访问" in r.get_data(as_text=True)
+    assert r.headers["Retry-After"]
+    db.session.expire_all()
+    assert db.session.query(Ticket).count() == 0 and db.session.query(Attachment).count() == 0
+
+    # the store is back: the same form goes through, and the download works again
+    monkeypatch.setitem(app.config, "S3_ENDPOINT_URL", s3_files["endpoint"])
+    storage.forget_stores(app)
+    data["attachments"] = [(io.BytesIO(b"log line\n"), "error.log")]
+    assert c.post("/tickets/new", data=data, content_type="multipart/form-data").status_code == 302
+    t, att = db.session.query(Ticket).one(), db.session.query(Attachment).one()
+    assert c.get(f"/tickets/{t.number}/attachments/{att.id}").data == b"log line\n"
+    monkeypatch.setitem(app.config, "S3_ENDPOINT_URL", f"http://127.0.0.1:{_free_port()}")
+    storage.forget_stores(app)
+    r = c.get(f"/tickets/{t.number}/attachments/{att.id}")
+    assert r.status_code == 503 and "文件存储暂时无法访问" in r.get_data(as_text=True)
