@@ -10,9 +10,9 @@ and the archive (`ARCHIVE`: letters, summaries, uploaded documents).
 - `S3Store`: any S3-compatible service (MinIO, Ceph, AWS), so several web/worker machines share the
   files: FILE_STORAGE=s3 (DOCUMENT_STORAGE=s3, its older name, still works), S3_BUCKET, S3_PREFIX
   (optional), S3_ENDPOINT_URL (e.g. http://minio:9000), credentials from the usual AWS_ACCESS_KEY_ID /
-  AWS_SECRET_ACCESS_KEY / AWS_DEFAULT_REGION. The archive's objects are `<S3_PREFIX>/<key>` (as before
-  attachments joined it), the attachments' `<S3_PREFIX>/uploads/<key>`; archive keys begin with a unit
-  id, so the two never meet. A PUT is atomic and sent with `If-None-Match: *`: the store refuses to
+  AWS_SECRET_ACCESS_KEY / AWS_DEFAULT_REGION. The archive's objects stay where they were when only the
+  archive used S3, `<S3_PREFIX>/<key>`; the attachments' are `<S3_PREFIX>/uploads/<key>`; archive keys
+  begin with a unit id, so the two never meet. A PUT is atomic and sent with `If-None-Match: *`: the store refuses to
   replace an existing object.
 
 Files are written whole and never overwritten or deleted through this interface; the areas make keys
