@@ -25,7 +25,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
 
-    from portal.core import database, i18n, redis_conn, security, templating
+    from portal.core import database, i18n, redis_conn, security, storage, templating
 
     redis_url = redis_conn.resolve_url(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_conn.limiter_storage_uri(redis_url))
@@ -69,6 +69,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     plug_all(app)  # permissions, menu, reminder kinds, listeners, template helpers of every area
     templating.init_app(app)
     security.init_app(app)
+    storage.init_app(app)  # a file store that cannot be reached: 503
     static_assets.init_app(app)  # compressed responses; static files cache-busted and cached
 
     from portal.cli import register_cli

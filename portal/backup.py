@@ -7,7 +7,9 @@ A backup folder holds
                         of a live database, writers keep working), checked with PRAGMA integrity_check
   database/portal.pgdump  PostgreSQL: `pg_dump --format=custom` (pg_dump must be on PATH)
   files/uploads/…       ticket attachments and their thumbnails (UPLOAD_DIR)
-  files/documents/…     the archive (DOCUMENT_DIR; an S3 archive is backed up by the object store)
+  files/documents/…     the archive (DOCUMENT_DIR)
+With FILE_STORAGE=s3 neither folder exists: the bucket is backed up by the object store's own means
+(versioning, replication, `mc mirror` …) and the manifest says so.
 
 Why the copy is consistent: attachments and archive files are written *before* the row that names
 them commits, and are never overwritten or deleted. The database snapshot is taken first, the files
@@ -33,6 +35,7 @@ from flask import Flask, current_app
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from portal.core import storage
 from portal.extensions import db
 
 FORMAT = 1
@@ -71,7 +74,7 @@ def _file_entry(path: Path) -> dict:
 
 
 def _is_temp(path: Path) -> bool:
-    """A writer's temporary file (uploads.store, LocalStorage.save): renamed into place when complete."""
+    """A writer's temporary file (LocalStore.save; `.part`: uploads before it): linked into place when complete."""
     return path.name.endswith(".part") or path.name.startswith(".tmp-")
 
 
@@ -84,17 +87,14 @@ def _sqlite_path() -> Path | None:
     return Path(url.database)
 
 
-def upload_dir() -> Path:
-    return Path(current_app.config["UPLOAD_DIR"])
+def upload_dir() -> Path | None:
+    """The attachments' folder, or None when they live in the object store (backed up by its own means)."""
+    return storage.local_root(storage.ATTACHMENTS)
 
 
 def document_dir() -> Path | None:
-    """The archive folder, or None when the archive lives in S3 (backed up by the object store)."""
-    from portal.documents.storage import _setting
-
-    if _setting("DOCUMENT_STORAGE", "local").lower() == "s3":
-        return None
-    return Path(_setting("DOCUMENT_DIR") or os.path.join(current_app.instance_path, "documents"))
+    """The archive folder, or None when the archive lives in the object store (backed up by its own means)."""
+    return storage.local_root(storage.ARCHIVE)
 
 
 def _sqlite_tables(conn: sqlite3.Connection) -> list[str]:
@@ -137,16 +137,14 @@ def backup(target: Path, echo=lambda s: None) -> dict:
     else:
         referenced = _backup_postgresql(target, manifest)
         echo(f"database: pg_dump → {PG_FILE}")
-    copied = _copy_tree(upload_dir(), target / "files" / "uploads", target, manifest)
-    echo(f"uploads: {copied} files from {upload_dir()}")
-    docs = document_dir()
-    if docs is None:
-        manifest["documents"] = "s3: not in this backup (back up the bucket with the object store's own tools)"
-        echo("documents: stored in S3, not copied (back up the bucket with the object store's tools)")
-        referenced = [p for p in referenced if not p.startswith("files/documents/")]
-    else:
-        copied = _copy_tree(docs, target / "files" / "documents", target, manifest)
-        echo(f"documents: {copied} files from {docs}")
+    for name, folder in (("uploads", upload_dir()), ("documents", document_dir())):
+        if folder is None:
+            manifest[name] = "s3: not in this backup (back up the bucket with the object store's own tools)"
+            echo(f"{name}: stored in S3, not copied (back up the bucket with the object store's tools)")
+            referenced = [p for p in referenced if not p.startswith(f"files/{name}/")]
+        else:
+            copied = _copy_tree(folder, target / "files" / name, target, manifest)
+            echo(f"{name}: {copied} files from {folder}")
     manifest["referenced_files"] = len(referenced)
     manifest["missing"] = sorted(p for p in referenced if p not in manifest["files"])
     (target / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True))
@@ -341,7 +339,7 @@ def restore(folder: Path, echo=lambda s: None) -> Report:
         if prefix is None:
             continue
         if targets[prefix] is None:
-            report.problems.append(f"not restored (archive in S3): {rel}")
+            report.problems.append(f"not restored (this instance keeps its files in S3): {rel}")
             continue
         out = targets[prefix] / rel[len(prefix):]
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,10 @@ def register_cli(app: Flask) -> None:
 
     backup.register(app)  # `backup`, `restore-check`, `restore`
 
+    from portal.core import storage
+
+    storage.register(app)  # `storage-copy-local`
+
     @app.cli.command("create-admin")
     @click.option("--username", prompt=True)
     @click.option("--display-name", default="")

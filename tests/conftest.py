@@ -218,3 +218,90 @@ def require_or_skip(condition: bool, why: str):
     if REQUIRE_SERVICES:
         pytest.fail(f"required in CI: {why}")
     pytest.skip(why)
+
+
+# --- an S3-compatible server over HTTP --------------------------------------------------------------
+
+S3_BUCKET = "portal-files"
+S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "portal-test", "AWS_SECRET_ACCESS_KEY": "portal-test-secret",
+                  "AWS_DEFAULT_REGION": "us-east-1"}
+S3_START_DEADLINE = 60  # seconds for the server to answer on a loaded machine
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3-compatible server in a process of its own on 127.0.0.1 and a free port, with one bucket;
+    the tests reach it only over HTTP, as the portal would reach MinIO, Ceph or AWS. Missing moto fails in CI."""
+    import importlib.util
+    import subprocess
+    import sys
+    import time
+
+    require_or_skip(importlib.util.find_spec("moto") is not None and importlib.util.find_spec("flask_cors") is not None,
+                    "moto's S3 server (pip install -r requirements.txt)")
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    endpoint = f"http://127.0.0.1:{port}"
+    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                          aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                          region_name=S3_CREDENTIALS["AWS_DEFAULT_REGION"])
+    try:
+        deadline = time.monotonic() + S3_START_DEADLINE
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"moto's S3 server exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
+            try:
+                client.create_bucket(Bucket=S3_BUCKET)
+                break
+            except (BotoCoreError, ClientError):  # not listening yet
+                if time.monotonic() > deadline:
+                    pytest.fail(f"moto's S3 server did not answer on {endpoint} within {S3_START_DEADLINE} s")
+                time.sleep(0.1)
+        yield {"endpoint": endpoint, "bucket": S3_BUCKET, "client": client}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def s3_files(app, s3_server, monkeypatch):
+    """The app keeps attachments and the archive in the S3 server (FILE_STORAGE=s3), under a prefix of
+    this test's own. Yields the prefix and a client of the test's own for looking into the bucket."""
+    import secrets
+
+    from portal.core import storage
+
+    prefix = f"test-{secrets.token_hex(4)}"
+    for name, value in S3_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    for name, value in {"FILE_STORAGE": "s3", "S3_BUCKET": s3_server["bucket"], "S3_PREFIX": prefix,
+                        "S3_ENDPOINT_URL": s3_server["endpoint"]}.items():
+        monkeypatch.setitem(app.config, name, value)
+    storage.forget_stores(app)
+    yield {**s3_server, "prefix": prefix}
+    storage.forget_stores(app)
+
+
+def s3_objects(s3: dict) -> dict[str, bytes]:
+    """Every object under the test's prefix, read back through the test's own client: key → content."""
+    client, out = s3["client"], {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=s3["bucket"], Prefix=s3["prefix"] + "/"):
+        for obj in page.get("Contents", []):
+            out[obj["Key"]] = client.get_object(Bucket=s3["bucket"], Key=obj["Key"])["Body"].read()
+    return out

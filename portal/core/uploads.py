@@ -1,5 +1,6 @@
 """Uploaded files: allowlisted by extension *and* content, size-limited, stored outside
-static/ under random names, and served only through access-checked routes."""
+static/ under random names in the attachments' store (portal.core.storage: a local folder, UPLOAD_DIR,
+or the S3-compatible object store), and served only through access-checked routes."""
 from __future__ import annotations
 
 import io
@@ -7,13 +8,14 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 import filetype
-from flask import current_app
+from flask import Response, current_app
 from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 from werkzeug.datastructures import FileStorage
+
+from portal.core import storage
 
 IMAGE_EXTENSIONS = {"jpg", "jpeg", "png", "gif", "webp", "bmp"}
 # extension → the kinds `filetype` may detect in the content (None: a text file, checked separately)
@@ -116,39 +118,51 @@ def download_name(name: str, default: str = "file") -> str:
     return name[:200] or default
 
 
-def storage_dir() -> Path:
-    return Path(current_app.config["UPLOAD_DIR"])
+def file_store() -> storage.Store:
+    return storage.get_store(storage.ATTACHMENTS)
+
+
+def key_of(stored_name: str, thumb: bool = False) -> str:
+    """The storage key of an attachment (or its thumbnail): `<first two>/<name>`, as on disk since the start."""
+    if not stored_name.isalnum():
+        raise FileNotFoundError(stored_name)
+    return f"{stored_name[:2]}/{stored_name}" + (".thumb.jpg" if thumb else "")
 
 
 def store(f: CheckedFile) -> str:
     """Write the file (and a re-encoded thumbnail for images) under a random name; return it."""
     stored = secrets.token_hex(16)
-    path = storage_dir() / stored[:2]
-    path.mkdir(parents=True, exist_ok=True)
-    tmp = path / (stored + ".part")
-    tmp.write_bytes(f.content)
-    tmp.replace(path / stored)
+    files = file_store()
+    files.save(key_of(stored), f.content)
     if f.is_image:
-        try:
-            with Image.open(io.BytesIO(f.content)) as im:
-                im = im.convert("RGB")
-                im.thumbnail(THUMB_SIZE)
-                im.save(path / (stored + ".thumb.jpg"), "JPEG", quality=80)
-        except (OSError, ValueError):
-            pass
+        thumb = _thumbnail(f.content)
+        if thumb is not None:
+            files.save(key_of(stored, thumb=True), thumb)
     return stored
 
 
-def path_of(stored_name: str, thumb: bool = False) -> Path:
-    if not stored_name.isalnum():
-        raise FileNotFoundError(stored_name)
-    p = storage_dir() / stored_name[:2] / (stored_name + (".thumb.jpg" if thumb else ""))
-    return p
+def _thumbnail(content: bytes) -> bytes | None:
+    try:
+        with Image.open(io.BytesIO(content)) as im:
+            im = im.convert("RGB")
+            im.thumbnail(THUMB_SIZE)
+            out = io.BytesIO()
+            im.save(out, "JPEG", quality=80)
+            return out.getvalue()
+    except (OSError, ValueError):
+        return None  # the page shows the file's name instead
 
 
-def remove(stored_name: str) -> None:
-    for thumb in (False, True):
-        try:
-            path_of(stored_name, thumb).unlink()
-        except FileNotFoundError:
-            pass
+def read(stored_name: str, thumb: bool = False) -> bytes:
+    with file_store().open(key_of(stored_name, thumb)) as f:
+        return f.read()
+
+
+def send(stored_name: str, *, thumb: bool, content_type: str, filename: str) -> Response:
+    """The attachment as a download, or its thumbnail (re-encoded by us: safe to show inline);
+    FileNotFoundError if there is none. The caller has checked access."""
+    key = key_of(stored_name, thumb=thumb)
+    if thumb:
+        return storage.send(file_store(), key, mimetype="image/jpeg")
+    return storage.send(file_store(), key, mimetype=content_type, as_attachment=True,
+                        download_name=download_name(filename))

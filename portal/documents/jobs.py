@@ -1,11 +1,12 @@
 """Generating a document: `render_document(doc_id)`, run by an RQ worker (enqueued through the outbox).
 
 Reads what the document needs and releases the database (rendering takes a moment and must not
-hold SQLite's write lock), renders the PDF, stores it under its final key by an atomic rename,
+hold SQLite's write lock), renders the PDF, stores it whole under a key of its own (portal.core.storage),
 then marks the row ready in one short transaction — together with what follows from it (the
 summary reminder settled, the handover checked). A job killed anywhere before that commit leaves
-no file under a real name and a row still pending, and RQ runs it again; a second run of a
-finished document does nothing.
+no half file, no file the database names (one killed after storing leaves a whole file nothing names)
+and a row still pending, and RQ runs it again under a new key; a second run of a finished document
+does nothing.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import logging
 from portal.core.kernel import kernel
 from portal.documents import content, render
 from portal.documents.models import Document, DocumentKind, DocumentStatus
-from portal.documents.storage import get_storage
+from portal.documents.filing import archive, new_key
 from portal.extensions import db
 from portal.jobs.runtime import job
 
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def storage_key(doc: Document) -> str:
-    return f"{doc.customer_id}/{doc.id}-r{doc.revision}.pdf"
+    return new_key(doc.customer_id, doc, "pdf")  # a fresh key per attempt (see new_key)
 
 
 def _load(doc_id: int) -> Document | None:
@@ -54,7 +55,7 @@ def render_document(doc_id: int) -> str:
         if result is None:
             return "nothing to do"
         rendered, filename, key = result
-        get_storage().save(key, rendered.pdf)
+        archive().save(key, rendered.pdf)
     except Exception as e:
         try:
             _record_failure(doc_id, e)

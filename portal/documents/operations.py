@@ -15,16 +15,16 @@ from sqlalchemy.orm import aliased
 
 from portal.auth.models import User
 from portal.core import uploads
-from portal.core.kernel import kernel
 from portal.core.enums import MaintenanceStatus
+from portal.core.kernel import kernel
 from portal.core.policy import cadence, policy
 from portal.core.timeutil import to_local, utcnow
 from portal.customers.models import Contact, Contract, CustomerUnit
 from portal.customers.operations import unit_matches
 from portal.documents import content, summary
+from portal.documents.filing import archive, new_key
 from portal.documents.jobs import render_document
 from portal.documents.models import Document, DocumentKind, DocumentStatus
-from portal.documents.storage import get_storage
 from portal.extensions import db
 from portal.service_plan import periods
 from portal.jobs import queue
@@ -221,8 +221,8 @@ def upload(unit: CustomerUnit, checked: uploads.CheckedFile, author: User, *, ki
         doc.contact_id, doc.contract_id, doc.handover_id = (revision_of.contact_id, revision_of.contract_id,
                                                             revision_of.handover_id)
     _add_revision(doc)
-    key = f"{unit.id}/{doc.id}-r{doc.revision}.{checked.extension}"
-    get_storage().save(key, checked.content)
+    key = new_key(unit.id, doc, checked.extension)
+    archive().save(key, checked.content)
     doc.mark_ready(key, checked.content, filename=checked.filename)
     return doc
 

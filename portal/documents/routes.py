@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from portal.core import uploads
+from portal.core import storage, uploads
 from portal.core.kernel import requires
 from portal.core.templating import is_fragment_request, render_page
 from portal.customers.models import Contract, CustomerUnit
@@ -19,7 +19,6 @@ from portal.documents import operations as ops
 from portal.documents.forms import (ExpiryNoticeForm, LetterheadForm, RevisionUploadForm, SentForm, SummaryForm,
                                     UploadForm)
 from portal.documents.models import Document, DocumentKind
-from portal.documents.storage import get_storage
 from portal.extensions import db
 
 bp = Blueprint("documents", __name__)
@@ -94,9 +93,13 @@ def download(doc_id: str):
     doc = get_document_or_404(doc_id)
     if not doc.is_ready:
         abort(404)
-    fileobj = get_storage().open(doc.storage_key)
-    return send_file(fileobj, mimetype=doc.content_type, as_attachment=True, download_name=uploads.download_name(doc.filename, "document"),
-                     max_age=0, etag=doc.sha256 or False, conditional=False)
+    try:
+        return storage.send(ops.archive(), doc.storage_key, mimetype=doc.content_type, as_attachment=True,
+                            download_name=uploads.download_name(doc.filename, "document"),
+                            etag=doc.sha256 or False, conditional=False)
+    except FileNotFoundError:  # a ready row whose file is not in the store: say so in the log, answer 404
+        current_app.logger.error("document %s: %s is missing from the archive's store", doc.id, doc.storage_key)
+        abort(404)
 
 
 # --- generating ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -200,16 +200,9 @@ def attachment(number: str, att_id: str):
         abort(404)
     thumb = request.args.get("thumb") == "1" and att.is_image
     try:
-        path = uploads.path_of(att.stored_name, thumb=thumb)
+        resp = uploads.send(att.stored_name, thumb=thumb, content_type=att.content_type, filename=att.filename)
     except FileNotFoundError:
         abort(404)
-    if not path.exists():
-        abort(404)
-    if thumb:
-        # A thumbnail is re-encoded by us (JPEG), so it is safe to show inline.
-        resp = send_file(path, mimetype="image/jpeg", max_age=0)
-    else:
-        resp = send_file(path, mimetype=att.content_type, as_attachment=True, download_name=uploads.download_name(att.filename), max_age=0)
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     resp.headers["Cache-Control"] = "private, no-store"

@@ -25,14 +25,14 @@ LETTERHEAD = dict(name="杭州智联信息技术有限公司客服部", address=
 @pytest.fixture(autouse=True)
 def document_dir(app):
     """Each test starts with an empty archive folder (ids restart with the wiped tables)."""
-    from portal.documents.storage import get_storage
+    from portal.core import storage
 
-    app.extensions.pop("portal_document_storage", None)
-    root = Path(get_storage().root)
+    storage.forget_stores(app)
+    root = storage.local_root(storage.ARCHIVE)
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     yield root
-    app.extensions.pop("portal_document_storage", None)
+    storage.forget_stores(app)
 
 
 @pytest.fixture(autouse=True)

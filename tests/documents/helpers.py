@@ -8,13 +8,13 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from portal.documents.models import Document
-from portal.documents.storage import get_storage
+from portal.documents.operations import archive
 from portal.extensions import db
 from tests.jobs.helpers import run_burst_worker, set_columns  # noqa: F401  (re-exported)
 
 
 def pdf_bytes(doc: Document) -> bytes:
-    with get_storage().open(doc.storage_key) as f:
+    with archive().open(doc.storage_key) as f:
         return f.read()
 
 

@@ -11,7 +11,7 @@ from rq.registry import ScheduledJobRegistry
 
 from portal.documents import operations as ops
 from portal.documents.jobs import render_document
-from portal.documents.storage import LocalStorage
+from portal.core.storage import LocalStore
 from portal.extensions import db
 from portal.jobs import queue as outbox
 from tests.documents.helpers import all_documents, document, files_under, run_burst_worker
@@ -33,7 +33,7 @@ def test_job_killed_while_writing_leaves_no_partial_file_and_is_retried(users, l
         written.append(len(data) // 2)
         raise Killed("worker killed mid-write")
 
-    monkeypatch.setattr(LocalStorage, "_write", dies_half_way)
+    monkeypatch.setattr(LocalStore, "_write", dies_half_way)
     doc = ops.request_summary(vip_unit, "2025", users["cs"])
     db.session.commit()
     job_id = db.session.scalar(db.select(outbox.OutboxMessage.job_id))
@@ -64,7 +64,7 @@ def test_job_that_fails_shows_the_reason_and_is_retried_with_backoff(users, lett
         f.write(data[:100])
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(LocalStorage, "_write", disk_full)
+    monkeypatch.setattr(LocalStore, "_write", disk_full)
     doc = ops.request_summary(vip_unit, "2025", users["cs"])
     db.session.commit()
     run_burst_worker()
@@ -95,7 +95,7 @@ def test_running_a_finished_job_again_changes_nothing(users, letterhead, vip_uni
 
 
 def test_stale_temporary_files_of_dead_writers_are_swept(document_dir):
-    storage = LocalStorage(document_dir)
+    storage = LocalStore(document_dir)
     folder = document_dir / "7"
     folder.mkdir()
     stale = folder / ".tmp-12-r1.pdf.abcdef"

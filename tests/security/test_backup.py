@@ -153,7 +153,7 @@ def serves_ticket_with_attachment(fresh, number: str, summary: str, attachment: 
 def attachment_of(number: str) -> tuple[str, str, bytes]:
     att = db.session.scalar(select(Attachment).join(Ticket, Ticket.id == Attachment.ticket_id)
                             .where(Ticket.number == number, Attachment.filename.like("%.txt")))
-    return att.id, att.stored_name, uploads.path_of(att.stored_name).read_bytes()
+    return att.id, att.stored_name, uploads.read(att.stored_name)
 
 
 # --- SQLite ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from flask import current_app
 from PIL import Image
 
 from portal.core import uploads
-from portal.documents import storage as document_storage
+from portal.core import storage
 from tests.security.world import build_world, changed, fingerprint
 
 ZH_REFUSALS = ("不允许上传此类型的文件", "文件内容与文件类型不符", "无法读取该图片")
@@ -116,7 +116,7 @@ def test_an_oversized_request_is_413_and_leaves_no_temporary_or_stored_file(app,
                                                                             monkeypatch, where):
     c = auth.client_for("cs")
     upload_dir = Path(app.config["UPLOAD_DIR"])
-    archive = Path(document_storage.get_storage().root)
+    archive = storage.local_root(storage.ARCHIVE)
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 700 * 1024)
     big = b"x" * (900 * 1024)  # over the limit, and over Werkzeug's 500 KB in-memory spool
     before, files_before = fingerprint(), (_tree(upload_dir), _tree(archive))
@@ -241,8 +241,8 @@ def test_a_file_name_with_a_path_is_stored_inside_the_storage_under_a_random_nam
 def test_the_storage_layers_refuse_keys_that_leave_their_folder(app):
     for bad in ("../x", "..", "/etc/passwd", "a/../../b", "a\\b", ""):
         with pytest.raises(ValueError):
-            document_storage._check_key(bad)
+            storage.check_key(bad)
     for bad in ("../x", "..", "/etc/passwd", "a/b", "a.b", "x\x00"):
         with pytest.raises(FileNotFoundError):
-            uploads.path_of(bad)
+            uploads.key_of(bad)
     assert current_app.config["UPLOAD_DIR"]

@@ -167,12 +167,12 @@ def _files(root: Path) -> list[tuple[str, str]]:
 
 
 def storage_roots() -> list[Path]:
-    from portal.documents.storage import get_storage
+    from portal.core import storage
 
     roots = [Path(current_app.config["UPLOAD_DIR"])]
-    root = getattr(get_storage(), "root", None)
+    root = storage.local_root(storage.ARCHIVE)
     if root is not None:
-        roots.append(Path(root))
+        roots.append(root)
     return roots
 
 
