@@ -644,7 +644,11 @@ def perform(t: Ticket, action_key: str, actor: User, data: dict, expected_versio
     # the version) before the action is complete.
     with db.session.no_autoflush:
         step = action.handler(t, actor, data)
-        target = _declared_target(action, t, step)
+        try:
+            target = _declared_target(action, t, step)
+        except TableViolation:
+            db.session.expire(t)  # the handler's undeclared writes must not reach a later flush
+            raise
         if target.to is not None:
             _set_state(t, target)
         changed = target.to is not None or db.session.is_modified(t)
