@@ -506,6 +506,9 @@ class IntakeRule:
     when: Callable[[MaintenanceStatus], bool] | None = None  # on the unit's maintenance status
     notifies: tuple[Recipient, ...] = ()
 
+    def applies(self, status: MaintenanceStatus) -> bool:
+        return self.when is None or self.when(status)
+
 
 @dataclass(frozen=True)
 class Register:
@@ -517,8 +520,8 @@ class Register:
         return frozenset(rule.to for rule in self.intake if ticket_type in rule.types)
 
     def rule_for(self, ticket_type: TicketType, status: MaintenanceStatus) -> IntakeRule:
-        return next(rule for rule in self.intake
-                    if ticket_type in rule.types and (rule.when is None or rule.when(status)))
+        """The first rule that applies (`_validate` makes sure one always does)."""
+        return next(rule for rule in self.intake if ticket_type in rule.types and rule.applies(status))
 
 
 REGISTER = Register(
@@ -538,11 +541,11 @@ def _validate(actions: dict[str, Action], register: Register) -> None:
         if key != a.key or not a.targets:
             raise ValueError(f"{where}: keyed by its own key, with at least one target")
         tos = [t.to for t in a.targets]
-        if len(set(tos)) != len(tos):
+        if len(set(tos)) != len(tos):  # so an action closes for one reason (the history checker relies on it)
             raise ValueError(f"{where}: one target per state")
         for t in a.targets:
             if (t.to is State.CLOSED) != (t.close_reason is not None):
-                raise ValueError(f"{where}: a closing target, and only one, says why it closes")
+                raise ValueError(f"{where}: a target has a closing reason exactly when it closes")
             if t.types is not None and not t.types <= a.types:
                 raise ValueError(f"{where}: a target's types are among the action's")
             for r in t.notifies:
@@ -556,7 +559,8 @@ def _validate(actions: dict[str, Action], register: Register) -> None:
             raise ValueError(f"{where}: taken by roles, by the assignee or by any viewer — one of them")
     for ticket_type in TicketType:
         for status in MaintenanceStatus:
-            register.rule_for(ticket_type, status)  # StopIteration: a ticket with no first state
+            if not any(ticket_type in r.types and r.applies(status) for r in register.intake):
+                raise ValueError(f"register: no first state for a {ticket_type} ticket of a {status} unit")
 
 
 _validate(ACTIONS, REGISTER)

@@ -209,6 +209,6 @@ def test_a_malformed_table_entry_fails_at_import(actions):
 
 def test_a_ticket_type_without_a_first_state_fails_at_import():
     partial = dataclasses.replace(REGISTER, intake=tuple(r for r in REGISTER.intake if r.to is not State.IMPL_QUEUE))
-    with pytest.raises(StopIteration):
+    with pytest.raises(ValueError, match="no first state"):
         workflow._validate(ACTIONS, partial)
     assert workflow.initial_state(TicketType.CONSULTATION, MaintenanceStatus.VIP) is State.IMPL_QUEUE
