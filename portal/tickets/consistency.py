@@ -5,13 +5,14 @@ ticket's version on every change of the row (a comment changes nothing), and set
 each state implies. This module checks, for every ticket at once, that this still holds:
 
 * the history starts with one `register` event into an intake state of the ticket's type
-  (SPEC §3: registered, or awaiting_market if the unit's maintenance had stopped; impl_queue
-  for a consultation), and every later event starts where the one before it ended;
-* each event is a transition the workflow allows (nothing follows `closed` except a
-  `reopen` or a note), for the ticket's type; event times never go backwards;
+  (workflow.REGISTER), and every later event starts where the one before it ended;
+* each event is a transition the workflow table declares — one of the action's from-states to
+  one of its targets, for the ticket's type (nothing follows `closed` but the actions that may
+  start there: a reopen or a note); event times never go backwards;
 * the last event ends in the ticket's state; the version is 1 + the number of events that
   changed the row (the INSERT is version 1, `register` sets the number and the first state);
-* the columns the history implies agree: closed_at and the closing reason, resolved_at (set by
+* the columns the history implies agree: closed_at and the closing reason (the table's, for the
+  action that closed it), resolved_at (set by
   resolve/answer, cleared by a failed callback or a reopen), the assignee of the last
   assignment, whether the deadline was told since the last (re)assignment, the urgent flag,
   the hours summed over the resolutions, one callback record per callback event.
@@ -28,43 +29,17 @@ from flask_babel import gettext
 from sqlalchemy import Numeric, and_, case, cast, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
-from portal.core.enums import CloseReason, State, TicketType
+from portal.core.enums import State, TicketType
 from portal.extensions import db
+from portal.tickets import workflow
 from portal.tickets.models import Callback, Event, Ticket, TicketAssignee
-from portal.tickets.workflow import ACTIONS
 
 S = State
 ALL_STATES = frozenset(s.value for s in State)
-
-# Where each action may lead (the handlers in workflow.py decide it; the from-states come from
-# workflow.ACTIONS itself). to-state → the ticket types for which it is possible (None: any).
-# Actions missing here change no state.
-TARGETS: dict[str, dict[str, frozenset[str] | None]] = {
-    "record_contact": {S.REGISTERED.value: frozenset({TicketType.MAINTENANCE.value, TicketType.REQUIREMENT.value}),
-                       S.IMPL_QUEUE.value: frozenset({TicketType.CONSULTATION.value}),
-                       S.CLOSED.value: None},
-    "suspend_for_fee": {S.PENDING_FEE.value: None},
-    "record_fee": {S.READY_TO_ASSIGN.value: None, S.CLOSED.value: None},
-    "assign": {S.ASSIGNED.value: None},
-    "route_to_impl": {S.IMPL_QUEUE.value: None},
-    "reject": {S.CLOSED.value: None},
-    "resolve": {S.RESOLVED.value: None},
-    "answer": {S.CLOSED.value: None},
-    "callback": {S.CALLBACK_DONE.value: None, S.ASSIGNED.value: None},
-    "close": {S.CLOSED.value: None},
-    "reopen": {S.ASSIGNED.value: None},
-}
-UNCHANGING = ("approve_urgent", "notify_deadline", "comment")
-# The reason a ticket is closed with, by the action that closed it.
-CLOSING_REASON = {"record_contact": CloseReason.DECLINED.value, "record_fee": CloseReason.DECLINED.value,
-                  "reject": CloseReason.INVALID.value, "answer": CloseReason.ANSWERED.value,
-                  "close": CloseReason.SOLVED.value}
-# register: (new) → the intake states of each type (SPEC §3, workflow.initial_state).
-INTAKE = {
-    TicketType.MAINTENANCE.value: (S.REGISTERED.value, S.AWAITING_MARKET.value),
-    TicketType.REQUIREMENT.value: (S.REGISTERED.value, S.AWAITING_MARKET.value),
-    TicketType.CONSULTATION.value: (S.IMPL_QUEUE.value, S.AWAITING_MARKET.value),
-}
+# Which transitions, closing reasons and intake states are allowed, which actions change the row and
+# which add a callback record: all read from workflow.ACTIONS / workflow.REGISTER when a check runs.
+# What follows is what particular columns mean, which the table does not say: resolve and answer set
+# resolved_at (a failed callback and a reopen clear it); assign and reopen start an assignment.
 RESOLVING = ("resolve", "answer")
 
 
@@ -121,8 +96,8 @@ class Problem(NamedTuple):
 def _title(value):
     if isinstance(value, str) and value in ALL_STATES:
         return str(State(value).title)
-    if isinstance(value, str) and value in ACTIONS:
-        return str(ACTIONS[value].title)
+    if isinstance(value, str) and value in workflow.ACTIONS:
+        return str(workflow.ACTIONS[value].title)
     return "—" if value is None else value
 
 
@@ -149,29 +124,36 @@ def _not(cond) -> object:
     return case((cond, 0), else_=1) == 1
 
 
+def _values(states) -> list[str]:
+    return sorted(s.value for s in states)
+
+
 def _legal_transition(e, ticket_type) -> object:
-    """SQL: the event's (action, from, to) is one the workflow allows for the ticket's type."""
+    """SQL: the event's (action, from, to) is one the workflow table declares for the ticket's type."""
     alts = []
-    for key, action in ACTIONS.items():
-        froms = ALL_STATES if action.any_viewer else frozenset(s.value for ss in action.allowed.values() for s in ss)
-        types = [t.value for t in action.types]
-        if key in UNCHANGING:
-            alts.append(and_(e.c.action == key, e.c.from_state.in_(sorted(froms)), e.c.to_state == e.c.from_state))
-            continue
-        for to_state, to_types in TARGETS[key].items():
-            cond = [e.c.action == key, e.c.from_state.in_(sorted(froms)), e.c.to_state == to_state]
-            if to_types is not None:
-                cond.append(ticket_type.in_(sorted(to_types & set(types))))
+    for key, action in workflow.ACTIONS.items():
+        for target in action.targets:
+            to = e.c.from_state if target.to is None else target.to.value  # None: the action stays
+            cond = [e.c.action == key, e.c.from_state.in_(_values(action.from_states)), e.c.to_state == to]
+            if target.types is not None:  # (the action's own types are `wrong_type`'s business)
+                cond.append(ticket_type.in_(_values(action.types_of(target))))
             alts.append(and_(*cond))
     return or_(*alts)
 
 
 def _type_allows(e, ticket_type) -> object:
-    return or_(*[and_(e.c.action == key, ticket_type.in_([t.value for t in a.types])) for key, a in ACTIONS.items()])
+    return or_(*[and_(e.c.action == key, ticket_type.in_(_values(a.types))) for key, a in workflow.ACTIONS.items()])
 
 
 def _intake_ok(e, ticket_type) -> object:
-    return or_(*[and_(ticket_type == t, e.c.to_state.in_(states)) for t, states in INTAKE.items()])
+    """SQL: the register event leads into a state the table's intake rules allow for the type."""
+    return or_(*[and_(ticket_type == t.value, e.c.to_state.in_(_values(workflow.REGISTER.states_for(t))))
+                 for t in TicketType])
+
+
+def _after_close_allowed() -> list[str]:
+    """The actions that may follow the closing (a reopen, a note)."""
+    return sorted(key for key, a in workflow.ACTIONS.items() if State.CLOSED in a.from_states)
 
 
 def _event_problems(batch: int) -> Iterator[Problem]:
@@ -184,7 +166,7 @@ def _event_problems(batch: int) -> Iterator[Problem]:
     ).subquery("e")
     first, later = e.c.n == 1, e.c.n > 1
     is_register, not_register = e.c.action == "register", e.c.action != "register"
-    after_close = and_(func.coalesce(e.c.from_state, "") == S.CLOSED.value, e.c.action.not_in(("reopen", "comment")))
+    after_close = and_(func.coalesce(e.c.from_state, "") == S.CLOSED.value, e.c.action.not_in(_after_close_allowed()))
     conditions = {
         "first_not_register": and_(first, or_(not_register, e.c.from_state.is_not(None))),
         "register_not_first": and_(later, is_register),
@@ -218,13 +200,23 @@ def _last_id(cond) -> object:
     return func.max(case((cond, Event.id)))
 
 
+def _leaving_row_alone() -> list[str]:
+    """The actions that UPDATE nothing (a note), so do not bump the version."""
+    return sorted(key for key, a in workflow.ACTIONS.items() if not a.changes_row)
+
+
+def _recording(kind: type) -> list[str]:
+    """The actions that add a record of this kind besides their event."""
+    return sorted(key for key, a in workflow.ACTIONS.items() if kind in a.rows)
+
+
 def _ticket_problems(batch: int) -> Iterator[Problem]:
     hours = cast(Event.data["hours_spent"].as_string(), Numeric(12, 2))
     h = (
         select(
             Event.ticket_id.label("ticket_id"),
             func.count().label("events"),
-            func.count(case((Event.action != "comment", 1))).label("changes"),
+            func.count(case((Event.action.not_in(_leaving_row_alone()), 1))).label("changes"),
             func.max(Event.id).label("last_id"),
             _last_id(Event.action.in_(RESOLVING)).label("last_resolution"),
             _last_id(or_(Event.action == "reopen",
@@ -234,7 +226,7 @@ def _ticket_problems(batch: int) -> Iterator[Problem]:
             _last_id(Event.action == "notify_deadline").label("last_told"),
             _last_id(and_(Event.to_state == S.CLOSED.value, Event.from_state != S.CLOSED.value)).label("last_closing"),
             func.count(case((Event.action == "approve_urgent", 1))).label("urgent_events"),
-            func.count(case((Event.action == "callback", 1))).label("callback_events"),
+            func.count(case((Event.action.in_(_recording(Callback)), 1))).label("callback_events"),
             func.sum(case((Event.action == "resolve", hours))).label("hours"),
         )
         .group_by(Event.ticket_id)
@@ -250,7 +242,8 @@ def _ticket_problems(batch: int) -> Iterator[Problem]:
     told_expected = and_(h.c.last_told.is_not(None),
                          or_(h.c.last_assignment.is_(None), h.c.last_told > h.c.last_assignment))
     ever_assigned = h.c.last_assign.is_not(None)
-    reason_expected = case(*[(closing.action == a, literal(r)) for a, r in CLOSING_REASON.items()], else_=None)
+    reason_expected = case(*[(closing.action == key, literal(a.closing_reason.value))
+                             for key, a in workflow.ACTIONS.items() if a.closing_reason], else_=None)
     assignee_recorded = exists().where(TicketAssignee.ticket_id == t.id, TicketAssignee.user_id == t.assignee_id)
     cb_rows = func.coalesce(cb.c.rows, 0)
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.auth.models import User
 from portal.core import uploads
-from portal.core.enums import Channel, Role, TicketType
+from portal.core.enums import Channel, TicketType
 from portal.core.timeutil import to_local, utcnow
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
@@ -32,8 +32,7 @@ class Intake:
 def register_ticket(actor: User, intake: Intake, files: list[uploads.CheckedFile] = (),
                     *, text: str = "", data: dict | None = None) -> Ticket:
     """`register` (SPEC §3): intake is 客服's alone, whatever else the caller passes."""
-    if Role.CS not in actor.roles:
-        raise workflow.NotAllowed(_l("Only customer service registers problems."))
+    workflow.check_register(actor)
     return _register(actor, intake, files, text=text, data=data)
 
 

@@ -6,6 +6,7 @@ is reported for that ticket and no other.
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -14,11 +15,12 @@ import pytest
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy import event as sa_event
 
-from portal.core.enums import MaintenanceStatus
+from portal.core.enums import CloseReason, MaintenanceStatus, State
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.tickets import operations as ops
-from portal.tickets.consistency import KINDS, MESSAGES, TARGETS, UNCHANGING, check
+from portal.tickets import workflow
+from portal.tickets.consistency import KINDS, MESSAGES, check
 from portal.tickets.models import Callback, Event, Ticket
 from portal.tickets.workflow import ACTIONS
 
@@ -156,10 +158,9 @@ def problems_by_ticket() -> dict[int, set[str]]:
     return out
 
 
-def test_every_workflow_action_has_a_rule_in_the_checker():
-    assert set(ACTIONS) == set(TARGETS) | set(UNCHANGING)
-    for key, targets in TARGETS.items():
-        assert targets, key
+def test_every_workflow_action_declares_where_it_leads_which_is_what_the_checker_reads():
+    for key, action in ACTIONS.items():
+        assert action.targets and action.from_states, key
 
 
 def test_tickets_driven_through_every_workflow_path_have_consistent_histories(drive):
@@ -373,6 +374,62 @@ def test_check_history_command_exits_non_zero_when_a_history_is_inconsistent(app
     bad = runner.invoke(args=["check-history"])
     assert bad.exit_code == 1
     assert t.number in bad.output and "1 problems" in bad.output
+
+
+# --- the checker reads the workflow table ------------------------------------------------------------
+
+def test_check_history_reports_a_transition_the_workflow_table_does_not_declare(app, drive):
+    t = drive.resolve(drive.tell(drive.assign(drive.new_ticket())))
+    add_event(t, "callback", "resolved", "closed")  # a callback leads to callback_done or assigned, never closed
+    db.session.commit()
+    bogus = events_of(t)[-1].id
+    out = app.test_cli_runner().invoke(args=["check-history"])
+    assert out.exit_code == 1
+    assert f"{t.number}: 第 {bogus} 条记录：登记回访 不能从“待回访”变为“已关闭”。" in out.output.splitlines()
+
+
+def failed_callback(drive: Driver) -> Ticket:
+    return drive.callback(drive.resolve(drive.tell(drive.assign(drive.new_ticket()))), solved=False)
+
+
+def test_the_checker_takes_its_transitions_from_the_workflow_table(monkeypatch, drive):
+    t = failed_callback(drive)
+    assert check() == []
+    callback = ACTIONS["callback"]
+    without_reopening = tuple(x for x in callback.targets if x.to is not State.ASSIGNED)
+    monkeypatch.setitem(ACTIONS, "callback", dataclasses.replace(callback, targets=without_reopening))
+    assert {(p.ticket_id, p.kind, p.params["action"]) for p in check()} == {(t.id, "illegal_transition", "callback")}
+
+
+def test_a_target_added_to_the_table_is_accepted_by_the_checker(monkeypatch, drive):
+    t = drive.resolve(drive.tell(drive.assign(drive.new_ticket())))
+    add_event(t, "comment", "resolved", "callback_done")  # a note that moved the ticket
+    set_ticket(t, state="callback_done")
+    db.session.commit()
+    assert {p.kind for p in check()} == {"illegal_transition"}
+    comment = ACTIONS["comment"]
+    monkeypatch.setitem(ACTIONS, "comment", dataclasses.replace(
+        comment, targets=comment.targets + (workflow.goes_to(State.CALLBACK_DONE),)))
+    # Declared, the move is legal; and as the note now changes the row, the checker expects the version
+    # bump such a note would have made.
+    assert {p.kind for p in check()} == {"version_mismatch"}
+
+
+def test_the_checker_takes_closing_reasons_from_the_workflow_table(monkeypatch, drive):
+    t = drive.close(drive.callback(drive.resolve(drive.tell(drive.assign(drive.new_ticket())))))
+    assert t.close_reason == "solved" and check() == []
+    monkeypatch.setitem(ACTIONS, "close", dataclasses.replace(
+        ACTIONS["close"], targets=(workflow.closes(CloseReason.ANSWERED),)))
+    assert [(p.ticket_id, p.kind) for p in check()] == [(t.id, "close_reason_mismatch")]
+
+
+def test_the_checker_takes_intake_states_from_the_workflow_table(monkeypatch, drive):
+    t = drive.new_ticket(unit=drive.unit(status=MaintenanceStatus.STOPPED))
+    assert t.state == "awaiting_market" and check() == []
+    register = workflow.REGISTER
+    monkeypatch.setattr(workflow, "REGISTER", dataclasses.replace(
+        register, intake=tuple(r for r in register.intake if r.to is not State.AWAITING_MARKET)))
+    assert [(p.ticket_id, p.kind) for p in check()] == [(t.id, "intake_state")]
 
 
 # --- a note racing a transition (a real interleaving of two requests) ---------------------------------------
