@@ -1,7 +1,7 @@
 """Time: stored as naive UTC in the database, shown in Asia/Shanghai."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -9,6 +9,11 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def today_local() -> date:
+    """Today's date in Shanghai (the portal's one local day: deadlines, periods, contracts)."""
+    return to_local(utcnow()).date()
 
 
 def to_local(dt: datetime | None) -> datetime | None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 
 from portal.core.enums import MaintenanceStatus, Role
 from portal.core.policy import policy
-from portal.core.timeutil import to_local, utcnow
+from portal.core.timeutil import today_local, utcnow
 from portal.customers.models import Contract, CustomerUnit
 from portal.jobs.runtime import job
 from portal.notifications import reminders
@@ -18,7 +18,7 @@ from portal.notifications.models import Reminder
 
 
 def sweep(today: date | None = None) -> dict[str, int]:
-    today = today or to_local(utcnow()).date()
+    today = today or today_local()
     window_end = today + timedelta(days=policy().contract_expiry_window_days)
     later = aliased(Contract)
     renewed = exists().where(later.customer_id == Contract.customer_id, later.start_date > Contract.start_date)

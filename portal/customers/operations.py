@@ -36,12 +36,6 @@ def initials_of(name: str) -> str:
     return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default")).lower()[:200]
 
 
-def today_local() -> date:
-    from portal.core.timeutil import to_local, utcnow
-
-    return to_local(utcnow()).date()
-
-
 # --- units --------------------------------------------------------------------
 
 def _name_taken(name: str, except_id: int | None = None) -> bool:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.core.enums import MaintenanceStatus, Role
 from portal.core.templating import render_page
+from portal.core.timeutil import today_local
 from portal.customers import importer
 from portal.customers import operations as ops
 from portal.customers.forms import (ContactForm, ContractForm, ImportConfirmForm, ImportUploadForm, NewUnitForm,
@@ -88,7 +89,7 @@ def _show_context(unit: CustomerUnit, status_form: StatusForm | None = None, sta
     from portal.documents.routes import unit_panel
 
     return dict(
-        unit=unit, history=ops.status_history(unit), current_contract=unit.current_contract(ops.today_local()),
+        unit=unit, history=ops.status_history(unit), current_contract=unit.current_contract(today_local()),
         can_edit=current_user.has_role(*EDIT_ROLES), status_form=status_form if can_change else None,
         status_error=status_error, latest_contract=ops.latest_contract(unit), **unit_panel(unit, current_user),
     )

@@ -18,7 +18,7 @@ from portal.auth.models import User
 from portal.core import uploads
 from portal.core.enums import MaintenanceStatus, Role
 from portal.core.policy import policy
-from portal.core.timeutil import to_local, utcnow
+from portal.core.timeutil import today_local, utcnow
 from portal.customers.models import Contact, Contract, CustomerUnit
 from portal.documents import content, summary
 from portal.documents.models import Document, DocumentKind, DocumentStatus
@@ -39,10 +39,6 @@ class DocumentError(Exception):
 
 def can_use_archive(user) -> bool:
     return bool(user and getattr(user, "is_authenticated", False) and user.roles & ARCHIVE_ROLES)
-
-
-def today_local() -> date:
-    return to_local(utcnow()).date()
 
 
 def _ym(d: date) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from portal.core import uploads
 from portal.core.enums import Role
 from portal.core.templating import is_fragment_request, render_page
+from portal.core.timeutil import today_local
 from portal.customers.models import Contract, CustomerUnit
 from portal.documents import content, letterhead
 from portal.documents import operations as ops
@@ -183,7 +184,7 @@ def generate_contract_letter(contract_id: int):
 
 
 def _expiry_form(contract: Contract, formdata=True) -> ExpiryNoticeForm:
-    renew_by = max(contract.end_date, ops.today_local())  # an ended contract: renew at once
+    renew_by = max(contract.end_date, today_local())  # an ended contract: renew at once
     kwargs = {} if formdata else dict(formdata=None, boxes=content.FAX_BOXES_DEFAULT, renew_by=renew_by)
     form = ExpiryNoticeForm(**kwargs)
     contacts = contract.customer.contacts

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from portal.auth.models import User, UserRole
 from portal.core.enums import MaintenanceStatus, Role
 from portal.core.policy import policy
-from portal.core.timeutil import to_local, utcnow
+from portal.core.timeutil import to_local, today_local, utcnow
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.hotline.jobs import shift_start
@@ -98,9 +98,9 @@ def remove_from_shift(shift_id: int, actor: User) -> None:
 
 def _week_start(raw: str | None) -> date:
     try:
-        d = date.fromisoformat(raw) if raw else to_local(utcnow()).date()
+        d = date.fromisoformat(raw) if raw else today_local()
     except ValueError:
-        d = to_local(utcnow()).date()
+        d = today_local()
     return d - timedelta(days=d.weekday())
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from portal.core.policy import is_workday
-from portal.core.timeutil import to_local, utcnow
+from portal.core.timeutil import to_local, today_local
 from portal.extensions import db
 from portal.metrics.models import WorkCalendarDay
 
@@ -121,11 +121,11 @@ def needed_range(first_needed: date | None = None) -> tuple[date, date]:
     from portal.tickets.models import Ticket
 
     first_ticket = db.session.scalar(select(func.min(Ticket.created_at)))
-    start = to_local(first_ticket).date() if first_ticket else to_local(utcnow()).date()
+    start = to_local(first_ticket).date() if first_ticket else today_local()
     if first_needed:
         start = min(start, first_needed)
     start = max(CALENDAR_EPOCH, date(start.year, 1, 1))
-    return start, date(to_local(utcnow()).year + 1, 12, 31)
+    return start, date(today_local().year + 1, 12, 31)
 
 
 def ensure(first_needed: date | None = None) -> date | None:

@@ -21,7 +21,7 @@ from portal.customers.operations import search_units
 from portal.extensions import db
 from portal.metrics import access, charts, dashboard, drilldown, exports, periods, queries, refresh, reports
 from portal.metrics.forms import DashboardForm, period_choices, scope_args
-from portal.service_plan.jobs import today_local
+from portal.core.timeutil import today_local
 from portal.tickets import access as ticket_access
 from portal.tickets import listing
 from portal.notifications.models import Reminder

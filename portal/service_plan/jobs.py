@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import String, and_, cast, exists, literal, select
 
 from portal.core.enums import CallbackKind, MaintenanceStatus, Role
-from portal.core.timeutil import to_local, utcnow
+from portal.core.timeutil import today_local, utcnow
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.jobs.runtime import job
@@ -21,10 +21,6 @@ from portal.tickets.models import Callback
 UNDER_MAINTENANCE = (MaintenanceStatus.ORDINARY.value, MaintenanceStatus.VIP.value)
 # (reminder kind, callback kind that settles it)
 SETTLED_BY = {"monthly_callback": CallbackKind.MONTHLY.value, "visit": CallbackKind.VISIT.value}
-
-
-def today_local() -> date:
-    return to_local(utcnow()).date()
 
 
 def _open_for_units(kind: str, period: periods.Period, statuses: tuple[str, ...], role: Role, due) -> int:

@@ -15,7 +15,7 @@ from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.service_plan import operations as ops
 from portal.service_plan import periods
-from portal.service_plan.jobs import today_local
+from portal.core.timeutil import today_local
 from portal.tickets.models import Callback
 
 bp = Blueprint("service_plan", __name__)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from portal.core import uploads
 from portal.core.enums import Role
 from portal.core.templating import is_fragment_request, render_page
+from portal.core.timeutil import today_local
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.hotline.models import HotlineRecord
@@ -126,14 +127,8 @@ def _ticket_context(ticket: Ticket, failed: tuple[str, object] | None = None, er
     return dict(
         ticket=ticket, events=events, attachments=attachments, callbacks=callbacks, masked=masked,
         links=_visible_links(ticket), forms=forms, error=error, failed_action=failed[0] if failed else None,
-        current_contract=ticket.customer.current_contract(_today()),
+        current_contract=ticket.customer.current_contract(today_local()),
     )
-
-
-def _today():
-    from portal.core.timeutil import to_local, utcnow
-
-    return to_local(utcnow()).date()
 
 
 @bp.get("/tickets/<number>")
