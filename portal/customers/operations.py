@@ -155,15 +155,10 @@ def renew_contract(contract: Contract, *, start_date: date, end_date: date, fee:
 
 # --- search and list ------------------------------------------------------------
 
-def _escape_like(q: str) -> str:
-    return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _matches(q: str):
-    """Name contains q, or the pinyin initials contain q (rmyy finds 北京市第一人民医院)."""
-    like = f"%{_escape_like(q)}%"
-    initials = f"%{_escape_like(q.lower())}%"
-    return or_(CustomerUnit.name.like(like, escape="\\"), CustomerUnit.name_initials.like(initials, escape="\\"))
+    """Name contains q, or the pinyin initials contain q (rmyy finds 北京市第一人民医院); % and _ match themselves."""
+    return or_(CustomerUnit.name.contains(q, autoescape=True),
+               CustomerUnit.name_initials.contains(q.lower(), autoescape=True))
 
 
 def search_units(q: str, limit: int = 20) -> list[CustomerUnit]:

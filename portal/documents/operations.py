@@ -257,7 +257,7 @@ def period_condition(value: str):
         months = [_ym(date(p.start.year, p.start.month + i, 1)) for i in range(3)]
         return Document.period.in_([p.key, *months])
     if p is not None:
-        return Document.period.like(f"{p.key}%")
+        return Document.period.startswith(p.key, autoescape=True)
     if len(value) == 7 and value[4] == "-" and value[:4].isdigit() and value[5:].isdigit():
         return Document.period == value
     return None

@@ -52,9 +52,10 @@ def _settle_off_plan() -> int:
     return (
         reminders.settle(Reminder.kind.in_(list(SETTLED_BY)), units(MaintenanceStatus.STOPPED.value),
                          note="maintenance stopped")
-        + reminders.settle(Reminder.kind == "visit", units(ordinary), Reminder.period.not_like("%Q%"),
+        + reminders.settle(Reminder.kind == "visit", units(ordinary), ~Reminder.period.contains("Q", autoescape=True),
                            note="level changed")
-        + reminders.settle(Reminder.kind == "visit", units(vip), Reminder.period.like("%Q%"), note="level changed")
+        + reminders.settle(Reminder.kind == "visit", units(vip), Reminder.period.contains("Q", autoescape=True),
+                           note="level changed")
     )
 
 
