@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import render_template, request
+from flask import render_template
 from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from portal.complaints import NAV_TITLE as COMPLAINTS_TITLE
 from portal.core.enums import Channel, CloseReason, ContactMethod, MaintenanceStatus, Role, State, TicketType
+from portal.core.htmx import is_fragment_request
 from portal.metrics import NAV_TITLE as METRICS_TITLE
 from portal.core.timeutil import utcnow
 
@@ -32,16 +33,6 @@ NAV = [
                                             Role.IMPL_MANAGER, Role.ADMIN}),
     ("admin.users", _l("Users"), {Role.ADMIN}),
 ]
-
-
-def is_fragment_request() -> bool:
-    """An htmx request that wants only a part of the page (not boosted, not a history restore)."""
-    h = request.headers
-    return (
-        h.get("HX-Request") == "true"
-        and h.get("HX-Boosted") != "true"
-        and h.get("HX-History-Restore-Request") != "true"
-    )
 
 
 def render_page(template: str, block: str | None = None, **ctx):

@@ -10,9 +10,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from portal.core import uploads
+from portal.core import htmx, uploads
 from portal.core.enums import Role
-from portal.core.templating import is_fragment_request, render_page
+from portal.core.templating import render_page
 from portal.core.timeutil import today_local
 from portal.customers.models import Contract, CustomerUnit
 from portal.documents import content, letterhead
@@ -24,7 +24,6 @@ from portal.documents.storage import get_storage
 from portal.extensions import db
 
 bp = Blueprint("documents", __name__)
-STOP_POLLING = 286  # htmx stops polling on this status
 
 
 def require_archive() -> None:
@@ -87,7 +86,7 @@ def status(doc_id: str):
     if doc.is_pending:
         return body, 200, {"Cache-Control": "no-store"}
     # settled: stop polling, and let the rest of the page (the revisions list) refresh itself
-    return body, STOP_POLLING, {"Cache-Control": "no-store", "HX-Trigger": "document-settled"}
+    return htmx.response(body, htmx.STOP_POLLING, {"Cache-Control": "no-store"}, trigger="document-settled")
 
 
 @bp.get("/documents/<doc_id>/download")
@@ -134,10 +133,10 @@ def retry(doc_id: str):
         ops.retry(doc)
         db.session.commit()
     except ops.DocumentError as e:
-        if not is_fragment_request():
+        if not htmx.is_fragment_request():
             return _refused(e, url_for("documents.show", doc_id=doc.public_id))
         db.session.rollback()  # (already there: the component shows it)
-    if is_fragment_request():
+    if htmx.is_fragment_request():
         return render_template("documents/_status.html", doc=db.session.get(Document, doc.id))
     return redirect(url_for("documents.show", doc_id=doc.public_id))
 

@@ -6,7 +6,6 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select, update
 
-from portal.core.templating import is_fragment_request
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.notifications.models import Notification, Reminder

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from portal.core import uploads
+from portal.core import htmx, uploads
 from portal.core.enums import Role
-from portal.core.templating import is_fragment_request, render_page
+from portal.core.templating import render_page
 from portal.core.timeutil import today_local
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
@@ -170,7 +170,7 @@ def act(number: str, action: str):
         if isinstance(e, (workflow.StaleTicket, workflow.WrongState)):
             db.session.expire_all()
             ticket = access.get_ticket_or_404(number, current_user)
-    if status == 200 and not is_fragment_request():
+    if status == 200 and not htmx.is_fragment_request():
         return redirect(url_for("tickets.show", number=number))  # (the saved ticket's number: no query after the commit)
     if status == 200:
         ctx = _ticket_context(ticket)
@@ -184,10 +184,8 @@ def act(number: str, action: str):
             form.version.data = ticket.version
             keep = (action, form)
         ctx = _ticket_context(ticket, failed=keep, error=error)
-    resp = current_app.make_response((render_page("tickets/show.html", "ticket", **ctx), status))
-    if status == 200:
-        resp.headers["HX-Trigger"] = "ticket-changed"
-    return resp
+    return htmx.response(render_page("tickets/show.html", "ticket", **ctx), status,
+                         trigger="ticket-changed" if status == 200 else None)
 
 
 @bp.get("/tickets/<number>/attachments/<att_id>")
