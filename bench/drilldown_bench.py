@@ -36,7 +36,7 @@ def main() -> None:
 
     from portal import create_app
     from portal.auth.models import User
-    from portal.bench_seed import BENCH_PASSWORD
+    from bench.seed import BENCH_PASSWORD
     from portal.extensions import db
     from portal.metrics import dashboard, periods, queries
     from portal.core.timeutil import today_local
