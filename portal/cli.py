@@ -57,6 +57,7 @@ def register_cli(app: Flask) -> None:
 
         for path, missing in update_all():
             click.echo(f"{path}: {missing} untranslated")
+        click.echo("fill in the msgstr lines, then ./setup.sh compiles the catalogues")
 
     @app.cli.command("seed-bench")
     @click.option("--tickets", default=10000, show_default=True)
