@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import g, redirect, render_template, request, session, url_for
+from flask import current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,6 +23,7 @@ def load_user(session_key: str):
     """The cookie holds a login-session key (portal.auth.operations.start_session): user and live
     session are read in one query, so a session ended by logout, a password change, a deactivation
     or a role change is refused at once, whatever copy of the cookie comes back."""
+    # core → auth (upward), so at call time: the kernel step (issue 13) hands the loader to auth itself.
     from portal.auth.operations import user_for_session
 
     return user_for_session(session_key)
@@ -60,8 +61,6 @@ def standalone_error(status: int, lazy_message):
 
 
 def app_response(body: str, status: int):
-    from flask import current_app
-
     return current_app.response_class(body, status=status, mimetype="text/html")
 
 

@@ -12,6 +12,7 @@ from portal.core.enums import MaintenanceStatus, Role
 from portal.core.policy import policy
 from portal.core.timeutil import today_local, utcnow
 from portal.customers.models import Contract, CustomerUnit
+from portal.documents.operations import request_expiry_notices
 from portal.jobs.runtime import job
 from portal.notifications import reminders
 from portal.notifications.models import Reminder
@@ -39,8 +40,6 @@ def sweep(today: date | None = None) -> dict[str, int]:
 
 @job
 def sweep_contract_expiry() -> dict[str, int]:
-    from portal.documents.operations import request_expiry_notices
-
     result = sweep()
     # …and the 维护到期通知函 of each such contract, generated once (portal.documents).
     result["expiry_notice"] = request_expiry_notices()

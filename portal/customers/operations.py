@@ -17,6 +17,8 @@ from portal.core.enums import MaintenanceStatus, Role
 from portal.core.validators import PHONE_MESSAGE, normalize_cn_phone
 from portal.customers.models import Contact, Contract, CustomerUnit, MaintenanceStatusChange
 from portal.extensions import db
+from portal.notifications import reminders
+from portal.notifications.models import Reminder
 
 PAGE_SIZE = 50
 
@@ -135,9 +137,8 @@ def renew_contract(contract: Contract, *, start_date: date, end_date: date, fee:
                    note: str = "", actor: User | None = None) -> Contract:
     """The next period of a maintenance contract: a new contract starting after this one ends,
     the expiry reminder of this one settled, and the 售后服务通知函 that goes with a contract."""
+    # At call time: portal.documents.operations imports this module (unit lookup), a cycle at import.
     from portal.documents.operations import request_contract_letter
-    from portal.notifications import reminders
-    from portal.notifications.models import Reminder
 
     unit = contract.customer
     latest = latest_contract(unit)

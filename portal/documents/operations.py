@@ -20,11 +20,14 @@ from portal.core.enums import MaintenanceStatus, Role
 from portal.core.policy import policy
 from portal.core.timeutil import today_local, utcnow
 from portal.customers.models import Contact, Contract, CustomerUnit
+from portal.customers.operations import _matches
 from portal.documents import content, summary
 from portal.documents.models import Document, DocumentKind, DocumentStatus
 from portal.documents.storage import get_storage
 from portal.extensions import db
 from portal.jobs import queue
+from portal.notifications.models import Reminder
+from portal.service_plan import periods
 
 # Who may see, generate, upload and download archive documents (others get 404).
 ARCHIVE_ROLES = frozenset({Role.CS, Role.MARKET, Role.MARKET_MANAGER, Role.ADMIN})
@@ -69,6 +72,7 @@ def _request(doc: Document) -> Document:
     doc.source = "generated"
     doc.status = DocumentStatus.PENDING.value
     _add_revision(doc)
+    # At call time: portal.documents.jobs imports this module (mark_ready), a cycle at import.
     from portal.documents.jobs import render_document
 
     queue.enqueue(render_document, doc.id)
@@ -132,8 +136,6 @@ def request_summary(unit: CustomerUnit, period_key: str, author: User | None) ->
 
 def summary_periods(unit: CustomerUnit, today: date | None = None) -> list[tuple[str, str]]:
     """Periods offered for a unit's summary, newest first: VIP quarters and years, others years."""
-    from portal.service_plan import periods
-
     today = today or today_local()
     out = []
     if unit.maintenance_status == MaintenanceStatus.VIP.value:
@@ -164,6 +166,7 @@ def retry(doc: Document) -> Document:
         raise DocumentError(_l("This document is already there."), 409)
     doc.status = DocumentStatus.PENDING.value
     doc.error = None
+    # At call time: portal.documents.jobs imports this module (mark_ready), a cycle at import.
     from portal.documents.jobs import render_document
 
     queue.enqueue(render_document, doc.id)
@@ -283,8 +286,6 @@ def list_documents(f: Filters, after: str = "", page_size: int = PAGE_SIZE) -> D
     if f.unit_id:
         stmt = stmt.where(Document.customer_id == f.unit_id)
     elif f.q:
-        from portal.customers.operations import _matches
-
         stmt = stmt.where(Document.customer_id.in_(select(CustomerUnit.id).where(_matches(f.q))))
     if f.kind in DocumentKind._value2member_map_:
         stmt = stmt.where(Document.kind == f.kind)
@@ -326,8 +327,6 @@ def latest_of_series(series_keys: list[str]) -> dict[str, Document]:
 
 
 def open_summary_reminders(unit_id: int) -> list[str]:
-    from portal.notifications.models import Reminder
-
     return list(db.session.scalars(select(Reminder.period).where(
         Reminder.kind == "summary", Reminder.customer_id == unit_id, Reminder.closed_at.is_(None))
         .order_by(Reminder.period)))

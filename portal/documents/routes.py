@@ -22,6 +22,7 @@ from portal.documents.forms import (ExpiryNoticeForm, LetterheadForm, RevisionUp
 from portal.documents.models import Document, DocumentKind
 from portal.documents.storage import get_storage
 from portal.extensions import db
+from portal.handover import operations as handover
 
 bp = Blueprint("documents", __name__)
 
@@ -317,7 +318,5 @@ def unit_panel(unit: CustomerUnit, user) -> dict:
     due = ops.open_summary_reminders(unit.id)
     if due:
         form.period.data = due[-1]
-    from portal.handover import operations as handover
-
     return dict(documents_panel=dict(latest=ops.latest_for_unit(unit.id), summary_form=form, due_summaries=due,
                                      handover=handover.unit_status(unit), letterhead_missing=not letterhead.current().complete))

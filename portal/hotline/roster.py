@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from portal.auth.models import User, UserRole
 from portal.core.enums import MaintenanceStatus, Role
-from portal.core.policy import policy
+from portal.core.policy import is_workday, policy
 from portal.core.timeutil import to_local, today_local, utcnow
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
@@ -111,8 +111,6 @@ def index(error: str | None = None, status: int = 200):
     shifts = list(db.session.scalars(select(DutyShift).where(DutyShift.day >= days[0], DutyShift.day <= days[-1])
                                      .order_by(DutyShift.id)))
     grid = {(d, h): [s for s in shifts if s.day == d and s.half == h] for d in days for h, _t in HALVES}
-    from portal.core.policy import is_workday
-
     return render_template("hotline/roster.html", days=days, workday={d: is_workday(d) for d in days}, halves=HALVES, grid=grid, seats=seats_needed(),
                            staff=duty_staff(), monday=monday, can_edit=current_user.has_role(Role.DUTY_MANAGER),
                            now_shift=current_shift(), error=error, timedelta_7=timedelta(days=7), started=lambda d, h: shift_start(d, h) <= utcnow()), status

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from portal.auth.models import User, UserRole
 from portal.core.enums import CallbackKind, MaintenanceStatus, Role
 from portal.core.templating import render_page
+from portal.core.uploads import download_name
 from portal.customers.models import CustomerUnit
 from portal.customers.operations import search_units
 from portal.extensions import db
@@ -203,8 +204,6 @@ def plan():
 # --- exports ---------------------------------------------------------------------------------------
 
 def _send(content: bytes, name: str, fmt: str):
-    from portal.core.uploads import download_name
-
     return send_file(BytesIO(content), as_attachment=True, download_name=download_name(f"{name}.{fmt}"),
                      mimetype=exports.XLSX_MIMETYPE if fmt == "xlsx" else exports.CSV_MIMETYPE, max_age=0)
 

@@ -14,6 +14,7 @@ from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.jobs.runtime import job
 from portal.notifications import reminders
+from portal.notifications.jobs import announce
 from portal.notifications.models import Reminder
 from portal.service_plan import periods
 from portal.tickets.models import Callback
@@ -79,8 +80,6 @@ def sweep(today: date | None = None) -> dict[str, int]:
 
 @job
 def sweep_service_plan() -> dict[str, int]:
-    from portal.notifications.jobs import announce
-
     created = sweep()
     announce([("monthly_callback", Role.CS.value, created.get("monthly_callback", 0)),
               ("visit", Role.CS.value, created.get("visit_vip", 0) + created.get("visit_ordinary", 0)),

@@ -12,6 +12,7 @@ from portal.core.timeutil import today_local
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.hotline.models import HotlineRecord
+from portal.hotline.roster import on_duty_now
 from portal.tickets import access, listing, operations, workflow
 from portal.tickets.forms import ACTION_FORMS, AssignForm, TicketForm, action_data
 from portal.tickets.models import Attachment, Callback, Event, Ticket
@@ -76,8 +77,6 @@ def new():
                 return redirect(url_for("tickets.show", number=number))
     unit = db.session.get(CustomerUnit, form.customer_id.data) if form.customer_id.data else None
     status = 422 if request.method == "POST" else 200
-    from portal.hotline.roster import on_duty_now
-
     return render_template("tickets/new.html", form=form, unit=unit, file_errors=file_errors, hotline=hotline,
                            on_duty=on_duty_now()), status
 
