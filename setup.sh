@@ -15,3 +15,5 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q -r requirements.txt
   echo "$want" > "$stamp"
 fi
+# Translations: compile each .po whose .mo is missing or older (the portal only loads .mo files).
+.venv/bin/python -m portal.i18n_tools

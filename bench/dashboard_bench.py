@@ -68,7 +68,7 @@ def measure_one(runs: int, rebuild: bool) -> dict:
     from portal.metrics import dashboard, refresh
     from portal.metrics.forms import DashboardForm
     from portal.metrics.models import RefreshState, TicketFact
-    from portal.service_plan.jobs import today_local
+    from portal.core.timeutil import today_local
     from portal.tickets.models import Ticket
 
     app = create_app({"RATELIMIT_ENABLED": False, "SERVER_NAME": "bench.local"})

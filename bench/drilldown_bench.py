@@ -36,10 +36,10 @@ def main() -> None:
 
     from portal import create_app
     from portal.auth.models import User
-    from portal.bench_seed import BENCH_PASSWORD
+    from bench.seed import BENCH_PASSWORD
     from portal.extensions import db
     from portal.metrics import dashboard, periods, queries
-    from portal.service_plan.jobs import today_local
+    from portal.core.timeutil import today_local
     from portal.tickets import listing
     from portal.tickets.models import Ticket
 

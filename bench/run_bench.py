@@ -280,7 +280,7 @@ def measure(server: Server, client: Client, page: Page, args) -> None:
 
 def main() -> None:
     args = parse_args()
-    from portal.bench_seed import BENCH_PASSWORD
+    from bench.seed import BENCH_PASSWORD
 
     facts = data_facts()
     rare = args.rare or facts["rare"]

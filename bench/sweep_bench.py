@@ -3,7 +3,7 @@
     INSTANCE_PATH=/tmp/sweep-bench .venv/bin/python bench/sweep_bench.py --units 1000,10000 --tickets 1000000
 
 Uses the database named by DATABASE_URL (default: SQLite in INSTANCE_PATH) — give it a database of
-its own: it builds the schema with the migrations, appends synthetic data with `portal.bench_seed.seed`
+its own: it builds the schema with the migrations, appends synthetic data with `bench.seed.seed`
 (units up to each size in --units, tickets up to --tickets with the first size) and deletes every
 reminder before each measurement. For every size it runs each sweep twice, as the scheduler does: a
 first run that opens every reminder that is due, then a run that finds nothing new (the duty roster
@@ -104,7 +104,7 @@ def main() -> None:
     from flask_migrate import upgrade
 
     from portal import create_app
-    from portal.bench_seed import seed
+    from bench.seed import seed
     from portal.extensions import db
 
     app = create_app()

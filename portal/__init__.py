@@ -33,7 +33,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     # Redis down must not lock staff out: the throttle counts in this process's memory until it is back.
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
 
-    i18n.compile_catalogs(app)
+    i18n.warn_if_not_compiled()  # compiled by ./setup.sh, only loaded here
     db.init_app(app)
     database.configure_engine_events(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)

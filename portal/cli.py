@@ -61,13 +61,19 @@ def register_cli(app: Flask) -> None:
 
         for path, missing in update_all():
             click.echo(f"{path}: {missing} untranslated")
+        click.echo("fill in the msgstr lines, then ./setup.sh compiles the catalogues")
 
     @app.cli.command("seed-bench")
     @click.option("--tickets", default=10000, show_default=True)
     @click.option("--customers", default=1000, show_default=True)
     def seed_bench(tickets: int, customers: int):
         """Bulk synthetic data for benchmarks."""
-        from portal.bench_seed import seed
+        # Imported here, not at the top: bench/ lives beside the application package, not in it (a deployment
+        # needs none of it), so only this command — run from the checkout — may load it.
+        try:
+            from bench.seed import seed
+        except ModuleNotFoundError as e:
+            raise click.ClickException(f"seed-bench needs the checkout's bench/ folder ({e})")
 
         seed(tickets=tickets, customers=customers, echo=click.echo)
 

@@ -1,5 +1,6 @@
 """`flask --app app i18n-update`: extract messages per area and merge them into each
 area's zh_CN catalogue (portal/<area>/translations), keeping existing translations.
+`python -m portal.i18n_tools` (run by ./setup.sh): compile every catalogue whose .mo is missing or older.
 
 Area X covers portal/X/**.py and templates/X/**.html; the root catalogue
 (portal/translations) covers portal/core, portal/*.py and templates/*.html.
@@ -10,7 +11,10 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_file
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
+
+from portal.core.i18n import catalogues, stale_catalogues
 
 PORTAL = Path(__file__).resolve().parent
 ROOT = PORTAL.parent
@@ -75,3 +79,26 @@ def translated(message) -> bool:
 
 def update_all() -> list[tuple[Path, int]]:
     return [update(None)] + [update(a) for a in AREAS]
+
+
+def compile_catalogues(root: Path = PORTAL) -> list[Path]:
+    """Compile each .po whose .mo is missing or older; return the .mo files written."""
+    written = []
+    stale = set(stale_catalogues(root))
+    for po, mo in catalogues(root):
+        if po not in stale:
+            continue
+        with po.open("rb") as f:
+            catalog = read_po(f)
+        mo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = mo.with_suffix(".mo.tmp")
+        with tmp.open("wb") as f:
+            write_mo(f, catalog)
+        tmp.replace(mo)  # atomic: a portal starting meanwhile reads the old file or the new one, never half
+        written.append(mo)
+    return written
+
+
+if __name__ == "__main__":
+    done = compile_catalogues()
+    print(f"translations: {len(done)} catalogue(s) compiled" if done else "translations: up to date")

@@ -19,6 +19,14 @@ PASSWORD = "test-pass-2026"
 ROLE_KEYS = ["cs", "dev_manager", "engineer", "impl_manager", "impl_engineer", "market", "market_manager", "admin"]
 
 
+def pytest_sessionstart(session):
+    # ./test.sh compiles the translations through ./setup.sh; a bare `python -m pytest` after a .po was edited
+    # must not test Chinese pages against a stale .mo (the portal itself only loads them).
+    from portal.i18n_tools import compile_catalogues
+
+    compile_catalogues()
+
+
 @pytest.fixture(scope="session")
 def instance_dir():
     d = Path(tempfile.mkdtemp(prefix="portal-test-"))

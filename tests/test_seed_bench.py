@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.auth.models import User
-from portal.bench_seed import BENCH_PASSWORD, BENCH_USERS, seed
+from bench.seed import BENCH_PASSWORD, BENCH_USERS, seed
 from portal.core.enums import Channel, CloseReason, MaintenanceStatus, Role, State, TicketType
 from portal.core.timeutil import utcnow
 from portal.core.validators import normalize_cn_phone

@@ -2,17 +2,21 @@
 
 Message ids are English; every area keeps its catalogue next to its code
 (portal/<area>/translations), shared strings live in portal/translations.
-The .po files are compiled to .mo at start-up when missing or older.
+The .po files are compiled to .mo by ./setup.sh (portal/i18n_tools.py); the app only loads them, and says
+so once in the log when one is missing or older than its .po.
 """
 from __future__ import annotations
 
 import functools
+import logging
 from pathlib import Path
 
+from babel import Locale
 from flask_login import current_user
 
 PORTAL = Path(__file__).resolve().parent.parent
 SUPPORTED = ("zh_CN", "en")
+log = logging.getLogger(__name__)
 
 
 def directories() -> str:
@@ -20,24 +24,27 @@ def directories() -> str:
     return ";".join(str(d) for d in dirs)
 
 
-def compile_catalogs(app=None) -> None:
-    from babel import Locale
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
+def catalogues(root: Path = PORTAL) -> list[tuple[Path, Path]]:
+    """Every (.po, .mo it compiles to) under `root`. Babel parses zh_CN as zh_Hans_CN and Flask-Babel looks in
+    the folder of that name: the .po stays under the familiar zh_CN, its .mo goes where it is looked for."""
+    out = []
+    for po in sorted(root.glob("**/translations/*/LC_MESSAGES/messages.po")):
+        out.append((po, po.parents[2] / str(_parsed(po.parents[1].name)) / "LC_MESSAGES" / "messages.mo"))
+    return out
 
-    for po in PORTAL.glob("**/translations/*/LC_MESSAGES/messages.po"):
-        # Babel parses zh_CN as zh_Hans_CN and Flask-Babel looks in the folder of that name;
-        # the .po stays under the familiar zh_CN, its compiled .mo goes where it is looked for.
-        mo = po.parents[2] / str(Locale.parse(po.parents[1].name)) / "LC_MESSAGES" / "messages.mo"
-        mo.parent.mkdir(parents=True, exist_ok=True)
-        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
-            continue
-        with po.open("rb") as f:
-            catalog = read_po(f)
-        tmp = mo.with_suffix(".mo.tmp")
-        with tmp.open("wb") as f:
-            write_mo(f, catalog)
-        tmp.replace(mo)  # atomic: several workers may start at once
+
+def stale_catalogues(root: Path = PORTAL) -> list[Path]:
+    """The .po files whose .mo is missing or older (the app would show their messages in English)."""
+    return [po for po, mo in catalogues(root) if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime]
+
+
+def warn_if_not_compiled(root: Path = PORTAL) -> list[Path]:
+    stale = stale_catalogues(root)
+    if stale:
+        log.warning("%d translation catalogue(s) not compiled or older than their .po — their messages will show "
+                    "in English until ./setup.sh (or `python -m portal.i18n_tools`) compiles them: %s",
+                    len(stale), ", ".join(str(p.relative_to(root)) for p in stale))
+    return stale
 
 
 def select_locale():
@@ -52,6 +59,4 @@ def select_locale():
 
 @functools.lru_cache(maxsize=None)
 def _parsed(name: str):
-    from babel import Locale
-
     return Locale.parse(name)

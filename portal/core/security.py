@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import g, redirect, render_template, request, session, url_for
+from flask import current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,18 +11,17 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import InternalServerError
 
+from portal.core import htmx
 from portal.core.database import committed_in_this_request
 from portal.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
 
-def _wants_fragment() -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def error_response(status: int, message: str):
-    if _wants_fragment():
+    if htmx.is_fragment_request():  # a boosted navigation or history restore swaps the body: it gets the page
         return render_template("_error_fragment.html", message=message, status=status), status
     return render_template("error.html", message=message, status=status), status
 
@@ -41,7 +40,7 @@ def standalone_error(status: int, lazy_message):
         pass
     with force_locale(locale if locale in ("zh_CN", "en") else "zh_CN"):
         message = str(lazy_message)
-        if _wants_fragment():
+        if htmx.is_fragment_request():
             body = render_template("_error_fragment.html", message=message, status=status)
         else:
             body = render_template("_unavailable.html", message=message, status=status)
@@ -53,8 +52,6 @@ def standalone_error(status: int, lazy_message):
 
 
 def app_response(body: str, status: int):
-    from flask import current_app
-
     return current_app.response_class(body, status=status, mimetype="text/html")
 
 
@@ -71,10 +68,8 @@ def init_app(app) -> None:
 
     @login_manager.unauthorized_handler
     def _unauthorized():
-        if _wants_fragment():
-            resp = app.response_class(status=401)
-            resp.headers["HX-Redirect"] = url_for("auth.login")
-            return resp
+        if htmx.is_htmx_request():  # boosted too: its XMLHttpRequest would follow a 302 into the page
+            return htmx.redirect(url_for("auth.login"), 401)
         return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
 
     @app.errorhandler(CSRFError)
@@ -130,5 +125,5 @@ def init_app(app) -> None:
         signed_in = (user is not None and not user.is_anonymous) or "_user_id" in session
         if signed_in and request.endpoint != "static":
             resp.headers["Cache-Control"] = "no-store"
-        resp.vary.add("HX-Request")
+        resp.vary.add(htmx.VARY)
         return resp

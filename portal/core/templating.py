@@ -3,23 +3,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import render_template, request
+from flask import render_template
 from flask_babel import format_date, format_datetime
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
 from portal.core.enums import Channel, CloseReason, ContactMethod, MaintenanceStatus, Role, State, TicketType
+from portal.core.htmx import is_fragment_request
 from portal.core.kernel import can, kernel, navigation
 from portal.core.timeutil import utcnow
 
-def is_fragment_request() -> bool:
-    """An htmx request that wants only a part of the page (not boosted, not a history restore)."""
-    h = request.headers
-    return (
-        h.get("HX-Request") == "true"
-        and h.get("HX-Boosted") != "true"
-        and h.get("HX-History-Restore-Request") != "true"
-    )
 
 
 def render_page(template: str, block: str | None = None, **ctx):

@@ -12,7 +12,7 @@ def utcnow() -> datetime:
 
 
 def today_local() -> date:
-    """Today's date in Shanghai (the service plan's periods and the letters' dates)."""
+    """Today's date in Shanghai (the portal's one local day: deadlines, periods, contracts)."""
     return to_local(utcnow()).date()
 
 

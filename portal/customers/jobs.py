@@ -5,20 +5,21 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import String, and_, cast, exists, literal, select
+from sqlalchemy import String, cast, exists, literal, select
 from sqlalchemy.orm import aliased
 
 from portal.core.enums import MaintenanceStatus, Role
 from portal.core.policy import policy
-from portal.core.timeutil import to_local, utcnow
+from portal.core.timeutil import today_local, utcnow
 from portal.customers.models import Contract, CustomerUnit
+from portal.documents.operations import request_expiry_notices
 from portal.jobs.runtime import job
 from portal.notifications import reminders
 from portal.notifications.models import Reminder
 
 
 def sweep(today: date | None = None) -> dict[str, int]:
-    today = today or to_local(utcnow()).date()
+    today = today or today_local()
     window_end = today + timedelta(days=policy().contract_expiry_window_days)
     later = aliased(Contract)
     renewed = exists().where(later.customer_id == Contract.customer_id, later.start_date > Contract.start_date)
@@ -39,8 +40,6 @@ def sweep(today: date | None = None) -> dict[str, int]:
 
 @job
 def sweep_contract_expiry() -> dict[str, int]:
-    from portal.documents.operations import request_expiry_notices
-
     result = sweep()
     # …and the 维护到期通知函 of each such contract, generated once (portal.documents).
     result["expiry_notice"] = request_expiry_notices()

@@ -18,6 +18,8 @@ from portal.core.kernel import kernel
 from portal.core.validators import PHONE_MESSAGE, normalize_cn_phone
 from portal.customers.models import Contact, Contract, CustomerUnit, MaintenanceStatusChange
 from portal.extensions import db
+from portal.notifications import reminders
+from portal.notifications.models import Reminder
 
 PAGE_SIZE = 50
 
@@ -35,12 +37,6 @@ class CustomerError(Exception):
 def initials_of(name: str) -> str:
     """北京市第一人民医院 → bjsdyrmyy (letters and digits kept as they are)."""
     return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default")).lower()[:200]
-
-
-def today_local() -> date:
-    from portal.core.timeutil import to_local, utcnow
-
-    return to_local(utcnow()).date()
 
 
 # --- units --------------------------------------------------------------------
@@ -142,9 +138,6 @@ def renew_contract(contract: Contract, *, start_date: date, end_date: date, fee:
                    note: str = "", actor: User | None = None) -> Contract:
     """The next period of a maintenance contract: a new contract starting after this one ends,
     the expiry reminder of this one settled, and the 售后服务通知函 that goes with a contract."""
-    from portal.notifications import reminders
-    from portal.notifications.models import Reminder
-
     unit = contract.customer
     latest = latest_contract(unit)
     if latest is not None and latest.id != contract.id:
@@ -161,15 +154,10 @@ def renew_contract(contract: Contract, *, start_date: date, end_date: date, fee:
 
 # --- search and list ------------------------------------------------------------
 
-def _escape_like(q: str) -> str:
-    return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def unit_matches(q: str):
-    """Name contains q, or the pinyin initials contain q (rmyy finds 北京市第一人民医院)."""
-    like = f"%{_escape_like(q)}%"
-    initials = f"%{_escape_like(q.lower())}%"
-    return or_(CustomerUnit.name.like(like, escape="\\"), CustomerUnit.name_initials.like(initials, escape="\\"))
+    """Name contains q, or the pinyin initials contain q (rmyy finds 北京市第一人民医院); % and _ match themselves."""
+    return or_(CustomerUnit.name.contains(q, autoescape=True),
+               CustomerUnit.name_initials.contains(q.lower(), autoescape=True))
 
 
 def search_units(q: str, limit: int = 20) -> list[CustomerUnit]:

@@ -12,11 +12,14 @@ from sqlalchemy.exc import IntegrityError
 from portal.core.enums import MaintenanceStatus
 from portal.core.kernel import can, requires
 from portal.core.templating import render_page
+from portal.core.timeutil import today_local
 from portal.customers import importer
 from portal.customers import operations as ops
 from portal.customers.forms import (ContactForm, ContractForm, ImportConfirmForm, ImportUploadForm, NewUnitForm,
                                     RenewForm, StatusForm, UnitForm)
 from portal.customers.models import Contact, Contract, CustomerUnit
+from portal.documents.operations import request_contract_letter
+from portal.documents.routes import unit_panel
 from portal.extensions import db
 
 bp = Blueprint("customers", __name__)
@@ -68,10 +71,8 @@ def _show_context(unit: CustomerUnit, status_form: StatusForm | None = None, sta
     can_change = ops.can_change_status(current_user)
     if can_change and status_form is None:
         status_form = StatusForm(formdata=None, status=unit.maintenance_status)
-    from portal.documents.routes import unit_panel
-
     return dict(
-        unit=unit, history=ops.status_history(unit), current_contract=unit.current_contract(ops.today_local()),
+        unit=unit, history=ops.status_history(unit), current_contract=unit.current_contract(today_local()),
         can_edit=can("customers.edit"), status_form=status_form if can_change else None,
         status_error=status_error, latest_contract=ops.latest_contract(unit), **unit_panel(unit, current_user),
     )
@@ -215,8 +216,6 @@ def new_contract(unit_id: int):
             _field_error(form, e)
         else:
             # 签订维护合同的同时，需附带一份售后服务通知函: generated with it.
-            from portal.documents.operations import request_contract_letter
-
             db.session.flush()
             request_contract_letter(contract, current_user)
             db.session.commit()

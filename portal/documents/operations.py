@@ -18,7 +18,7 @@ from portal.core import uploads
 from portal.core.enums import MaintenanceStatus
 from portal.core.kernel import kernel
 from portal.core.policy import cadence, policy
-from portal.core.timeutil import to_local, utcnow
+from portal.core.timeutil import today_local, utcnow
 from portal.customers.models import Contact, Contract, CustomerUnit
 from portal.customers.operations import unit_matches
 from portal.documents import content, summary
@@ -26,8 +26,9 @@ from portal.documents.filing import archive, new_key
 from portal.documents.jobs import render_document
 from portal.documents.models import Document, DocumentKind, DocumentStatus
 from portal.extensions import db
-from portal.service_plan import periods
 from portal.jobs import queue
+from portal.notifications.models import Reminder
+from portal.service_plan import periods
 
 # Who may see, generate, upload and download archive documents (others get 404).
 PAGE_SIZE = 50
@@ -41,10 +42,6 @@ class DocumentError(Exception):
 
 def can_use_archive(user) -> bool:
     return kernel.allows(user, "archive.view")
-
-
-def today_local() -> date:
-    return to_local(utcnow()).date()
 
 
 def _ym(d: date) -> str:
@@ -249,7 +246,7 @@ def period_condition(value: str):
         months = [_ym(date(p.start.year, p.start.month + i, 1)) for i in range(3)]
         return Document.period.in_([p.key, *months])
     if p is not None:
-        return Document.period.like(f"{p.key}%")
+        return Document.period.startswith(p.key, autoescape=True)
     if len(value) == 7 and value[4] == "-" and value[:4].isdigit() and value[5:].isdigit():
         return Document.period == value
     return None
@@ -316,8 +313,6 @@ def latest_of_series(series_keys: list[str]) -> dict[str, Document]:
 
 
 def open_summary_reminders(unit_id: int) -> list[str]:
-    from portal.notifications.models import Reminder
-
     return list(db.session.scalars(select(Reminder.period).where(
         Reminder.kind == "summary", Reminder.customer_id == unit_id, Reminder.closed_at.is_(None))
         .order_by(Reminder.period)))

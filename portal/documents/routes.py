@@ -10,9 +10,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from portal.core import storage, uploads
+from portal.core import htmx, storage, uploads
 from portal.core.kernel import requires
-from portal.core.templating import is_fragment_request, render_page
+from portal.core.templating import render_page
+from portal.core.timeutil import today_local
 from portal.customers.models import Contract, CustomerUnit
 from portal.documents import content, letterhead
 from portal.documents import operations as ops
@@ -20,9 +21,9 @@ from portal.documents.forms import (ExpiryNoticeForm, LetterheadForm, RevisionUp
                                     UploadForm)
 from portal.documents.models import Document, DocumentKind
 from portal.extensions import db
+from portal.handover import operations as handover
 
 bp = Blueprint("documents", __name__)
-STOP_POLLING = 286  # htmx stops polling on this status
 
 
 def require_archive() -> None:
@@ -84,7 +85,7 @@ def status(doc_id: str):
     if doc.is_pending:
         return body, 200, {"Cache-Control": "no-store"}
     # settled: stop polling, and let the rest of the page (the revisions list) refresh itself
-    return body, STOP_POLLING, {"Cache-Control": "no-store", "HX-Trigger": "document-settled"}
+    return htmx.response(body, htmx.STOP_POLLING, {"Cache-Control": "no-store"}, trigger="document-settled")
 
 
 @bp.get("/documents/<doc_id>/download")
@@ -135,10 +136,10 @@ def retry(doc_id: str):
         ops.retry(doc)
         db.session.commit()
     except ops.DocumentError as e:
-        if not is_fragment_request():
+        if not htmx.is_fragment_request():
             return _refused(e, url_for("documents.show", doc_id=doc.public_id))
         db.session.rollback()  # (already there: the component shows it)
-    if is_fragment_request():
+    if htmx.is_fragment_request():
         return render_template("documents/_status.html", doc=db.session.get(Document, doc.id))
     return redirect(url_for("documents.show", doc_id=doc.public_id))
 
@@ -185,7 +186,7 @@ def generate_contract_letter(contract_id: int):
 
 
 def _expiry_form(contract: Contract, formdata=True) -> ExpiryNoticeForm:
-    renew_by = max(contract.end_date, ops.today_local())  # an ended contract: renew at once
+    renew_by = max(contract.end_date, today_local())  # an ended contract: renew at once
     kwargs = {} if formdata else dict(formdata=None, boxes=content.FAX_BOXES_DEFAULT, renew_by=renew_by)
     form = ExpiryNoticeForm(**kwargs)
     contacts = contract.customer.contacts
@@ -317,7 +318,5 @@ def unit_panel(unit: CustomerUnit, user) -> dict:
     due = ops.open_summary_reminders(unit.id)
     if due:
         form.period.data = due[-1]
-    from portal.handover import operations as handover
-
     return dict(documents_panel=dict(latest=ops.latest_for_unit(unit.id), summary_form=form, due_summaries=due,
                                      handover=handover.unit_status(unit), letterhead_missing=not letterhead.current().complete))

@@ -9,8 +9,8 @@ from sqlalchemy import exists, select
 
 from jinja2_fragments.flask import render_block
 
+from portal.core.htmx import is_fragment_request
 from portal.core.kernel import can, guard_blueprint
-from portal.core.templating import is_fragment_request
 from portal.customers.models import CustomerUnit
 from portal.documents import operations as documents
 from portal.extensions import db

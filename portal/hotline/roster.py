@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from portal.auth.models import User, UserRole
 from portal.core.enums import MaintenanceStatus
 from portal.core.kernel import can, kernel
-from portal.core.policy import policy
-from portal.core.timeutil import to_local, utcnow
+from portal.core.policy import is_workday, policy
+from portal.core.timeutil import to_local, today_local, utcnow
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.hotline.jobs import shift_start
@@ -100,9 +100,9 @@ def remove_from_shift(shift_id: int, actor: User) -> None:
 
 def _week_start(raw: str | None) -> date:
     try:
-        d = date.fromisoformat(raw) if raw else to_local(utcnow()).date()
+        d = date.fromisoformat(raw) if raw else today_local()
     except ValueError:
-        d = to_local(utcnow()).date()
+        d = today_local()
     return d - timedelta(days=d.weekday())
 
 
@@ -113,8 +113,6 @@ def index(error: str | None = None, status: int = 200):
     shifts = list(db.session.scalars(select(DutyShift).where(DutyShift.day >= days[0], DutyShift.day <= days[-1])
                                      .order_by(DutyShift.id)))
     grid = {(d, h): [s for s in shifts if s.day == d and s.half == h] for d in days for h, _t in HALVES}
-    from portal.core.policy import is_workday
-
     return render_template("hotline/roster.html", days=days, workday={d: is_workday(d) for d in days}, halves=HALVES, grid=grid, seats=seats_needed(),
                            staff=duty_staff(), monday=monday, can_edit=can("hotline.roster_edit"),
                            now_shift=current_shift(), error=error, timedelta_7=timedelta(days=7), started=lambda d, h: shift_start(d, h) <= utcnow()), status

@@ -24,9 +24,10 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from portal.core.policy import is_workday
-from portal.core.timeutil import to_local, utcnow
+from portal.core.timeutil import to_local, today_local
 from portal.extensions import db
 from portal.metrics.models import WorkCalendarDay
+from portal.tickets.models import Ticket
 
 UTC_OFFSET_S = 8 * 3600
 CALENDAR_EPOCH = date(2004, 1, 1)  # the first year chinesecalendar knows
@@ -118,14 +119,12 @@ def _rows(first: date, last: date) -> tuple[dict, ...]:
 
 def needed_range(first_needed: date | None = None) -> tuple[date, date]:
     """From the first ticket's year (or CALENDAR_EPOCH's) to the end of next year."""
-    from portal.tickets.models import Ticket
-
     first_ticket = db.session.scalar(select(func.min(Ticket.created_at)))
-    start = to_local(first_ticket).date() if first_ticket else to_local(utcnow()).date()
+    start = to_local(first_ticket).date() if first_ticket else today_local()
     if first_needed:
         start = min(start, first_needed)
     start = max(CALENDAR_EPOCH, date(start.year, 1, 1))
-    return start, date(to_local(utcnow()).year + 1, 12, 31)
+    return start, date(today_local().year + 1, 12, 31)
 
 
 def ensure(first_needed: date | None = None) -> date | None:

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 
+from portal.core.timeutil import today_local
 from portal.service_plan import periods as plan_periods
 
 KINDS = ("month", "quarter", "year", "custom")
@@ -58,8 +59,6 @@ class DashPeriod:
 
     @property
     def ended(self) -> bool:
-        from portal.service_plan.jobs import today_local
-
         return self.end <= today_local()
 
     def earlier(self, n: int) -> "DashPeriod":

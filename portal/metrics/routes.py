@@ -17,12 +17,13 @@ from portal.auth.models import User, UserRole
 from portal.core.enums import CallbackKind, MaintenanceStatus, Role
 from portal.core.kernel import requires
 from portal.core.templating import render_page
+from portal.core.uploads import download_name
 from portal.customers.models import CustomerUnit
 from portal.customers.operations import search_units
 from portal.extensions import db
 from portal.metrics import access, charts, dashboard, drilldown, exports, periods, queries, refresh, reports
 from portal.metrics.forms import DashboardForm, period_choices, scope_args
-from portal.service_plan.jobs import today_local
+from portal.core.timeutil import today_local
 from portal.tickets import access as ticket_access
 from portal.tickets import listing
 from portal.notifications.models import Reminder
@@ -204,8 +205,6 @@ def plan():
 # --- exports ---------------------------------------------------------------------------------------
 
 def _send(content: bytes, name: str, fmt: str):
-    from portal.core.uploads import download_name
-
     return send_file(BytesIO(content), as_attachment=True, download_name=download_name(f"{name}.{fmt}"),
                      mimetype=exports.XLSX_MIMETYPE if fmt == "xlsx" else exports.CSV_MIMETYPE, max_age=0)
 

@@ -3,7 +3,7 @@
 after_flush notes which tickets changed in a way the document shows (a ticket's indexed columns, a new
 comment, a callback); before_commit rebuilds those tickets' documents once, however many flushes the
 transaction had. A rolled-back transaction forgets its notes (and its index writes roll back with it).
-Writes that bypass the ORM (bench_seed's bulk load) are not seen: run `flask search-reindex` after them.
+Writes that bypass the ORM (bench/seed.py's bulk load) are not seen: run `flask search-reindex` after them.
 """
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from portal.core.timeutil import today_local, utcnow
 from portal.customers.models import CustomerUnit
 from portal.jobs.runtime import job
 from portal.notifications import reminders
+from portal.notifications.jobs import announce
 from portal.notifications.models import Reminder
 from portal.service_plan import periods
 from portal.service_plan.operations import DONE_NOTE, PLAN_KINDS
@@ -91,8 +92,6 @@ def sweep(today: date | None = None) -> dict[str, int]:
 
 @job
 def sweep_service_plan() -> dict[str, int]:
-    from portal.notifications.jobs import announce
-
     created = sweep()
     def total(prefix: str) -> int:
         return sum(n for key, n in created.items() if key.startswith(prefix))

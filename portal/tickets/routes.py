@@ -1,16 +1,18 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from portal.core import uploads
+from portal.core import htmx, uploads
 from portal.core.kernel import requires
-from portal.core.templating import is_fragment_request, render_page
+from portal.core.templating import render_page
+from portal.core.timeutil import today_local
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.hotline.models import HotlineRecord
+from portal.hotline.roster import on_duty_now
 from portal.tickets import access, listing, operations, workflow
 from portal.tickets.forms import ACTION_FORMS, AssignForm, TicketForm, action_data
 from portal.tickets.models import Attachment, Callback, Event, Ticket
@@ -69,8 +71,6 @@ def new():
                 return redirect(url_for("tickets.show", number=number))
     unit = db.session.get(CustomerUnit, form.customer_id.data) if form.customer_id.data else None
     status = 422 if request.method == "POST" else 200
-    from portal.hotline.roster import on_duty_now
-
     return render_template("tickets/new.html", form=form, unit=unit, file_errors=file_errors, hotline=hotline,
                            on_duty=on_duty_now()), status
 
@@ -120,14 +120,8 @@ def _ticket_context(ticket: Ticket, failed: tuple[str, object] | None = None, er
     return dict(
         ticket=ticket, events=events, attachments=attachments, callbacks=callbacks, masked=masked,
         links=_visible_links(ticket), forms=forms, error=error, failed_action=failed[0] if failed else None,
-        current_contract=ticket.customer.current_contract(_today()),
+        current_contract=ticket.customer.current_contract(today_local()),
     )
-
-
-def _today():
-    from portal.core.timeutil import to_local, utcnow
-
-    return to_local(utcnow()).date()
 
 
 @bp.get("/tickets/<number>")
@@ -169,7 +163,7 @@ def act(number: str, action: str):
         if isinstance(e, (workflow.StaleTicket, workflow.WrongState)):
             db.session.expire_all()
             ticket = access.get_ticket_or_404(number, current_user)
-    if status == 200 and not is_fragment_request():
+    if status == 200 and not htmx.is_fragment_request():
         return redirect(url_for("tickets.show", number=number))  # (the saved ticket's number: no query after the commit)
     if status == 200:
         ctx = _ticket_context(ticket)
@@ -183,10 +177,8 @@ def act(number: str, action: str):
             form.version.data = ticket.version
             keep = (action, form)
         ctx = _ticket_context(ticket, failed=keep, error=error)
-    resp = current_app.make_response((render_page("tickets/show.html", "ticket", **ctx), status))
-    if status == 200:
-        resp.headers["HX-Trigger"] = "ticket-changed"
-    return resp
+    return htmx.response(render_page("tickets/show.html", "ticket", **ctx), status,
+                         trigger="ticket-changed" if status == 200 else None)
 
 
 @bp.get("/tickets/<number>/attachments/<att_id>")

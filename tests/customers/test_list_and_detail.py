@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from portal.core.enums import MaintenanceStatus
+from portal.core.timeutil import today_local
 from portal.customers import operations as ops
 from portal.extensions import db
 
@@ -113,7 +114,7 @@ def test_detail_shows_facts_contacts_contracts_history_and_ticket_link(auth, uni
     unit = unit_factory(name="深圳市南山区人民医院", status="vip", address="深圳市南山区桃园路 89 号",
                         phone="0755-26553111", user_count=900)
     ops.add_contact(unit, name="刘建国", department="信息科", phone="13800138001", email="liu@example.cn")
-    today = ops.today_local()
+    today = today_local()
     ops.add_contract(unit, start_date=today - timedelta(days=400), end_date=today - timedelta(days=36),
                      fee=Decimal("0"), free_year=True, note="购买后首年免费维护")
     ops.add_contract(unit, start_date=today - timedelta(days=35), end_date=today + timedelta(days=330),

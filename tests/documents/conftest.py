@@ -13,7 +13,7 @@ from portal.core.timeutil import from_local, utcnow
 from portal.extensions import db
 from portal.service_plan import operations as plan
 from portal.service_plan import periods
-from portal.service_plan.jobs import today_local
+from portal.core.timeutil import today_local
 from portal.tickets.models import Callback, Ticket
 from portal.tickets.operations import take_action
 from tests.jobs.helpers import set_columns

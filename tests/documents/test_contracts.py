@@ -11,7 +11,7 @@ from portal.customers.models import Contract
 from portal.customers.operations import add_contract
 from portal.extensions import db
 from portal.notifications.models import Reminder
-from portal.service_plan.jobs import today_local
+from portal.core.timeutil import today_local
 from tests.documents.helpers import all_documents, run_burst_worker
 from tests.jobs.helpers import call_job, reminders
 

@@ -11,7 +11,7 @@ from portal.documents import operations as ops
 from portal.documents import summary
 from portal.extensions import db
 from portal.service_plan import periods
-from portal.service_plan.jobs import today_local
+from portal.core.timeutil import today_local
 from tests.documents.helpers import document, flat, pdf_bytes, pdf_text, run_burst_worker
 
 

@@ -12,7 +12,8 @@ from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.notifications.models import Reminder
 from portal.service_plan import operations
-from portal.service_plan.jobs import sweep, today_local
+from portal.core.timeutil import today_local
+from portal.service_plan.jobs import sweep
 from portal.tickets.models import Callback
 from tests.jobs.helpers import days, local, periods_of, reminders, set_columns
 

@@ -16,7 +16,8 @@ from portal.customers.operations import add_contract
 from portal.extensions import db
 from portal.jobs import queue as outbox
 from portal.notifications.models import Notification
-from portal.service_plan.jobs import sweep_service_plan, today_local
+from portal.core.timeutil import today_local
+from portal.service_plan.jobs import sweep_service_plan
 from portal.tickets.jobs import sweep_ticket_reminders
 from portal.tickets.models import Ticket
 from portal.tickets.operations import take_action

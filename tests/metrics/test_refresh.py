@@ -16,7 +16,7 @@ from portal.metrics.models import DailyFigures, MonthlyFigures, RefreshState, Ti
 from portal.metrics.periods import of_kind
 from portal.service_plan import jobs as plan_jobs
 from portal.service_plan import operations as plan_ops
-from portal.service_plan.jobs import today_local
+from portal.core.timeutil import today_local
 from portal.tickets import workflow
 from portal.tickets.models import Ticket
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.auth.models import User
-from portal.bench_seed import seed
+from bench.seed import seed
 from portal.core.enums import OPEN_STATES, State
 from portal.extensions import db
 from portal.queues import definitions

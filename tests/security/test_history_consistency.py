@@ -174,7 +174,7 @@ def test_tickets_driven_through_every_workflow_path_have_consistent_histories(dr
 
 
 def test_seed_bench_data_has_consistent_histories(app):
-    from portal.bench_seed import seed
+    from bench.seed import seed
 
     seed(tickets=200, customers=10, echo=lambda *_: None)
     assert check() == []
