@@ -215,11 +215,9 @@ def _export_name(scope: queries.Scope) -> str:
     return f"{_('service-metrics')}-{when}"
 
 
-@bp.get("/metrics/export.<fmt>")
+@bp.get("/metrics/export.<any(xlsx, csv):fmt>")
 @requires("metrics.view")
 def export(fmt: str):
-    if fmt not in ("xlsx", "csv"):
-        abort(404)
     try:
         _form, scope = _parse()
     except _Refused as e:
@@ -241,13 +239,11 @@ ORDER = {
 }
 
 
-@bp.get("/tickets/export.<fmt>")
+@bp.get("/tickets/export.<any(xlsx, csv):fmt>")
 @login_required
 def tickets_export(fmt: str):
     """The ticket list as it is filtered now (every filter of the list, the dashboard's drill-down filters
     among them), as the user may see it: the list's own query, visibility rule and masking."""
-    if fmt not in ("xlsx", "csv"):
-        abort(404)
     if not access.may_export_tickets(current_user):
         abort(403)
     f = listing.Filters.from_args(request.args)
@@ -267,11 +263,9 @@ def tickets_export(fmt: str):
     return _send(exports.to_csv(table), name, fmt)
 
 
-@bp.get("/metrics/units/<int:unit_id>/history.<fmt>")
+@bp.get("/metrics/units/<int:unit_id>/history.<any(xlsx, csv):fmt>")
 @login_required
 def unit_history(unit_id: int, fmt: str):
-    if fmt not in ("xlsx", "csv"):
-        abort(404)
     if not access.may_export_unit_history(current_user):
         abort(403)
     unit = db.get_or_404(CustomerUnit, unit_id)
