@@ -30,6 +30,8 @@ from typing import BinaryIO, Protocol
 from flask import Response, current_app, send_file
 from flask_babel import lazy_gettext as _l
 
+from portal.core.security import standalone_error
+
 ATTACHMENTS = "uploads"
 ARCHIVE = "documents"
 NAMESPACES = (ATTACHMENTS, ARCHIVE)
@@ -274,8 +276,6 @@ _STORE_UNAVAILABLE = _l("The file storage cannot be reached just now. Try again 
 
 
 def init_app(app) -> None:
-    from portal.core.security import standalone_error
-
     @app.errorhandler(StoreUnavailable)
     def _store_unavailable(e):
         # Files are written before the rows that name them commit: a failed write leaves no row behind.

@@ -11,7 +11,7 @@ from jinja2_fragments.flask import render_block
 from portal.core.enums import Channel, CloseReason, ContactMethod, MaintenanceStatus, Role, State, TicketType
 from portal.core.htmx import is_fragment_request
 from portal.core.kernel import can, kernel, navigation
-from portal.core.timeutil import utcnow
+from portal.core.timeutil import format_local, to_local, utcnow
 
 
 
@@ -25,8 +25,6 @@ def render_page(template: str, block: str | None = None, **ctx):
 def local_dt(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     if value is None:
         return ""
-    from portal.core.timeutil import format_local, to_local
-
     return format_local(value, fmt) or format_datetime(to_local(value), fmt, rebase=False)
 
 

@@ -10,7 +10,7 @@ from flask import render_template
 from flask_babel import force_locale
 from markupsafe import Markup
 
-from portal.core.enums import MaintenanceStatus
+from portal.core.enums import MaintenanceStatus, State, TicketType
 from portal.core.policy import policy
 from portal.core.timeutil import to_local
 from portal.documents import letterhead, render, summary
@@ -122,8 +122,6 @@ def period_title(period_key: str) -> str:
 
 
 def _summary(doc: Document) -> Built:
-    from portal.core.enums import State, TicketType
-
     ctx = _common(doc)
     unit = doc.customer
     period = summary.parse_period(doc.period)

@@ -13,6 +13,7 @@ from portal.extensions import db
 from portal.hotline.models import DutyShift
 from portal.jobs.runtime import job
 from portal.notifications import reminders
+from portal.notifications.jobs import announce
 from portal.notifications.models import Reminder
 
 
@@ -67,8 +68,6 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
 
 @job
 def check_duty_roster() -> dict[str, int]:
-    from portal.notifications.jobs import announce
-
     created = sweep()
     announce([("duty_roster", Role.DUTY_MANAGER.value, created.get("duty_roster", 0))])
     return created

@@ -9,9 +9,11 @@ from sqlalchemy import select
 from portal.auth.models import User
 from portal.core.timeutil import utcnow
 from portal.extensions import db
+from portal.jobs.queue import enqueue
 from portal.jobs.runtime import job
 from portal.notifications import delivery
 from portal.notifications.models import Notification
+from portal.notifications.texts import describe, digest
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +27,6 @@ def deliver_notification(notification_id: int) -> str:
     if user is None or not user.active or not user.email or not delivery.smtp_configured():
         n.delivered_at = utcnow()
         return "no channel"
-    from portal.notifications.texts import describe
-
     with force_locale(user.locale or "zh_CN"):
         subject, body = describe(n)
     try:
@@ -44,8 +44,6 @@ def post_reminder_digest(kind: str, role: str, count: int, period: str = "") -> 
     """Tell the department's group robot that new reminders are due (one message per sweep)."""
     if not delivery.webhook_targets() or count <= 0:
         return []
-    from portal.notifications.texts import digest
-
     with force_locale("zh_CN"):
         title, text = digest(kind, role, count, period)
     return delivery.send_webhooks(title, text)
@@ -56,8 +54,6 @@ def deliver_reminder_notifications(created_at, limit: int = 500) -> int:
     sweep creates none, so no notification is delivered twice)."""
     if not delivery.smtp_configured():
         return 0
-    from portal.jobs.queue import enqueue  # the outbox imports this module's jobs by name
-
     ids = list(db.session.scalars(select(Notification.id).where(
         Notification.reminder_id.is_not(None), Notification.delivered_at.is_(None),
         Notification.created_at == created_at).order_by(Notification.id).limit(limit)))
@@ -70,8 +66,6 @@ def announce(new: list[tuple[str, str, int]], period: str = "") -> None:
     """After a sweep: one group-robot message per (kind, role) with new reminders, if configured."""
     if not delivery.webhook_targets():
         return
-    from portal.jobs.queue import enqueue
-
     for kind, role, count in new:
         if count > 0:
             enqueue(post_reminder_digest, kind, role, count, period)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from portal.search import hooks
+from portal.search.reindex import register_cli
+from portal.search.schema import include_name
 
 PLACEHOLDER = _l("Number, title, description, comments…")
 RANKED_NOTE = _l("Most relevant first: the number, the summary, the title, the customer unit, then the rest of the "
@@ -21,9 +23,6 @@ hooks.register()
 
 def init_app(app) -> None:
     """The `search-reindex` command, and Alembic told to leave the index tables alone."""
-    from portal.search.reindex import register_cli
-    from portal.search.schema import include_name
-
     register_cli(app)
     migrate_ext = app.extensions.get("migrate")
     if migrate_ext is not None:
