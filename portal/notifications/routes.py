@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select, update
 
+from portal.core.redirects import safe_redirect_target
 from portal.core.templating import is_fragment_request
 from portal.core.timeutil import utcnow
 from portal.extensions import db
@@ -80,10 +81,7 @@ def mark_read(note_id: int):
     if n.read_at is None:
         n.read_at = utcnow()
         db.session.commit()
-    target = request.form.get("go")
-    if target and target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect(url_for("notifications.index"))
+    return redirect(safe_redirect_target(request.form.get("go"), url_for("notifications.index")))
 
 
 @bp.post("/notifications/read-all")
