@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -52,7 +52,25 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _reauth_key() -> str:
+    return f"reauth-user:{current_user.get_id() or '-'}"
+
+
+def _not_reauth() -> bool:
+    return "pw-new" not in request.form  # changing the language asks for no password: never throttled
+
+
+def _reauth_failed(response) -> bool:
+    return bool(g.get("reauth_failed"))
+
+
+# A stolen session must not be a free password oracle: the current-password check is throttled like a
+# login, per user and per address, counting wrong passwords only (a typo in the new one costs nothing).
 @bp.route("/account", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], exempt_when=_not_reauth,
+               deduct_when=_reauth_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_USER"], key_func=_reauth_key, methods=["POST"],
+               exempt_when=_not_reauth, deduct_when=_reauth_failed)
 @login_required
 def account():
     prefs = PreferencesForm(prefix="prefs", locale=current_user.locale)
@@ -65,6 +83,7 @@ def account():
             return redirect(url_for("auth.account"))
         if "pw-new" in request.form and pw.validate_on_submit():
             if ops.authenticate(current_user.username, pw.current.data) is None:
+                g.reauth_failed = True
                 pw.current.errors.append(_("Wrong password."))
             else:
                 try:
