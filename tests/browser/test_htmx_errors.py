@@ -8,6 +8,7 @@ from the keyboard, and leaves the ticket and the typed text in place; a route's 
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -19,6 +20,7 @@ from portal.extensions import db
 from portal.tickets import operations
 from portal.tickets.models import Event, Ticket
 from tests.browser.ui import login, offered, release_db
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -186,3 +188,63 @@ def test_an_action_no_longer_the_clerks_403_and_a_missing_field_422_are_shown_wi
     error = page.locator("#ticket > .flash.error[role=alert]")
     expect(error).to_contain_text("只有")
     expect(error).to_be_focused()
+
+
+def test_signed_out_from_another_device_the_clerk_signs_in_again_and_finds_the_page_and_the_note_again(
+        browser, live_server, page, users, ticket_factory, http_errors_expected):
+    http_errors_expected.add(401)
+    number = ticket_factory().number
+    release_db()
+    login(page, "cs")
+    form = open_action(page, number, "comment")
+    form.locator("[name='comment-text']").fill(NOTE)
+
+    # On another device the clerk signs out every other session: this browser's session is dead.
+    phone = browser.new_context(base_url=live_server)
+    try:
+        other = phone.new_page()
+        other.goto("/login")
+        other.fill("input[name=username]", "cs")
+        other.fill("input[name=password]", PASSWORD)
+        with other.expect_navigation():
+            other.click("main form button[type=submit]")
+        other.goto("/account")
+        with other.expect_navigation():
+            other.click("form[action$='/account/sessions/end-others'] button[type=submit]")
+    finally:
+        phone.close()
+
+    with page.expect_navigation(url=lambda url: urlsplit(url).path == "/login"):
+        answer = send(page, form, "comment")
+    assert answer.status == 401
+    page.fill("input[name=username]", "cs")
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert urlsplit(page.url).path == f"/tickets/{number}"  # back where they were…
+    form = offered(page, "comment").locator("form")
+    expect(form.locator(".htmx-error[role=alert]")).to_contain_text("重新登录前填写的内容已放回")
+    expect(form.locator("[name='comment-text']")).to_have_value(NOTE)  # …with the note they had typed
+    assert NOTE not in events_of(number)
+
+
+def test_an_answer_that_is_not_ours_still_shows_a_message_with_its_status(
+        app, page, users, ticket_factory, monkeypatch, http_errors_expected):
+    http_errors_expected.add(500)
+    number = ticket_factory().number
+    release_db()
+    login(page, "cs")
+    form = open_action(page, number, "comment")
+    form.locator("[name='comment-text']").fill(NOTE)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    # The test app lets exceptions through, so the server's bare 500 page (not our fragment) comes back:
+    # what a proxy's error page would look like to the browser.
+    monkeypatch.setattr(operations, "take_action", broken)
+    answer = send(page, form, "comment")
+    assert answer.status == 500 and "x-portal-error" not in answer.headers
+    alert = form.locator(".htmx-error[role=alert]")
+    expect(alert).to_contain_text("服务器未能完成此操作（错误 500）")
+    expect(form.locator("[name='comment-text']")).to_have_value(NOTE)
