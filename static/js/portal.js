@@ -29,8 +29,8 @@
   // An alert next to `anchor`: announced at once (role=alert), given the keyboard focus, and closed with
   // its button or Escape, which puts the focus back where it was.
   function showMessage(anchor, message, extra) {
-    var old = anchor.querySelector(":scope > .htmx-error") ||
-      (anchor.nextElementSibling && anchor.nextElementSibling.matches(".htmx-error") ? anchor.nextElementSibling : null);
+    var next = anchor.nextElementSibling;
+    var old = anchor.querySelector(":scope > .htmx-error") || (next && next.matches(".htmx-error") ? next : null);
     if (old) old.remove();
     var box = document.createElement("div");
     box.className = "flash error htmx-error";
@@ -177,8 +177,8 @@
     });
     var where = null;
     if (saved.anchor) {
-      where = Array.prototype.find.call(document.querySelectorAll("form, [hx-post], [hx-put], [hx-patch], [hx-delete], [hx-get]"),
-        function (el) { return keyOf(el) === saved.anchor; });
+      var askers = document.querySelectorAll("form, [hx-post], [hx-put], [hx-patch], [hx-delete], [hx-get]");
+      where = Array.prototype.find.call(askers, function (el) { return keyOf(el) === saved.anchor; });
     }
     where = where || first || document.getElementById("main");
     var message = text(saved.reason === "signin" ? "signin-restored" : "expired-restored");

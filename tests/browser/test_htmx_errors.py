@@ -47,7 +47,8 @@ def events_of(number: str) -> list[str]:
     db.session.expire_all()
     ticket = db.session.query(Ticket).filter_by(number=number).one()
     # (a form sends a textarea's line breaks as CRLF)
-    texts = [e.text.replace("\r\n", "\n") for e in db.session.query(Event).filter_by(ticket_id=ticket.id).order_by(Event.id)]
+    events = db.session.query(Event).filter_by(ticket_id=ticket.id).order_by(Event.id)
+    texts = [e.text.replace("\r\n", "\n") for e in events]
     release_db()
     return texts
 
