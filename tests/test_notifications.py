@@ -11,6 +11,7 @@ from portal.extensions import db
 from portal.notifications import reminders
 from portal.notifications.models import Notification
 from portal.tickets.operations import take_action
+from tests.redirect_attacks import OFF_SITE, ON_SITE, assert_stays_on_site
 
 
 def test_assignment_notifies_the_engineer_and_the_bell_counts_it(auth, users, ticket_factory):
@@ -50,3 +51,17 @@ def test_mark_read_is_only_for_the_owner_and_follows_only_internal_links(auth, u
     assert r.status_code == 302 and r.headers["Location"] == "/notifications"
     db.session.expire_all()
     assert db.session.get(Notification, n.id).read_at is not None
+
+
+def test_mark_read_go_never_leaves_the_site_whatever_the_encoding_tricks(auth, users, ticket_factory):
+    t = ticket_factory()
+    take_action(t, "assign", users["dev_manager"], {"assignee_id": users["engineer"].id,
+                                                     "deadline": utcnow() + timedelta(days=1)})
+    db.session.commit()
+    n = db.session.scalar(select(Notification).where(Notification.user_id == users["engineer"].id))
+    client = auth.client_for("engineer")
+    for target in OFF_SITE + list(ON_SITE):  # one notification, read again and again: each answer checked
+        r = client.post(f"/notifications/{n.id}/read", data={"go": target})
+        assert_stays_on_site(r, "/notifications", target)
+    r = client.post(f"/notifications/{n.id}/read", data={"go": f"/tickets/{t.number}"})
+    assert r.headers["Location"] == f"/tickets/{t.number}"  # its own link still works

@@ -1,26 +1,15 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.auth import operations as ops
 from portal.auth.forms import LoginForm, PasswordForm, PreferencesForm
+from portal.core.redirects import safe_redirect_target
 from portal.extensions import db, limiter
 
 bp = Blueprint("auth", __name__)
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only a path on this site: no scheme, no host, no //, no backslash tricks."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
 
 
 def _username_key() -> str:
@@ -46,7 +35,7 @@ def login():
             ops.start_session(user, request.remote_addr, request.user_agent.string)  # …with a new server-side key
             login_user(user)
             db.session.commit()
-            return redirect(safe_next(request.args.get("next")) or url_for("queues.home"))
+            return redirect(safe_redirect_target(request.args.get("next"), url_for("queues.home")))
         form.password.errors.append(_("Wrong user name or password."))
         return render_template("auth/login.html", form=form), 401
     status = 422 if request.method == "POST" else 200
@@ -63,7 +52,25 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _reauth_key() -> str:
+    return f"reauth-user:{current_user.get_id() or '-'}"
+
+
+def _not_reauth() -> bool:
+    return "pw-new" not in request.form  # changing the language asks for no password: never throttled
+
+
+def _reauth_failed(response) -> bool:
+    return bool(g.get("reauth_failed"))
+
+
+# A stolen session must not be a free password oracle: the current-password check is throttled like a
+# login, per user and per address, counting wrong passwords only (a typo in the new one costs nothing).
 @bp.route("/account", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], exempt_when=_not_reauth,
+               deduct_when=_reauth_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_USER"], key_func=_reauth_key, methods=["POST"],
+               exempt_when=_not_reauth, deduct_when=_reauth_failed)
 @login_required
 def account():
     prefs = PreferencesForm(prefix="prefs", locale=current_user.locale)
@@ -76,6 +83,7 @@ def account():
             return redirect(url_for("auth.account"))
         if "pw-new" in request.form and pw.validate_on_submit():
             if ops.authenticate(current_user.username, pw.current.data) is None:
+                g.reauth_failed = True
                 pw.current.errors.append(_("Wrong password."))
             else:
                 try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
@@ -13,6 +14,7 @@ from werkzeug.exceptions import InternalServerError
 
 from portal.core import htmx
 from portal.core.database import committed_in_this_request
+from portal.core.redirects import safe_redirect_target
 from portal.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
@@ -20,9 +22,18 @@ log = logging.getLogger(__name__)
 
 
 
-def error_response(status: int, message: str):
+# An htmx answer with this header is an error about the request itself (expired form, no permission, too
+# large, server trouble), not a new state of the region it targets: static/js/portal.js shows its message
+# where the clerk clicked instead of swapping it in. "expired-form" asks the page to reload (a new token)
+# and put back what was typed. Routes' own 409/422 fragments carry no such header and are swapped as usual.
+ERROR_HEADER = "X-Portal-Error"
+
+
+def error_response(status: int, message: str, kind: str = "message"):
     if htmx.is_fragment_request():  # a boosted navigation or history restore swaps the body: it gets the page
-        return render_template("_error_fragment.html", message=message, status=status), status
+        resp = app_response(render_template("_error_fragment.html", message=message, status=status), status)
+        resp.headers[ERROR_HEADER] = kind
+        return resp
     return render_template("error.html", message=message, status=status), status
 
 
@@ -40,11 +51,14 @@ def standalone_error(status: int, lazy_message):
         pass
     with force_locale(locale if locale in ("zh_CN", "en") else "zh_CN"):
         message = str(lazy_message)
-        if htmx.is_fragment_request():
+        fragment = htmx.is_fragment_request()
+        if fragment:
             body = render_template("_error_fragment.html", message=message, status=status)
         else:
             body = render_template("_unavailable.html", message=message, status=status)
     resp = app_response(body, status)
+    if fragment:
+        resp.headers[ERROR_HEADER] = "message"
     resp.headers["Cache-Control"] = "no-store"
     if status == 503:
         resp.headers["Retry-After"] = "5"
@@ -69,12 +83,16 @@ def init_app(app) -> None:
     @login_manager.unauthorized_handler
     def _unauthorized():
         if htmx.is_htmx_request():  # boosted too: its XMLHttpRequest would follow a 302 into the page
-            return htmx.redirect(url_for("auth.login"), 401)
+            # Back to the page the clerk was on after signing in again (portal.js keeps what they typed).
+            current = urlsplit(request.headers.get("HX-Current-URL", ""))
+            back = safe_redirect_target(current.path + (f"?{current.query}" if current.query else ""), "")
+            return htmx.redirect(url_for("auth.login", next=back or None), 401)
         return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
 
     @app.errorhandler(CSRFError)
     def _csrf_error(e):
-        return error_response(400, _("The form expired or was sent from elsewhere. Reload the page and try again."))
+        return error_response(400, _("The form expired or was sent from elsewhere. Reload the page and try again."),
+                              kind="expired-form")
 
     @app.errorhandler(403)
     def _forbidden(e):

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 
 import filetype
-from flask import Response, current_app
+from flask import Response, current_app, request
 from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 from werkzeug.datastructures import FileStorage
@@ -60,9 +60,32 @@ class CheckedFile:
     is_image: bool
 
 
+MAX_NAME = 200
+# Control characters (NUL, tab, CR, LF, DEL, C1) and the invisible ones that reorder or hide text (bidi
+# overrides make "invoice<U+202E>fdp.exe" look like a PDF): none belongs in a file name shown to staff.
+_NAME_NOISE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+")
+
+
 def _clean_name(name: str) -> str:
-    name = os.path.basename((name or "").replace("\\", "/")).strip().replace("\x00", "")
-    return name[:200] or "file"
+    name = os.path.basename((name or "").replace("\\", "/"))
+    name = _NAME_NOISE.sub(" ", name).strip()
+    if len(name) > MAX_NAME:
+        # Shortened before the extension, not through it: a long "…报告.txt" stays a .txt.
+        stem, dot, ext = name.rpartition(".")
+        if dot and stem and len(ext) <= 16:
+            name = stem[:MAX_NAME - len(ext) - 1].rstrip() + "." + ext
+        else:
+            name = name[:MAX_NAME]
+    return name or "file"
+
+
+def unreadable_files(field_name: str) -> list[str]:
+    """One message per file of `field_name` that arrived without a readable name. A bare CR or LF in a
+    file name breaks its part's header, and Werkzeug then hands the content over as a plain form field:
+    the file itself is lost, so the form must be refused rather than saved without it."""
+    return [str(_l("A file's name could not be read (it holds a line break or another control character), so "
+                   "the file was not received. Rename it and attach it again."))
+            for _ in request.form.getlist(field_name)]
 
 
 def check(upload: FileStorage) -> CheckedFile:

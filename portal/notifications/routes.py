@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select, update
 
 from portal.core.kernel import kernel
+from portal.core.redirects import safe_redirect_target
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.notifications.models import Notification, Reminder
@@ -80,10 +81,7 @@ def mark_read(note_id: int):
     if n.read_at is None:
         n.read_at = utcnow()
         db.session.commit()
-    target = request.form.get("go")
-    if target and target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect(url_for("notifications.index"))
+    return redirect(safe_redirect_target(request.form.get("go"), url_for("notifications.index")))
 
 
 @bp.post("/notifications/read-all")

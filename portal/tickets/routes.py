@@ -20,6 +20,12 @@ from portal.tickets.models import Attachment, Callback, Event, Ticket
 bp = Blueprint("tickets", __name__)
 
 
+def _checked_attachments(field_name: str) -> tuple[list[uploads.CheckedFile], list[str]]:
+    """The field's files checked, and a refusal for each one that arrived without a readable name."""
+    files, errors = uploads.check_all(request.files.getlist(field_name))
+    return files, errors + uploads.unreadable_files(field_name)
+
+
 # --- intake -----------------------------------------------------------------
 
 @bp.route("/tickets/new", methods=["GET", "POST"])
@@ -43,7 +49,7 @@ def new():
     file_errors: list[str] = []
     if request.method == "POST":
         ok = form.validate_on_submit()
-        files, file_errors = uploads.check_all(request.files.getlist(form.attachments.name))
+        files, file_errors = _checked_attachments(form.attachments.name)
         if ok and not file_errors:
             intake = operations.Intake(
                 channel=form.channel.data, customer_id=form.customer_id.data, type=form.type.data,
@@ -145,7 +151,7 @@ def act(number: str, action: str):
         workflow.check(action, ticket, current_user)
         files, file_errors = ([], [])
         if "attachments" in form._fields:
-            files, file_errors = uploads.check_all(request.files.getlist(form.attachments.name))
+            files, file_errors = _checked_attachments(form.attachments.name)
         if not form.validate() or file_errors:
             raise workflow.InvalidInput("; ".join(file_errors) or _("Please correct the marked fields."))
         version = form.version.data or ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.redirect_attacks import OFF_SITE, ON_SITE, assert_stays_on_site
 
 
 def login(client, username, password=PASSWORD, next_=None, **kw):
@@ -53,6 +54,12 @@ def test_pages_require_login_and_remember_where_you_were_going(client, users):
 def test_next_only_goes_to_internal_paths(client, users, target):
     r = login(client, "cs", next_=target)
     assert r.status_code == 302 and r.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("target", OFF_SITE + list(ON_SITE), ids=repr)
+def test_next_never_leaves_the_site_whatever_the_encoding_tricks(client, users, target):
+    r = client.post("/login", query_string={"next": target}, data={"username": "cs", "password": PASSWORD})
+    assert_stays_on_site(r, "/", target)
 
 
 def test_session_cookie_changes_at_login_and_is_httponly_samesite(client, users):

@@ -84,18 +84,38 @@ def module_browser():
     yield from chromium()
 
 
-class ConsoleWatch:
-    """Console errors and uncaught exceptions of one page; any of them fails the test."""
+_FAILED_LOAD = re.compile(r"Failed to load resource: the server responded with a status of (\d+)")
 
-    def __init__(self, page):
+
+class ConsoleWatch:
+    """Console errors and uncaught exceptions of one page; any of them fails the test, except Chromium's
+    "Failed to load resource" line for an error status the test provokes on purpose (`http_errors_expected`)."""
+
+    def __init__(self, page, expected_statuses: set[int] = frozenset()):
         self.problems: list[str] = []
+        self.expected_statuses = expected_statuses
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
 
     def _console(self, msg):
+        failed = _FAILED_LOAD.match(msg.text or "")
+        if failed and int(failed.group(1)) in self.expected_statuses:
+            return
         if msg.type == "error":
             where = msg.location.get("url", "") if msg.location else ""
             self.problems.append(f"console error: {msg.text} ({where})")
+
+
+def _expected_statuses(node) -> set[int]:
+    # Kept on the test item, so `page` needs no extra fixture (other folders import `page` by name).
+    return node.__dict__.setdefault("_http_errors_expected", set())
+
+
+@pytest.fixture
+def http_errors_expected(request) -> set[int]:
+    """HTTP statuses a test provokes on purpose (add to the set): Chromium logs every error answer as a
+    console error, which would otherwise fail the test."""
+    return _expected_statuses(request.node)
 
 
 @pytest.fixture
@@ -104,7 +124,7 @@ def page(browser, live_server, request):
                                   timezone_id="Asia/Shanghai")
     context.set_default_timeout(TIMEOUT_MS)
     pg = context.new_page()
-    watch = ConsoleWatch(pg)
+    watch = ConsoleWatch(pg, _expected_statuses(request.node))
     yield pg
     shot = ARTIFACTS / "failures" / f"{_safe(request.node.name)}.png"
     call = getattr(request.node, "rep_call", None)
