@@ -1,5 +1,6 @@
 """Running jobs: every job function is wrapped by `@job`, which gives it an app context and
-one transaction (commit on success, rollback on error). Jobs receive ids, reload their rows
+one transaction (commit on success, rollback on error) that also acknowledges the job's outbox
+message (portal.jobs.queue.mark_done), so a job is owed until its effect is committed. Jobs receive ids, reload their rows
 and do nothing if the state has moved on, so running one twice is harmless."""
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import functools
 import logging
 
 from flask import current_app, has_app_context
+from rq import get_current_job
 
 log = logging.getLogger(__name__)
 _app = None
@@ -33,6 +35,11 @@ def job(fn):
         with app.app_context():
             try:
                 result = fn(*args, **kwargs)
+                current = get_current_job()
+                if current is not None:  # acknowledged with its effect, in one transaction
+                    from portal.jobs.queue import mark_done
+
+                    mark_done(current.id)
                 db.session.commit()
                 return result
             except BaseException:

@@ -12,8 +12,12 @@ import ctypes
 import os
 import signal
 
+import logging
+import sys
+
 from rq import SimpleWorker
 
+from portal.core import embedded_redis
 from portal.jobs import runtime
 
 PR_SET_PDEATHSIG = 1
@@ -34,6 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from portal import create_app
     from portal.core.redis_conn import get_redis
 
@@ -41,10 +46,15 @@ def main() -> None:
     runtime._app = app
     with app.app_context():
         conn = get_redis()
+    # Redis not (yet) answering: wait, saying so once, instead of dying with a traceback.
+    embedded_redis.wait_for(app.config["REDIS_URL"], name="worker")
     worker_pid = os.getpid()
     os.register_at_fork(after_in_child=lambda: _tie_child_to_worker(worker_pid))
     worker = SimpleWorker(["default"], connection=conn)
     worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
+    if not args.burst and not worker._stop_requested:
+        # RQ's loop gave up (e.g. Redis gone for good): exit non-zero to be restarted once it is back.
+        sys.exit(75)
 
 
 if __name__ == "__main__":
