@@ -3,7 +3,7 @@ replaced — regenerating or uploading again adds the next revision of the same 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
@@ -74,6 +74,7 @@ class Document(db.Model):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: made by a scheduled job
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    queued_at: Mapped[datetime | None]  # its generation last asked for (request or retry)
     storage_key: Mapped[str | None] = mapped_column(String(300))
     filename: Mapped[str] = mapped_column(String(255), default="")
     content_type: Mapped[str] = mapped_column(String(100), default="application/pdf")
@@ -113,6 +114,16 @@ class Document(db.Model):
     @property
     def is_failed(self) -> bool:
         return self.status == DocumentStatus.FAILED.value
+
+    def is_stuck(self, now: datetime | None = None) -> bool:
+        """Still pending past its job's timeout (and the outbox's re-send margin): something is
+        wrong (no worker running, Redis lost it); the page stops waiting and offers a retry."""
+        if not (self.is_pending and self.is_generated):
+            return False
+        from portal.jobs.queue import JOB_TIMEOUT, RESEND_MARGIN
+
+        since = self.queued_at or self.created_at
+        return since is not None and (now or utcnow()) - since > timedelta(seconds=JOB_TIMEOUT + RESEND_MARGIN)
 
 
 class Letterhead(db.Model):
