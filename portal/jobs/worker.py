@@ -15,7 +15,11 @@ import signal
 import logging
 import sys
 
+import time
+
+import redis
 from rq import SimpleWorker
+from rq.scheduler import RQScheduler
 
 from portal.core import embedded_redis
 from portal.jobs import runtime
@@ -34,6 +38,46 @@ def _tie_child_to_worker(worker_pid: int) -> None:
         os._exit(0)
 
 
+class QuietScheduler(RQScheduler):
+    """RQ's scheduler (moves retried jobs back to the queue when due) that waits out a Redis outage
+    with one log line instead of dying with a traceback."""
+
+    def work(self):
+        while True:
+            try:
+                return super().work()
+            except (redis.ConnectionError, redis.TimeoutError) as e:
+                self.log.warning("scheduler: Redis is not answering (%s); waiting for it", type(e).__name__)
+                delay = 0.2
+                while True:
+                    time.sleep(delay)
+                    try:
+                        self.connection.ping()
+                        break
+                    except (redis.ConnectionError, redis.TimeoutError):
+                        delay = min(delay * 2, 5.0)
+                self.log.warning("scheduler: Redis is back")
+
+
+class PortalWorker(SimpleWorker):
+    def start_scheduler(self, burst: bool = False, logging_level: str | None = None, **kwargs):
+        """RQ's own start_scheduler, with the scheduler that survives a Redis outage."""
+        self.scheduler = QuietScheduler(self.queues, connection=self.connection,
+                                        logging_level=logging_level if logging_level is not None else self.log.level,
+                                        serializer=self.serializer, **kwargs)
+        self.scheduler.acquire_locks()
+        if self.scheduler.acquired_locks:
+            if burst:
+                try:
+                    self.scheduler.register_birth()
+                    self.scheduler.enqueue_scheduled_jobs()
+                finally:
+                    self.scheduler.release_locks()
+                    self.scheduler.register_death()
+            else:
+                self.scheduler.start()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--burst", action="store_true", help="exit when the queue is empty")
@@ -50,7 +94,7 @@ def main() -> None:
     embedded_redis.wait_for(app.config["REDIS_URL"], name="worker")
     worker_pid = os.getpid()
     os.register_at_fork(after_in_child=lambda: _tie_child_to_worker(worker_pid))
-    worker = SimpleWorker(["default"], connection=conn)
+    worker = PortalWorker(["default"], connection=conn)
     worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
     if not args.burst and not worker._stop_requested:
         # RQ's loop gave up (e.g. Redis gone for good): exit non-zero to be restarted once it is back.
