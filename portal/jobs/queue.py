@@ -140,6 +140,8 @@ def resend_lost(now: datetime | None = None, limit: int = 500) -> int:
             result = job.latest_result()
             lines = ((result.exc_string if result else "") or "").strip().splitlines()
             failed[row.id] = ("RQ failed: " + (lines[-1] if lines else ""))[:500]
+        elif status in (JobStatus.CANCELED, JobStatus.STOPPED):  # someone ended it on purpose
+            failed[row.id] = f"RQ {status.value}"
         elif status == JobStatus.FINISHED:
             done.append(row.id)  # a plain function (not @job) that cannot acknowledge itself
         # queued, scheduled for a retry, started, deferred: RQ still has it
