@@ -114,16 +114,19 @@ class EmbeddedRedis:
 
 # --- start-or-attach for an ordinary process (CLI, tests, gunicorn's arbiter) -------------------
 
-_owned: EmbeddedRedis | None = None
-_owner_pid: int | None = None
+_owned: dict[Path, EmbeddedRedis] = {}  # folder → the server this process started there
+_owner_pid = os.getpid()
 
 
 def start_or_attach(folder: str | os.PathLike) -> str:
     """Return the URL of the embedded server in `folder`, starting it (and owning it) if none answers."""
-    global _owned, _owner_pid
+    global _owner_pid
+    if _owner_pid != os.getpid():  # a forked child (a gunicorn worker): the parent's servers are not ours
+        _owned.clear()
+        _owner_pid = os.getpid()
     server = EmbeddedRedis(folder)
-    if _owned is not None and _owned.folder == server.folder and _owner_pid == os.getpid():
-        return _owned.url
+    if server.folder in _owned:
+        return _owned[server.folder].url
     server.folder.mkdir(parents=True, exist_ok=True)
     # Two processes starting at once must not start two servers on one socket.
     with open(server.folder / "redis.lock", "w") as lock:
@@ -132,17 +135,18 @@ def start_or_attach(folder: str | os.PathLike) -> str:
             return server.url  # someone else's: attach, never stop it
         server.spawn()
         server.wait_ready()
-    _owned, _owner_pid = server, os.getpid()
-    atexit.register(stop_owned)
+    if not _owned:
+        atexit.register(stop_owned)
+    _owned[server.folder] = server
     return server.url
 
 
 def stop_owned() -> None:
-    """Stop the server this process started (a forked child — a gunicorn worker — never does)."""
-    global _owned
-    if _owned is not None and _owner_pid == os.getpid():
-        _owned.stop()
-        _owned = None
+    """Stop the servers this process started (a forked child — a gunicorn worker — never does)."""
+    if _owner_pid != os.getpid():
+        return
+    while _owned:
+        _owned.popitem()[1].stop()
 
 
 def wait_for(url: str, *, timeout: float | None = None, name: str = "") -> redis.Redis:
