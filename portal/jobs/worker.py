@@ -19,6 +19,7 @@ import time
 
 import redis
 from rq import SimpleWorker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.scheduler import RQScheduler
 
 from portal.core import embedded_redis
@@ -47,6 +48,8 @@ class QuietScheduler(RQScheduler):
             try:
                 return super().work()
             except (redis.ConnectionError, redis.TimeoutError) as e:
+                if self._stop_requested:
+                    return  # stopping anyway (its worker is gone); its lock expires by itself
                 self.log.warning("scheduler: Redis is not answering (%s); waiting for it", type(e).__name__)
                 delay = 0.2
                 while True:
@@ -60,11 +63,12 @@ class QuietScheduler(RQScheduler):
 
 
 class PortalWorker(SimpleWorker):
-    def start_scheduler(self, burst: bool = False, logging_level: str | None = None, **kwargs):
-        """RQ's own start_scheduler, with the scheduler that survives a Redis outage."""
+    def _start_scheduler(self, burst: bool = False, logging_level: str | None = None,
+                         date_format: str = DEFAULT_LOGGING_DATE_FORMAT, log_format: str = DEFAULT_LOGGING_FORMAT):
+        """RQ's own _start_scheduler (rq 3.0), with the scheduler that survives a Redis outage."""
         self.scheduler = QuietScheduler(self.queues, connection=self.connection,
                                         logging_level=logging_level if logging_level is not None else self.log.level,
-                                        serializer=self.serializer, **kwargs)
+                                        date_format=date_format, log_format=log_format, serializer=self.serializer)
         self.scheduler.acquire_locks()
         if self.scheduler.acquired_locks:
             if burst:
@@ -95,7 +99,12 @@ def main() -> None:
     worker_pid = os.getpid()
     os.register_at_fork(after_in_child=lambda: _tie_child_to_worker(worker_pid))
     worker = PortalWorker(["default"], connection=conn)
-    worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
+    try:
+        worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
+    except (redis.ConnectionError, redis.TimeoutError) as e:  # lost on the way out (RQ's teardown)
+        logging.getLogger("portal.worker").warning("worker: lost Redis (%s); exiting, to be started again once "
+                                                   "it answers", type(e).__name__)
+        sys.exit(75)
     if not args.burst and not worker._stop_requested:
         # RQ's loop gave up (e.g. Redis gone for good): exit non-zero to be restarted once it is back.
         sys.exit(75)
