@@ -28,6 +28,21 @@ def redis_servers_in(folder) -> list[int]:
     return found
 
 
+def children_of(pid: int) -> dict[int, str]:
+    """Live child processes of `pid` with their command lines."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pid:
+                out[int(entry.name)] = cmd
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

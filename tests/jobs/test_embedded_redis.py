@@ -11,7 +11,6 @@ import sys
 import urllib.request
 from pathlib import Path
 
-import pytest
 
 from portal.core.embedded_redis import EmbeddedRedis
 from tests.jobs.processes import free_port, redis_servers_in, wait_until
