@@ -199,3 +199,11 @@ def _after_commit(session: Session) -> None:
 def _after_rollback(session: Session) -> None:
     session.info.pop(_SESSION_KEY, None)
     session.info.pop(_SESSION_KEY + "_ids", None)
+
+
+def owed_count() -> int:
+    """Pushed to Redis, not yet acknowledged by the job, not given up by RQ."""
+    from sqlalchemy import func
+
+    return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.sent_at.is_not(None), OutboxMessage.done_at.is_(None), OutboxMessage.failed_at.is_(None)))

@@ -142,3 +142,23 @@ def test_resend_lost_jobs_is_a_scheduled_job(users, redis_conn):
     cron.load_config_from_file("portal.jobs.cron_config")
     assert "portal.jobs.maintenance.resend_lost_jobs" in {j.func_name for j in cron.get_jobs()}
     assert call_job(resend_lost_jobs) == 0
+
+
+def test_admin_jobs_page_counts_the_owed_jobs(auth, users, redis_conn):
+    push(users, "shown")
+    page = auth.client_for("admin").get("/admin/jobs").get_data(as_text=True)
+    assert "已交给 Redis、尚未完成：1 个" in page
+    run_burst_worker()
+    page = auth.client_for("admin").get("/admin/jobs").get_data(as_text=True)
+    assert "已交给 Redis、尚未完成：0 个" in page
+
+
+def test_admin_retry_of_a_failed_job_makes_it_owed_again(auth, users, redis_conn):
+    job_id = push(users, "again", sample_jobs.always_fails)
+    q = outbox.get_queue()
+    exhaust_retries(q)
+    resend(row(job_id).sent_at + LATE)
+    assert row(job_id).failed_at is not None
+    assert auth.client_for("admin").post(f"/admin/jobs/{job_id}/retry").status_code == 302
+    r = row(job_id)
+    assert r.failed_at is None and r.done_at is None and q.job_ids == [job_id]
