@@ -86,10 +86,10 @@ def main() -> None:
 
         instance = os.environ.get("INSTANCE_PATH", str(ROOT / "instance"))
         embedded = EmbeddedRedis(load_config(instance)["EMBEDDED_REDIS_DIR"])
-        if embedded.alive():  # someone else's server (an old orphan): use it, but it is not ours to watch
+        os.environ["REDIS_URL"] = embedded.url  # the children attach to it, never start their own
+        if embedded.alive():  # another process's server (e.g. a `flask shell` still open): use it, not ours to watch
             log.warning("an embedded redis-server already answers on %s; using it", embedded.socket)
             embedded = None
-        os.environ["REDIS_URL"] = EmbeddedRedis(load_config(instance)["EMBEDDED_REDIS_DIR"]).url
     url = os.environ["REDIS_URL"]
 
     def popen(cmd: list[str]):
