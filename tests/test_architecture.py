@@ -246,7 +246,7 @@ def test_core_imports_no_area():
     assert not bad, f"{len(bad)} import(s) from portal/core into an area:\n" + "\n".join(
         f"  {_where(i)}  {i.source} → {i.target}{' (in a function)' if i.in_function else ''}" for i in bad)
 
-@IN_PROGRESS
+
 def test_no_import_cycles():
     found = cycles()
     assert not found, f"{len(found)} import cycle(s):\n" + "\n".join("  " + " → ".join(c) for c in found)

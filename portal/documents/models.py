@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.core.enums import LabeledEnum
 from portal.core.timeutil import utcnow
 from portal.extensions import db
+from portal.jobs.queue import JOB_TIMEOUT, RESEND_MARGIN
 
 
 class DocumentKind(LabeledEnum):
@@ -75,6 +76,7 @@ class Document(db.Model):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: made by a scheduled job
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    queued_at: Mapped[datetime | None]  # its generation last asked for (request or retry)
     storage_key: Mapped[str | None] = mapped_column(String(300))
     filename: Mapped[str] = mapped_column(String(255), default="")
     content_type: Mapped[str] = mapped_column(String(100), default="application/pdf")
@@ -125,6 +127,14 @@ class Document(db.Model):
         self.status = DocumentStatus.READY.value
         self.error = None
         self.finished_at = utcnow()
+
+    def is_stuck(self, now: datetime | None = None) -> bool:
+        """Still pending past its job's timeout (and the outbox's re-send margin): something is
+        wrong (no worker running, Redis lost it); the page stops waiting and offers a retry."""
+        if not (self.is_pending and self.is_generated):
+            return False
+        since = self.queued_at or self.created_at
+        return since is not None and (now or utcnow()) - since > timedelta(seconds=JOB_TIMEOUT + RESEND_MARGIN)
 
 
 class Letterhead(db.Model):

@@ -71,6 +71,7 @@ def _add_revision(doc: Document) -> Document:
 def _request(doc: Document) -> Document:
     doc.source = "generated"
     doc.status = DocumentStatus.PENDING.value
+    doc.queued_at = utcnow()
     _add_revision(doc)
 
     queue.enqueue(render_document, doc.id)
@@ -160,11 +161,15 @@ def regenerate(doc: Document, author: User) -> Document:
 
 
 def retry(doc: Document) -> Document:
-    """Queue a failed generation again (the automatic retries may be exhausted or still waiting)."""
+    """Queue a failed or stuck generation again (the automatic retries may be exhausted or still
+    waiting). Idempotent: a generation still within its time is left alone, not queued twice."""
     if not doc.is_generated or doc.is_ready:
         raise DocumentError(_l("This document is already there."), 409)
+    if doc.is_pending and not doc.is_stuck():
+        return doc  # already queued and not late: a second click changes nothing
     doc.status = DocumentStatus.PENDING.value
     doc.error = None
+    doc.queued_at = utcnow()
 
     queue.enqueue(render_document, doc.id)
     return doc

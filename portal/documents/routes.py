@@ -79,10 +79,10 @@ def show(doc_id: str):
 @bp.get("/documents/<doc_id>/status")
 @login_required
 def status(doc_id: str):
-    """The status component; polled every second while pending, 286 (stop) once settled."""
+    """The status component; polled every second while pending, 286 (stop) once settled or stuck."""
     doc = get_document_or_404(doc_id)
     body = render_template("documents/_status.html", doc=doc)
-    if doc.is_pending:
+    if doc.is_pending and not doc.is_stuck():
         return body, 200, {"Cache-Control": "no-store"}
     # settled: stop polling, and let the rest of the page (the revisions list) refresh itself
     return htmx.response(body, htmx.STOP_POLLING, {"Cache-Control": "no-store"}, trigger="document-settled")

@@ -1,6 +1,7 @@
 """Jobs that keep the job system itself healthy."""
 from __future__ import annotations
 
+from portal.extensions import db
 from portal.jobs import queue
 from portal.jobs.runtime import job
 
@@ -14,3 +15,10 @@ def drain_outbox() -> int:
         total += sent
         if sent < 500:
             return total
+
+
+@job
+def resend_lost_jobs() -> int:
+    """Push again the owed jobs Redis lost (e.g. a server that died without its data)."""
+    db.session.commit()  # hold no transaction while talking to Redis (SQLite's write lock)
+    return queue.resend_lost()

@@ -4,12 +4,19 @@
 transaction commits, the new messages are pushed to RQ (best effort); whatever could not be
 pushed (Redis down) is pushed later by the `drain_outbox` job or the next successful drain.
 A rolled-back transaction enqueues nothing.
+
+A pushed message is acknowledged only when its job succeeds: the @job wrapper sets `done_at` in
+the job's own transaction (`mark_done`). Until then it is owed, and `resend_lost()` pushes again
+any owed message whose job Redis no longer holds (a Redis that died without its data) once the
+job's timeout plus a margin has passed. Jobs are idempotent, so a second run changes nothing;
+a job RQ has marked failed stays in its failed registry (retry from /admin/jobs), never re-sent.
 """
 from __future__ import annotations
 
 import logging
 import secrets
 import time
+from datetime import datetime, timedelta
 from typing import Callable
 
 from flask import current_app
@@ -17,7 +24,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
-from rq.job import validate_job_id
+from rq.job import Job, JobStatus, validate_job_id
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
@@ -28,6 +35,9 @@ from portal.jobs.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 JOB_TIMEOUT = 300
+# An owed job Redis does not hold is re-sent only this long after its push: by then it would have
+# finished (or failed into the registry) had it been running.
+RESEND_MARGIN = 60
 RETRY = dict(max=5, interval=[10, 60, 300, 900, 3600])  # backoff between attempts
 _SESSION_KEY = "portal_outbox_new"
 # After a failed push, commits leave their messages to `drain_outbox` for this long instead of
@@ -100,6 +110,59 @@ def drain(limit: int = 500, ids: list[int] | None = None) -> int:
     return len(sent)
 
 
+def mark_done(job_id: str) -> None:
+    """Acknowledge the outbox message of `job_id`, in the caller's (the job's) transaction."""
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.job_id == job_id, OutboxMessage.done_at.is_(None))
+                       .values(done_at=utcnow()))
+
+
+def resend_lost(now: datetime | None = None, limit: int = 500) -> int:
+    """Push again the owed messages whose jobs Redis lost; return how many. Safe to run concurrently:
+    the push is `unique`, so a job that is back in Redis is not doubled."""
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=JOB_TIMEOUT + RESEND_MARGIN)
+    q = select(OutboxMessage.id, OutboxMessage.func, OutboxMessage.args, OutboxMessage.job_id, OutboxMessage.queue) \
+        .where(OutboxMessage.sent_at.is_not(None), OutboxMessage.sent_at < cutoff, OutboxMessage.done_at.is_(None),
+               OutboxMessage.failed_at.is_(None)).order_by(OutboxMessage.id).limit(limit)
+    with db.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    if not rows:
+        return 0
+    jobs = Job.fetch_many([r.job_id for r in rows], connection=get_redis())
+    resent, done, failed = [], [], {}
+    for row, job in zip(rows, jobs):
+        if job is None:  # lost with the server (or its result expired unacknowledged): run it again
+            _push(*row)
+            resent.append(row.id)
+            continue
+        status = job.get_status(refresh=False)
+        if status == JobStatus.FAILED:
+            result = job.latest_result()
+            lines = ((result.exc_string if result else "") or "").strip().splitlines()
+            failed[row.id] = ("RQ failed: " + (lines[-1] if lines else ""))[:500]
+        elif status in (JobStatus.CANCELED, JobStatus.STOPPED):  # someone ended it on purpose
+            failed[row.id] = f"RQ {status.value}"
+        elif status == JobStatus.FINISHED:
+            done.append(row.id)  # a plain function (not @job) that cannot acknowledge itself
+        # queued, scheduled for a retry, started, deferred: RQ still has it
+    with db.engine.begin() as conn:
+        if resent:
+            log.warning("outbox: %d job(s) lost by Redis pushed again", len(resent))
+            conn.execute(update(OutboxMessage).where(OutboxMessage.id.in_(resent))
+                         .values(sent_at=now, resent=OutboxMessage.resent + 1))
+        if done:
+            conn.execute(update(OutboxMessage).where(OutboxMessage.id.in_(done)).values(done_at=now))
+        for mid, err in failed.items():
+            conn.execute(update(OutboxMessage).where(OutboxMessage.id == mid).values(failed_at=now, last_error=err))
+    return len(resent)
+
+
+def reopen_failed(job_id: str) -> None:
+    """An administrator retried the job from RQ's failed registry: it is owed again."""
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.job_id == job_id)
+                       .values(failed_at=None, sent_at=utcnow()))
+
+
 def pending_count() -> int:
     from sqlalchemy import func
 
@@ -136,3 +199,11 @@ def _after_commit(session: Session) -> None:
 def _after_rollback(session: Session) -> None:
     session.info.pop(_SESSION_KEY, None)
     session.info.pop(_SESSION_KEY + "_ids", None)
+
+
+def owed_count() -> int:
+    """Pushed to Redis, not yet acknowledged by the job, not given up by RQ."""
+    from sqlalchemy import func
+
+    return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.sent_at.is_not(None), OutboxMessage.done_at.is_(None), OutboxMessage.failed_at.is_(None)))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal.core.redis_conn import get_redis
 from portal.extensions import db
 from portal.jobs.models import OutboxMessage
-from portal.jobs.queue import get_queue, pending_count
+from portal.jobs.queue import get_queue, owed_count, pending_count, reopen_failed
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -38,7 +38,7 @@ def index():
     waiting = list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
                                       .order_by(OutboxMessage.id).limit(50)))
     return render_template("admin/jobs.html", failed=failed, waiting=waiting, pending=pending_count(),
-                           redis_error=redis_error)
+                           owed=owed_count(), redis_error=redis_error)
 
 
 @bp.post("/<job_id>/retry")
@@ -51,5 +51,7 @@ def retry(job_id: str):
     if job.id not in registry.get_job_ids():
         abort(404)
     registry.requeue(job.id)
+    reopen_failed(job.id)
+    db.session.commit()
     flash(_("The job is queued again."), "success")
     return redirect(url_for("admin.jobs.index"))

@@ -1,5 +1,6 @@
 """Running jobs: every job function is wrapped by `@job`, which gives it an app context and
-one transaction (commit on success, rollback on error). Jobs receive ids, reload their rows
+one transaction (commit on success, rollback on error) that also acknowledges the job's outbox
+message (portal.jobs.queue.mark_done), so a job is owed until its effect is committed. Jobs receive ids, reload their rows
 and do nothing if the state has moved on, so running one twice is harmless."""
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import functools
 import logging
 
 from flask import current_app, has_app_context
+from rq import get_current_job
+
+from portal import create_app
+from portal.extensions import db
 
 log = logging.getLogger(__name__)
 _app = None
@@ -18,8 +23,6 @@ def worker_app():
     if has_app_context():
         return current_app._get_current_object()
     if _app is None:
-        from portal import create_app
-
         _app = create_app()
     return _app
 
@@ -27,12 +30,15 @@ def worker_app():
 def job(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from portal.extensions import db
-
         app = worker_app()
         with app.app_context():
             try:
                 result = fn(*args, **kwargs)
+                current = get_current_job()
+                if current is not None:  # acknowledged with its effect, in one transaction
+                    from portal.jobs.queue import mark_done
+
+                    mark_done(current.id)
                 db.session.commit()
                 return result
             except BaseException:

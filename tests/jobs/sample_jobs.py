@@ -49,3 +49,13 @@ def write_effect_when_told(marker: str, user_id: int) -> str:
     if r.blpop([f"test:{marker}:go:{attempt}"], timeout=60) is None:
         raise TimeoutError(f"attempt {attempt} was never told to go on")
     return key
+
+
+@job
+def write_effect_once(marker: str, user_id: int) -> str:
+    """Writes its effect (one Notification, fixed key) unless it is there, and counts its runs in Redis."""
+    get_redis().rpush(f"test:{marker}:runs", "1")
+    key = f"effect:{marker}"
+    if db.session.scalar(select(Notification.id).where(Notification.key == key)) is None:
+        db.session.add(Notification(key=key, user_id=user_id, kind="test", text="effect"))
+    return key
