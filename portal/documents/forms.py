@@ -7,6 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from portal.core.params import CursorField, IdField, QueryForm
 from portal.customers.forms import EMAIL_MESSAGE, EMAIL_PATTERN, OptionalDateField
 from portal.documents.models import DocumentKind
 
@@ -16,6 +17,11 @@ REQUIRED = _l("This field is required.")
 class CheckboxesField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+class ArchiveListArgs(QueryForm):
+    unit_id = IdField(_l("Customer unit"))
+    after = CursorField()
 
 
 class SummaryForm(FlaskForm):

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from portal.auth.models import User, UserRole
 from portal.core.enums import MaintenanceStatus, Role
+from portal.core.params import parse_date, parse_id
 from portal.core.policy import policy
 from portal.core.timeutil import to_local, utcnow
 from portal.customers.models import CustomerUnit
@@ -97,10 +98,7 @@ def remove_from_shift(shift_id: int, actor: User) -> None:
 
 
 def _week_start(raw: str | None) -> date:
-    try:
-        d = date.fromisoformat(raw) if raw else to_local(utcnow()).date()
-    except ValueError:
-        d = to_local(utcnow()).date()
+    d = parse_date(raw) or to_local(utcnow()).date()  # a date out of the calendar: this week
     return d - timedelta(days=d.weekday())
 
 
@@ -120,9 +118,11 @@ def index(error: str | None = None, status: int = 200):
 
 @bp.post("/add")
 def add():
+    day, user_id = parse_date(request.form.get("day")), parse_id(request.form.get("user_id"))
     try:
-        day = date.fromisoformat(request.form.get("day", ""))
-        add_to_shift(day, request.form.get("half", ""), int(request.form.get("user_id", "0")), current_user)
+        if day is None or user_id is None:
+            raise ValueError("no day or person")
+        add_to_shift(day, request.form.get("half", ""), user_id, current_user)
         db.session.commit()
     except (ValueError, TypeError):
         db.session.rollback()

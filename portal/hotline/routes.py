@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from portal.core.enums import Role
+from portal.core.params import parse_id
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.hotline import operations as ops
@@ -31,7 +32,7 @@ def _customer_service_only():
 @bp.get("")
 def index():
     open_only = request.args.get("open") == "1"
-    before = request.args.get("before", type=int)
+    before = parse_id(request.args.get("before"))  # an id: older records than it
     records, next_before = ops.list_records(open_only=open_only, before=before)
     return render_template("hotline/index.html", records=records, open_only=open_only, before=before,
                            next_before=next_before)
