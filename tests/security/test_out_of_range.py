@@ -74,6 +74,10 @@ LISTS = [
     Listed("admin", "/metrics/plan?page=-5", says=None),
     Listed("admin", f"/metrics/callbacks?after={HUGE}", says=None),
     Listed("admin", f"/metrics?customer_id={HUGE}", status=400, says="选择无效"),
+    Listed("admin", "/metrics?period=9999-12", status=400, says="9999-12"),  # its end is past the calendar
+    Listed("admin", "/metrics?period=9999Q4", status=400, says="9999Q4"),
+    Listed("admin", "/metrics?period=0001", status=400, says="0001"),  # its trend steps back past year 1
+    Listed("admin", "/metrics/callbacks?period=9999-12", status=400, says=None),
     Listed("admin", "/metrics?period=custom&first=0001-01-01&last=9999-12-31", status=400, says="1900-01-01"),
     Listed("admin", f"/complaints?customer_id={HUGE}", status=400, says="选择无效"),
     Listed("admin", "/complaints?received_from=9999-12-31", status=400, says="1900-01-01"),
