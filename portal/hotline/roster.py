@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from portal.auth.models import User, UserRole
 from portal.core.enums import MaintenanceStatus, Role
-from portal.core.params import parse_date, parse_id
+from portal.core.params import BoundedDateField, QueryForm, parse_date, parse_id
 from portal.core.policy import policy
 from portal.core.timeutil import to_local, utcnow
 from portal.customers.models import CustomerUnit
@@ -97,14 +97,15 @@ def remove_from_shift(shift_id: int, actor: User) -> None:
     db.session.delete(shift)
 
 
-def _week_start(raw: str | None) -> date:
-    d = parse_date(raw) or to_local(utcnow()).date()  # a date out of the calendar: this week
-    return d - timedelta(days=d.weekday())
+class RosterArgs(QueryForm):
+    week = BoundedDateField(_l("Week of"))  # any day of the week shown; none or unusable: this week
 
 
 @bp.get("")
 def index(error: str | None = None, status: int = 200):
-    monday = _week_start(request.args.get("week"))
+    args = RosterArgs()
+    d = args.week.data or to_local(utcnow()).date()
+    monday = d - timedelta(days=d.weekday())
     days = [monday + timedelta(days=i) for i in range(7)]
     shifts = list(db.session.scalars(select(DutyShift).where(DutyShift.day >= days[0], DutyShift.day <= days[-1])
                                      .order_by(DutyShift.id)))
@@ -113,7 +114,8 @@ def index(error: str | None = None, status: int = 200):
 
     return render_template("hotline/roster.html", days=days, workday={d: is_workday(d) for d in days}, halves=HALVES, grid=grid, seats=seats_needed(),
                            staff=duty_staff(), monday=monday, can_edit=current_user.has_role(Role.DUTY_MANAGER),
-                           now_shift=current_shift(), error=error, timedelta_7=timedelta(days=7), started=lambda d, h: shift_start(d, h) <= utcnow()), status
+                           now_shift=current_shift(), error=error, ignored_titles=args.ignored_titles(),
+                           timedelta_7=timedelta(days=7), started=lambda d, h: shift_start(d, h) <= utcnow()), status
 
 
 @bp.post("/add")

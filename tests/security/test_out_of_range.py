@@ -67,8 +67,8 @@ LISTS = [
     Listed("cs", "/documents?unit_id=0"),
     Listed("cs", "/service-plan?month=9999-12"),
     Listed("cs", "/service-plan?month=0000-01"),
-    Listed("cs", "/hotline/roster?week=9999-12-31", says=None),  # a week: this week instead
-    Listed("cs", "/hotline/roster?week=0001-01-01", says=None),
+    Listed("cs", "/hotline/roster?week=9999-12-31", says="所在周"),  # this week instead, and said so
+    Listed("cs", "/hotline/roster?week=0001-01-01", says="所在周"),
     Listed("cs", f"/hotline?before={HUGE}", says=None),
     Listed("admin", f"/metrics/plan?page={HUGE}", says=None),
     Listed("admin", "/metrics/plan?page=-5", says=None),
