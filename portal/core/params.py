@@ -93,9 +93,26 @@ class IdConverter(IntegerConverter):
         return super().to_python(value)
 
 
+NUL_MESSAGE = _l("The request contains a NUL character, which no field accepts. Remove it and try again.")
+
+
+def _refuse_nul():
+    """No text the portal keeps or looks up may hold NUL: PostgreSQL refuses it in any text value (a 500 at
+    the first query), SQLite would store it. One check for every path, query argument and form field."""
+    from portal.core.security import error_response
+
+    if "\x00" in request.path:
+        return error_response(404, str(_l("Not found.")))
+    for source in (request.args, request.form if request.method != "GET" else None):
+        if source and any("\x00" in k or "\x00" in v for k, v in source.items(multi=True)):
+            return error_response(400, str(NUL_MESSAGE))
+    return None
+
+
 def init_app(app) -> None:
     """Must run before any blueprint is registered: rules take their converter when they are added."""
     app.url_map.converters["int"] = IdConverter
+    app.before_request(_refuse_nul)
 
 
 # --- forms ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from portal.core.params import CursorField, IdField, QueryForm
+from portal.core.params import CursorField, IdField, QueryForm, coerce_id
 from portal.customers.forms import EMAIL_MESSAGE, EMAIL_PATTERN, OptionalDateField
 from portal.documents.models import DocumentKind
 
@@ -29,7 +29,7 @@ class SummaryForm(FlaskForm):
 
 
 class ExpiryNoticeForm(FlaskForm):
-    contact_id = SelectField(_l("Recipient (收件人)"), coerce=int, validate_choice=True)
+    contact_id = SelectField(_l("Recipient (收件人)"), coerce=coerce_id, validate_choice=True)
     fax = StringField(_l("Recipient's fax number"), validators=[Optional(), Length(max=60)])
     renew_by = OptionalDateField(_l("Renew by (date printed in the letter)"), validators=[Optional()])
     boxes = CheckboxesField(_l("Marks on the fax form"), validate_choice=True)

@@ -183,3 +183,30 @@ def test_a_form_refuses_an_out_of_range_value_in_chinese_and_writes_nothing(auth
     assert r.status_code == case.status, (r.status_code, body[:300])
     assert case.says in body
     assert changed(before, fingerprint()) == []
+
+
+# --- NUL: PostgreSQL refuses it in any text value (found by the fuzz test on PostgreSQL) ---------------------
+
+NUL_CASES = [
+    ("cs", "GET", "/customers?q=%00", None, 400),
+    ("cs", "GET", "/customers/lookup?customer_q=a%00b", None, 400),
+    ("admin", "GET", "/complaints/new?ticket=%00", None, 400),
+    ("cs", "GET", "/complaints/units?customer_q=%00", None, 400),
+    ("cs", "GET", "/tickets/SH%00", None, 404),
+    ("cs", "POST", "/hotline/new", {"phone": "13800138001", "contact_name": "张", "content": "a\x00b"}, 400),
+    ("cs", "POST", "/tickets/{ticket}/actions/comment", {"comment-text": "\x00", "comment-version": "{version}"}, 400),
+]
+
+
+@pytest.mark.parametrize("role,method,url,data,status", NUL_CASES, ids=[c[2][:50] for c in NUL_CASES])
+def test_a_nul_character_anywhere_is_refused_in_chinese_and_writes_nothing(auth, small, role, method, url, data,
+                                                                            status):
+    fill = {k: str(v) for k, v in small.items()}
+    url = url.format(**fill)
+    data = {k: v.format(**fill) for k, v in data.items()} if data else None
+    client = auth.client_for(role)
+    before = fingerprint()
+    r = client.open(url, method=method, data=data)
+    assert r.status_code == status
+    assert ("空字符" if status == 400 else "不存在") in r.get_data(as_text=True)
+    assert changed(before, fingerprint()) == []
