@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 from portal.auth.models import User
 from portal.core.enums import CloseReason, State, TicketType
 from portal.core.pagination import Key, Keyset
-from portal.core.params import BoundedDateField, CursorField, IdField, QueryForm
+from portal.core.params import BoundedDateField, CursorField, IdField, QueryForm, parse_id, parse_int
 from portal.core.timeutil import from_local, utcnow
 from portal.extensions import db
 from portal.tickets import access, conditions
@@ -323,9 +323,10 @@ def _search_cursor(after: str) -> tuple[int, int | None]:
     """"s<tier>.<last id>" → (tier index, last id); anything else starts from the top."""
     try:
         tier, last = after[len(SEARCH_CURSOR):].split(".", 1)
-        return int(tier), int(last)
     except (ValueError, AttributeError):
         return 0, None
+    tier_n, last_id = parse_int(tier, 0, 100), parse_id(last)
+    return (tier_n, last_id) if tier_n is not None and last_id is not None else (0, None)
 
 
 def _search_page(f: Filters, s, user: User, page_size: int) -> Page:

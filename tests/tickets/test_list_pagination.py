@@ -105,6 +105,11 @@ def test_a_forged_or_foreign_cursor_gives_the_first_page(auth, many_tickets):
         r = c.get("/tickets", query_string={"sort": "urgent", "after": cursor})
         assert r.status_code == 200, cursor
         assert NUMBER.findall(r.get_data(as_text=True)) == first, cursor
+    searched = NUMBER.findall(c.get("/tickets?q=问题").get_data(as_text=True))
+    for cursor in ("s0.99999999999999999999", "s99999999999999999999.1", "s-1.5", "s0.-5", "s.", "s1.1.1"):
+        r = c.get("/tickets", query_string={"q": "问题", "after": cursor})
+        assert r.status_code == 200, cursor
+        assert NUMBER.findall(r.get_data(as_text=True)) == searched, cursor
 
 
 # --- the helper on every kind of key -------------------------------------------------------------------------
