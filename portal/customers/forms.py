@@ -8,7 +8,7 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, String
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from portal.core.enums import MaintenanceStatus
-from portal.core.params import BoundedDateField, BoundedDecimalField
+from portal.core.params import BoundedDateField, BoundedDecimalField, CursorField, QueryForm
 from portal.core.validators import CnPhone
 
 REQUIRED = _l("This field is required.")
@@ -103,3 +103,10 @@ class ImportUploadForm(FlaskForm):
 class ImportConfirmForm(FlaskForm):
     token = HiddenField(validators=[DataRequired()])
     fingerprint = HiddenField(validators=[DataRequired()])
+
+
+class UnitListArgs(QueryForm):
+    """The unit list's query arguments (the search text `q` is free text, read as it is)."""
+    status = SelectField(_l("Maintenance status"), default="", validate_choice=True,
+                         choices=[("", "")] + [(v, "") for v, _t in MaintenanceStatus.choices()])
+    after = CursorField()

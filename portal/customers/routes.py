@@ -14,7 +14,7 @@ from portal.core.templating import render_page
 from portal.customers import importer
 from portal.customers import operations as ops
 from portal.customers.forms import (ContactForm, ContractForm, ImportConfirmForm, ImportUploadForm, NewUnitForm,
-                                    RenewForm, StatusForm, UnitForm)
+                                    RenewForm, StatusForm, UnitForm, UnitListArgs)
 from portal.customers.models import Contact, Contract, CustomerUnit
 from portal.extensions import db
 
@@ -61,13 +61,13 @@ def _commit_or_name_taken(form) -> bool:
 @login_required
 def index():
     require_view()
+    args = UnitListArgs()
     q = (request.args.get("q") or "").strip()[:100]
-    status = request.args.get("status", "")
-    status = status if status in MaintenanceStatus._value2member_map_ else ""
-    after = (request.args.get("after") or "")[:400]
-    page = ops.list_units(q, status, after)
+    status = args.status.data or ""
+    page = ops.list_units(q, status, args.after.data)
     return render_page("customers/index.html", "results", page=page, q=q, status=status,
-                       statuses=MaintenanceStatus.choices(), can_edit=current_user.has_role(*EDIT_ROLES))
+                       statuses=MaintenanceStatus.choices(), can_edit=current_user.has_role(*EDIT_ROLES),
+                       ignored_titles=args.ignored_titles())
 
 
 @bp.get("/customers/lookup")

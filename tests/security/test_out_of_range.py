@@ -210,3 +210,10 @@ def test_a_nul_character_anywhere_is_refused_in_chinese_and_writes_nothing(auth,
     assert r.status_code == status
     assert ("空字符" if status == 400 else "不存在") in r.get_data(as_text=True)
     assert changed(before, fingerprint()) == []
+
+
+def test_the_unit_list_ignores_an_unknown_status_and_says_so(auth, small):
+    r = auth.client_for("cs").get("/customers?status=9999-12-31&after=W3RydWUsIDVd")
+    assert r.status_code == 200
+    body = r.get_data(as_text=True)
+    assert NOTICE in body and "维护状态" in body and "甲市人民医院" in body
