@@ -25,7 +25,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
 
-    from portal.core import database, i18n, redis_conn, security, storage, templating
+    from portal.core import database, i18n, params, redis_conn, security, storage, templating
+
+    params.init_app(app)  # bounded <int:…> ids, before any route is added
 
     redis_url = redis_conn.resolve_url(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_conn.limiter_storage_uri(redis_url))

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.core.enums import DepartmentKey, Role
+from portal.core.enums import Role
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 

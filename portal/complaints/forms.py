@@ -2,27 +2,32 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DateTimeLocalField, HiddenField, IntegerField, RadioField, SelectField, StringField, \
-    TextAreaField
+from wtforms import DateTimeLocalField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.core.enums import ContactMethod, MaintenanceStatus
+from portal.core.params import BoundedDateField, CursorField, IdField, coerce_id, within_calendar
 from portal.complaints.models import ComplaintState
 
 REQUIRED = _l("This field is required.")
 
 
+def _handler_id(value):
+    """0 is the "— choose —" choice (nobody yet); anything else a bounded user id."""
+    return 0 if value in (0, "0", "", None) else coerce_id(value)
+
+
 class ComplaintForm(FlaskForm):
     ticket_number = StringField(_l("Ticket number (if it is about a ticket)"), validators=[Optional(), Length(max=20)])
-    customer_id = IntegerField(_l("Unit"), validators=[Optional()])
+    customer_id = IdField(_l("Unit"), validators=[Optional()])
     channel = SelectField(_l("Received by"), choices=ContactMethod.choices(), default="phone")
     complainant = StringField(_l("Complainant"), validators=[DataRequired(REQUIRED), Length(max=64)])
     complainant_phone = StringField(_l("Complainant's phone"), validators=[Optional(), Length(max=40)])
     content = TextAreaField(_l("What the customer complains about"), validators=[DataRequired(REQUIRED),
                                                                                  Length(max=20000)])
-    handler_id = SelectField(_l("To be handled by"), coerce=int, validate_choice=False)
+    handler_id = SelectField(_l("To be handled by"), coerce=_handler_id, validate_choice=False)
     received_at = DateTimeLocalField(_l("Received at (empty: now)"), format="%Y-%m-%dT%H:%M",
-                                     validators=[Optional()])
+                                     validators=[Optional(), within_calendar])
 
 
 class HandleForm(FlaskForm):
@@ -45,11 +50,12 @@ class ComplaintFilterForm(FlaskForm):
 
     state = SelectField(_l("State"), choices=[("", _l("All"))] + ComplaintState.choices(), validate_choice=True,
                         default="")
-    received_from = DateField(_l("Received from"), validators=[Optional()])
-    received_to = DateField(_l("to"), validators=[Optional()])
-    customer_id = IntegerField(_l("Unit"), validators=[Optional()])
+    received_from = BoundedDateField(_l("Received from"), validators=[Optional()])
+    received_to = BoundedDateField(_l("to"), validators=[Optional()])
+    customer_id = IdField(_l("Unit"), validators=[Optional()])
     level = SelectField(_l("Maintenance level"), choices=[("", _l("All"))] + MaintenanceStatus.choices(),
                         validate_choice=True, default="")
     department = SelectField(_l("Department"), choices=[("", ""), ("dev", ""), ("impl", "")], validate_choice=True,
                              default="")
-    engineer = IntegerField(_l("Engineer"), validators=[Optional()])
+    engineer = IdField(_l("Engineer"), validators=[Optional()])
+    after = CursorField()

@@ -10,7 +10,10 @@ from sqlalchemy import select
 from portal.complaints import operations as ops
 from portal.complaints.forms import ComplaintFilterForm, ComplaintForm, ConfirmForm, HandleForm
 from portal.complaints.models import Complaint
+from portal.core import pagination
 from portal.core.kernel import guard_blueprint
+from portal.core.pagination import Key, Keyset
+from portal.core.params import parse_id
 from portal.core.templating import render_page
 from portal.core.timeutil import from_local
 from portal.customers.models import CustomerUnit
@@ -21,6 +24,9 @@ from portal.tickets.models import Ticket
 bp = Blueprint("complaints", __name__)
 guard_blueprint(bp, "complaints.view")
 PAGE = 50
+
+
+NEWEST_FIRST = Keyset("complaints.newest", Key("id", Complaint.id, descending=True))
 
 
 @bp.get("/complaints")
@@ -35,17 +41,13 @@ def index():
                          department=form.department.data or None, engineer_id=form.engineer.data,
                          state=form.state.data or None)
     total = db.session.scalar(select(db.func.count()).select_from(q.subquery())) if valid else 0
-    after = request.args.get("after", type=int)
-    if after:
-        q = q.where(Complaint.id < after)
-    rows = list(db.session.scalars(q.order_by(Complaint.id.desc()).limit(PAGE + 1))) if valid else []
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
+    page = pagination.page(NEWEST_FIRST, q, form.after.data, PAGE) if valid else pagination.Window([], None, True)
+    rows = page.rows
     unit = db.session.get(CustomerUnit, form.customer_id.data) if valid and form.customer_id.data else None
     args = {k: v for k, v in request.args.items() if k != "after" and v}
     status = 200 if valid else 400
     return render_page("complaints/index.html", "results", form=form, rows=rows, total=total, unit=unit,
-                       next_url=url_for("complaints.index", **args, after=rows[-1].id) if more else None,
+                       next_url=url_for("complaints.index", **args, after=page.next_cursor) if page.next_cursor else None,
                        can_register=ops.may_register(current_user), args=args), status
 
 
@@ -79,8 +81,8 @@ def new():
             ticket = db.session.scalar(select(Ticket).where(Ticket.number == number))
             if ticket is not None:
                 form.ticket_number.data, form.customer_id.data = ticket.number, ticket.customer_id
-        elif request.args.get("customer_id", type=int):
-            form.customer_id.data = request.args.get("customer_id", type=int)
+        elif parse_id(request.args.get("customer_id")):
+            form.customer_id.data = parse_id(request.args.get("customer_id"))
     error = None
     if request.method == "POST":
         if form.validate_on_submit():

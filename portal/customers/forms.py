@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (BooleanField, DateField, DecimalField, HiddenField, IntegerField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from portal.core.enums import MaintenanceStatus
+from portal.core.params import BoundedDateField, BoundedDecimalField, CursorField, QueryForm
 from portal.core.validators import CnPhone
 
 REQUIRED = _l("This field is required.")
@@ -26,22 +26,15 @@ class UserCountField(IntegerField):
             raise ValueError(str(_l("Enter the number of users (a whole number).")))
 
 
-class FeeField(DecimalField):
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError(str(_l("Enter the fee as a number, e.g. 20000 or 20000.50.")))
+class FeeField(BoundedDecimalField):
+    def __init__(self, *a, **kw):
+        kw.setdefault("message", _l("Enter the fee as a number, e.g. 20000 or 20000.50."))
+        super().__init__(*a, **kw)
 
 
-class OptionalDateField(DateField):
-    """An empty box is 'no value' (the required check then says so), not 'a bad date'."""
-
-    def process_formdata(self, valuelist):
-        if valuelist and not "".join(valuelist).strip():
-            self.data = None
-            return
-        super().process_formdata(valuelist)
+class OptionalDateField(BoundedDateField):
+    """An empty box is 'no value' (the required check then says so), not 'a bad date'; a date is within the
+    calendar the portal computes with (portal.core.params)."""
 
 
 def not_negative(message):
@@ -110,3 +103,10 @@ class ImportUploadForm(FlaskForm):
 class ImportConfirmForm(FlaskForm):
     token = HiddenField(validators=[DataRequired()])
     fingerprint = HiddenField(validators=[DataRequired()])
+
+
+class UnitListArgs(QueryForm):
+    """The unit list's query arguments (the search text `q` is free text, read as it is)."""
+    status = SelectField(_l("Maintenance status"), default="", validate_choice=True,
+                         choices=[("", "")] + [(v, "") for v, _t in MaintenanceStatus.choices()])
+    after = CursorField()

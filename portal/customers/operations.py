@@ -2,19 +2,18 @@
 the bounded list, and maintenance status changes. Never touches `request`, never commits."""
 from __future__ import annotations
 
-import base64
-import json
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import or_, select
 
 from portal.auth.models import User
+from portal.core import pagination
 from portal.core.enums import MaintenanceStatus
 from portal.core.kernel import kernel
+from portal.core.pagination import Key, Keyset, Window
 from portal.core.validators import PHONE_MESSAGE, normalize_cn_phone
 from portal.customers.models import Contact, Contract, CustomerUnit, MaintenanceStatusChange
 from portal.extensions import db
@@ -168,44 +167,18 @@ def search_units(q: str, limit: int = 20) -> list[CustomerUnit]:
     return list(db.session.scalars(stmt))
 
 
-@dataclass
-class UnitPage:
-    units: list[CustomerUnit]
-    next_cursor: str | None
-    is_first: bool
+UNIT_ORDER = Keyset("customers.name", Key("name", CustomerUnit.name, str), Key("id", CustomerUnit.id))
 
 
-def _encode_cursor(unit: CustomerUnit) -> str:
-    raw = json.dumps([unit.name, unit.id], ensure_ascii=False).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[str, int] | None:
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not (isinstance(values, list) and len(values) == 2 and isinstance(values[0], str)):
-            return None
-        return values[0], int(values[1])
-    except (ValueError, TypeError):
-        return None
-
-
-def list_units(q: str = "", status: str = "", after: str = "", page_size: int = PAGE_SIZE) -> UnitPage:
+def list_units(q: str = "", status: str = "", after: str = "", page_size: int = PAGE_SIZE) -> Window[CustomerUnit]:
     """One page of units by name, keyset-paginated on (name, id); no COUNT(*)."""
     q = (q or "").strip()[:100]
-    stmt = select(CustomerUnit).order_by(CustomerUnit.name, CustomerUnit.id)
+    stmt = select(CustomerUnit)
     if q:
         stmt = stmt.where(unit_matches(q))
     if status in MaintenanceStatus._value2member_map_:
         stmt = stmt.where(CustomerUnit.maintenance_status == status)
-    cursor = _decode_cursor(after) if after else None
-    if cursor:
-        stmt = stmt.where(tuple_(CustomerUnit.name, CustomerUnit.id) > tuple_(*cursor))
-    units = list(db.session.scalars(stmt.limit(page_size + 1)))
-    more = len(units) > page_size
-    units = units[:page_size]
-    return UnitPage(units=units, next_cursor=_encode_cursor(units[-1]) if more and units else None,
-                    is_first=cursor is None)
+    return pagination.page(UNIT_ORDER, stmt, after, page_size)
 
 
 def status_history(unit: CustomerUnit) -> list[MaintenanceStatusChange]:

@@ -16,7 +16,7 @@ from portal.core.timeutil import today_local
 from portal.customers import importer
 from portal.customers import operations as ops
 from portal.customers.forms import (ContactForm, ContractForm, ImportConfirmForm, ImportUploadForm, NewUnitForm,
-                                    RenewForm, StatusForm, UnitForm)
+                                    RenewForm, StatusForm, UnitForm, UnitListArgs)
 from portal.customers.models import Contact, Contract, CustomerUnit
 from portal.documents.operations import request_contract_letter
 from portal.documents.routes import unit_panel
@@ -49,13 +49,13 @@ def _commit_or_name_taken(form) -> bool:
 @bp.get("/customers")
 @requires("customers.view")
 def index():
+    args = UnitListArgs()
     q = (request.args.get("q") or "").strip()[:100]
-    status = request.args.get("status", "")
-    status = status if status in MaintenanceStatus._value2member_map_ else ""
-    after = (request.args.get("after") or "")[:400]
-    page = ops.list_units(q, status, after)
+    status = args.status.data or ""
+    page = ops.list_units(q, status, args.after.data)
     return render_page("customers/index.html", "results", page=page, q=q, status=status,
-                       statuses=MaintenanceStatus.choices(), can_edit=can("customers.edit"))
+                       statuses=MaintenanceStatus.choices(), can_edit=can("customers.edit"),
+                       ignored_titles=args.ignored_titles())
 
 
 @bp.get("/customers/lookup")

@@ -7,6 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from portal.core.params import CursorField, IdField, QueryForm, coerce_id
 from portal.customers.forms import EMAIL_MESSAGE, EMAIL_PATTERN, OptionalDateField
 from portal.documents.models import DocumentKind
 
@@ -18,12 +19,17 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
+class ArchiveListArgs(QueryForm):
+    unit_id = IdField(_l("Customer unit"))
+    after = CursorField()
+
+
 class SummaryForm(FlaskForm):
     period = SelectField(_l("Covered period"), validators=[DataRequired(_l("Choose a period."))])
 
 
 class ExpiryNoticeForm(FlaskForm):
-    contact_id = SelectField(_l("Recipient (收件人)"), coerce=int, validate_choice=True)
+    contact_id = SelectField(_l("Recipient (收件人)"), coerce=coerce_id, validate_choice=True)
     fax = StringField(_l("Recipient's fax number"), validators=[Optional(), Length(max=60)])
     renew_by = OptionalDateField(_l("Renew by (date printed in the letter)"), validators=[Optional()])
     boxes = CheckboxesField(_l("Marks on the fax form"), validate_choice=True)

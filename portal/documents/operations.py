@@ -3,7 +3,6 @@ outbox), regenerating (the next revision — never an overwrite), uploading, rec
 document went to the customer, and listing. Never touches `request`, never commits."""
 from __future__ import annotations
 
-import base64
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -14,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from portal.auth.models import User
-from portal.core import uploads
+from portal.core import pagination, uploads
 from portal.core.enums import MaintenanceStatus
 from portal.core.kernel import kernel
+from portal.core.pagination import Key, Keyset, Window
 from portal.core.policy import cadence, policy
 from portal.core.timeutil import today_local, utcnow
 from portal.customers.models import Contact, Contract, CustomerUnit
@@ -265,15 +265,12 @@ class Filters:
     period: str = ""
 
 
-@dataclass
-class DocumentPage:
-    documents: list[Document]
-    next_cursor: str | None
+NEWEST_FIRST = Keyset("documents.newest", Key("id", Document.id, descending=True))
 
 
-def list_documents(f: Filters, after: str = "", page_size: int = PAGE_SIZE) -> DocumentPage:
+def list_documents(f: Filters, after: str = "", page_size: int = PAGE_SIZE) -> Window[Document]:
     """Newest first, keyset-paginated on id (no COUNT)."""
-    stmt = select(Document).order_by(Document.id.desc())
+    stmt = select(Document)
     if f.unit_id:
         stmt = stmt.where(Document.customer_id == f.unit_id)
     elif f.q:
@@ -283,17 +280,7 @@ def list_documents(f: Filters, after: str = "", page_size: int = PAGE_SIZE) -> D
     cond = period_condition(f.period) if f.period else None
     if cond is not None:
         stmt = stmt.where(cond)
-    try:
-        before = int(base64.urlsafe_b64decode(after + "=" * (-len(after) % 4))) if after else None
-    except ValueError:
-        before = None
-    if before:
-        stmt = stmt.where(Document.id < before)
-    docs = list(db.session.scalars(stmt.limit(page_size + 1)))
-    more = len(docs) > page_size
-    docs = docs[:page_size]
-    cursor = base64.urlsafe_b64encode(str(docs[-1].id).encode()).decode().rstrip("=") if more and docs else None
-    return DocumentPage(docs, cursor)
+    return pagination.page(NEWEST_FIRST, stmt, after, page_size)
 
 
 def revisions(doc: Document) -> list[Document]:

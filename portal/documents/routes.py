@@ -17,8 +17,8 @@ from portal.core.timeutil import today_local
 from portal.customers.models import Contract, CustomerUnit
 from portal.documents import content, letterhead
 from portal.documents import operations as ops
-from portal.documents.forms import (ExpiryNoticeForm, LetterheadForm, RevisionUploadForm, SentForm, SummaryForm,
-                                    UploadForm)
+from portal.documents.forms import (ArchiveListArgs, ExpiryNoticeForm, LetterheadForm, RevisionUploadForm, SentForm,
+                                    SummaryForm, UploadForm)
 from portal.documents.models import Document, DocumentKind
 from portal.extensions import db
 from portal.handover import operations as handover
@@ -56,14 +56,14 @@ def _error_to_form(form, error: ops.DocumentError) -> None:
 @bp.get("/documents")
 @requires("archive.view", refuse=404)
 def index():
-    unit_id = request.args.get("unit_id", type=int)
-    unit = db.session.get(CustomerUnit, unit_id) if unit_id else None
+    args = ArchiveListArgs()
+    unit = db.session.get(CustomerUnit, args.unit_id.data) if args.unit_id.data else None
     f = ops.Filters(unit_id=unit.id if unit else None, q=(request.args.get("q") or "").strip()[:100],
                     kind=request.args.get("kind", ""), period=(request.args.get("period") or "").strip()[:10])
     bad_period = bool(f.period) and ops.period_condition(f.period) is None
-    page = ops.list_documents(f, (request.args.get("after") or "")[:40])
+    page = ops.list_documents(f, args.after.data)
     return render_page("documents/index.html", "results", page=page, f=f, unit=unit, kinds=DocumentKind.choices(),
-                       bad_period=bad_period)
+                       bad_period=bad_period, ignored_titles=args.ignored_titles())
 
 
 @bp.get("/documents/<doc_id>")

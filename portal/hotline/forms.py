@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField, TextAreaField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal.core.params import IdField
 from portal.core.validators import CnPhone
 from portal.hotline.operations import UNIT_MESSAGE
 
@@ -21,7 +22,7 @@ class HotlineRecordForm(FlaskForm):
     content = TextAreaField(_l("Problem content"), validators=[DataRequired(REQUIRED), Length(max=20000)])
     handling = TextAreaField(_l("Handling"), validators=[Optional(), Length(max=20000)])
     # Optional link to a known customer unit, chosen with the htmx unit lookup (radio inputs named customer_id).
-    customer_id = IntegerField(_l("Customer unit"), validators=[Optional()])
+    customer_id = IdField(_l("Customer unit"), validators=[Optional()])
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)

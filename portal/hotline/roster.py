@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from portal.auth.models import User, UserRole
 from portal.core.enums import MaintenanceStatus
 from portal.core.kernel import can, kernel
+from portal.core.params import BoundedDateField, QueryForm, parse_date, parse_id
 from portal.core.policy import is_workday, policy
-from portal.core.timeutil import to_local, today_local, utcnow
+from portal.core.timeutil import to_local, utcnow
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.hotline.jobs import shift_start
@@ -98,31 +99,32 @@ def remove_from_shift(shift_id: int, actor: User) -> None:
     db.session.delete(shift)
 
 
-def _week_start(raw: str | None) -> date:
-    try:
-        d = date.fromisoformat(raw) if raw else today_local()
-    except ValueError:
-        d = today_local()
-    return d - timedelta(days=d.weekday())
+class RosterArgs(QueryForm):
+    week = BoundedDateField(_l("Week of"))  # any day of the week shown; none or unusable: this week
 
 
 @bp.get("")
 def index(error: str | None = None, status: int = 200):
-    monday = _week_start(request.args.get("week"))
+    args = RosterArgs()
+    d = args.week.data or to_local(utcnow()).date()
+    monday = d - timedelta(days=d.weekday())
     days = [monday + timedelta(days=i) for i in range(7)]
     shifts = list(db.session.scalars(select(DutyShift).where(DutyShift.day >= days[0], DutyShift.day <= days[-1])
                                      .order_by(DutyShift.id)))
     grid = {(d, h): [s for s in shifts if s.day == d and s.half == h] for d in days for h, _t in HALVES}
     return render_template("hotline/roster.html", days=days, workday={d: is_workday(d) for d in days}, halves=HALVES, grid=grid, seats=seats_needed(),
                            staff=duty_staff(), monday=monday, can_edit=can("hotline.roster_edit"),
-                           now_shift=current_shift(), error=error, timedelta_7=timedelta(days=7), started=lambda d, h: shift_start(d, h) <= utcnow()), status
+                           now_shift=current_shift(), error=error, ignored_titles=args.ignored_titles(),
+                           timedelta_7=timedelta(days=7), started=lambda d, h: shift_start(d, h) <= utcnow()), status
 
 
 @bp.post("/add")
 def add():
+    day, user_id = parse_date(request.form.get("day")), parse_id(request.form.get("user_id"))
     try:
-        day = date.fromisoformat(request.form.get("day", ""))
-        add_to_shift(day, request.form.get("half", ""), int(request.form.get("user_id", "0")), current_user)
+        if day is None or user_id is None:
+            raise ValueError("no day or person")
+        add_to_shift(day, request.form.get("half", ""), user_id, current_user)
         db.session.commit()
     except (ValueError, TypeError):
         db.session.rollback()

@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from portal.core.kernel import guard_blueprint
+from portal.core.params import parse_id
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.hotline import operations as ops
@@ -27,7 +28,7 @@ guard_blueprint(bp, "hotline.use")
 @bp.get("")
 def index():
     open_only = request.args.get("open") == "1"
-    before = request.args.get("before", type=int)
+    before = parse_id(request.args.get("before"))  # an id: older records than it
     records, next_before = ops.list_records(open_only=open_only, before=before)
     return render_template("hotline/index.html", records=records, open_only=open_only, before=before,
                            next_before=next_before)

@@ -5,10 +5,11 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField
-from wtforms.validators import NumberRange, Optional
+from wtforms import SelectField, StringField
+from wtforms.validators import Optional
 
 from portal.core.enums import MaintenanceStatus
+from portal.core.params import BoundedDateField, IdField
 from portal.metrics import periods
 from portal.metrics.queries import Scope
 
@@ -18,11 +19,11 @@ class DashboardForm(FlaskForm):
         csrf = False  # a GET form that changes nothing
 
     period = StringField(_l("Reporting period"), validators=[Optional()])
-    first = DateField(_l("From"), validators=[Optional()])
-    last = DateField(_l("To"), validators=[Optional()])
+    first = BoundedDateField(_l("From"), validators=[Optional()])
+    last = BoundedDateField(_l("To"), validators=[Optional()])
     department = SelectField(_l("Department"), choices=[], validate_choice=True)
-    engineer = IntegerField(_l("Engineer"), validators=[Optional(), NumberRange(min=1)])
-    customer_id = IntegerField(_l("Unit"), validators=[Optional(), NumberRange(min=1)])
+    engineer = IdField(_l("Engineer"), validators=[Optional()])
+    customer_id = IdField(_l("Unit"), validators=[Optional()])
     unit = StringField(_l("Unit"), validators=[Optional()])
     level = SelectField(_l("Maintenance level"), validate_choice=True, default="",
                         choices=[("", _l("All levels"))] + MaintenanceStatus.choices())

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 
 from portal.core.timeutil import today_local
+from portal.core.params import in_calendar
 from portal.service_plan import periods as plan_periods
 
 KINDS = ("month", "quarter", "year", "custom")
@@ -124,12 +125,16 @@ def parse(kind: str, value: str, first: date | None, last: date | None, today: d
     if not value:
         return of_kind(kind, today)
     try:
+        start = None
         if kind == "month" and (m := _MONTH.match(value)):
-            return of_kind("month", date(int(m[1]), int(m[2]), 1))
-        if kind == "quarter" and (m := _QUARTER.match(value)):
-            return of_kind("quarter", date(int(m[1]), 3 * int(m[2]) - 2, 1))
-        if kind == "year" and (m := _YEAR.match(value)):
-            return of_kind("year", date(int(m[1]), 1, 1))
+            start = date(int(m[1]), int(m[2]), 1)
+        elif kind == "quarter" and (m := _QUARTER.match(value)):
+            start = date(int(m[1]), 3 * int(m[2]) - 2, 1)
+        elif kind == "year" and (m := _YEAR.match(value)):
+            start = date(int(m[1]), 1, 1)
+        # within the calendar the portal computes with: the trend steps back from it, the period's end after it
+        if start is not None and in_calendar(start):
+            return of_kind(kind, start)
     except ValueError:
         pass
     raise PeriodError(_("“%(value)s” is not a valid period.", value=value[:20]))

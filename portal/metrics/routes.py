@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from portal.auth.models import User, UserRole
 from portal.core.enums import CallbackKind, MaintenanceStatus, Role
 from portal.core.kernel import requires
+from portal.core.params import parse_id, parse_int
 from portal.core.templating import render_page
 from portal.core.uploads import download_name
 from portal.customers.models import CustomerUnit
@@ -162,7 +163,7 @@ def callbacks():
     q = queries.callbacks_query(scope, scored=request.args.get("scored") == "1",
                                 satisfied=request.args.get("satisfied") == "1")
     total = queries.count(q)
-    after = request.args.get("after", type=int)
+    after = parse_id(request.args.get("after"))  # an id: older callbacks than it
     if after:
         q = q.where(Callback.id < after)
     rows = list(db.session.scalars(q.order_by(Callback.id.desc()).limit(LIST_PAGE + 1)))
@@ -192,7 +193,7 @@ def plan():
     done = {"1": True, "0": False}.get(request.args.get("done", ""))
     q = queries.plan_query(scope, kind, done)
     total = queries.count(q)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = parse_int(request.args.get("page"), 1, 10_000) or 1
     rows = db.session.execute(q.order_by(CustomerUnit.name, Reminder.id)
                               .limit(LIST_PAGE).offset((page - 1) * LIST_PAGE)).all()
     args = {k: v for k, v in request.args.items() if k != "page"}

@@ -2,34 +2,38 @@
 or overdue — each with a one-click record form."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from portal.core import pagination
 from portal.core.enums import CallbackKind, ContactMethod, MaintenanceStatus
 from portal.core.kernel import can, requires
+from portal.core.pagination import Key, Keyset
+from portal.core.params import parse_int
 from portal.core.templating import render_page
 from portal.core.timeutil import today_local
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.service_plan import operations as ops
 from portal.service_plan import periods
+from portal.service_plan.forms import PlanArgs
 from portal.tickets.models import Callback
 
 bp = Blueprint("service_plan", __name__)
 PAGE = 50
 
 
-def _month_arg() -> date:
-    raw = request.args.get("month", "")
-    try:
-        y, m = raw.split("-")
-        return date(int(y), int(m), 1)
-    except ValueError:
-        return today_local().replace(day=1)
+def _satisfaction(raw: str | None) -> int | None:
+    """The score as typed; a value that is not a small whole number becomes 0, which ops.record refuses
+    with its own message ("scored 1 to 5")."""
+    if not raw:
+        return None
+    value = parse_int(raw, -99, 99)
+    return 0 if value is None else value
 
 
 def _rows(units: list[CustomerUnit], month: periods.Period) -> list[dict]:
@@ -64,26 +68,24 @@ def _rows(units: list[CustomerUnit], month: periods.Period) -> list[dict]:
     return out
 
 
+BY_NAME = Keyset("service_plan.name", Key("name", CustomerUnit.name, str), Key("id", CustomerUnit.id))
+
+
 @bp.get("/service-plan")
 @requires("service_plan.view")
 def index():
-    first = _month_arg()
-    month = periods.month(first)
-    level = request.args.get("level", "")
-    after = request.args.get("after", "")
+    args = PlanArgs()
+    month = periods.month(args.month.data or today_local().replace(day=1))
+    level = args.level.data or ""
     stmt = select(CustomerUnit).where(CustomerUnit.maintenance_status.in_(
-        [level] if level in (MaintenanceStatus.VIP.value, MaintenanceStatus.ORDINARY.value)
-        else [MaintenanceStatus.VIP.value, MaintenanceStatus.ORDINARY.value]))
-    if after:
-        stmt = stmt.where(CustomerUnit.name > after)
-    units = list(db.session.scalars(stmt.order_by(CustomerUnit.name).limit(PAGE + 1)))
-    more = len(units) > PAGE
-    units = units[:PAGE]
-    rows = _rows(units, month)
+        [level] if level else [MaintenanceStatus.VIP.value, MaintenanceStatus.ORDINARY.value]))
+    page = pagination.page(BY_NAME, stmt, args.after.data, PAGE)
+    rows = _rows(page.rows, month)
     prev_month = periods.month(month.start.replace(day=1) - timedelta(days=1)).start
     return render_page("service_plan/index.html", "plan", rows=rows, month=month, level=level,
-                       next_after=units[-1].name if more else None, prev_month=prev_month, next_month=month.end,
-                       methods=ContactMethod.choices(), can_record=can("service_plan.record"))
+                       next_after=page.next_cursor, prev_month=prev_month, next_month=month.end,
+                       methods=ContactMethod.choices(), can_record=can("service_plan.record"),
+                       ignored_titles=args.ignored_titles())
 
 
 @bp.post("/service-plan/<int:unit_id>/record")
@@ -96,7 +98,7 @@ def record(unit_id: int):
     try:
         ops.record(unit, kind, current_user, method=request.form.get("method", "phone"),
                    contact_person=request.form.get("contact_person", ""), outcome=request.form.get("outcome", ""),
-                   satisfaction=int(sat) if sat and sat.isdigit() else None)
+                   satisfaction=_satisfaction(sat))
         db.session.commit()
     except ops.PlanError as e:
         db.session.rollback()

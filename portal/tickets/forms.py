@@ -5,11 +5,12 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateTimeLocalField, DecimalField, HiddenField, IntegerField,
+from wtforms import (BooleanField, DateTimeLocalField, HiddenField,
                      MultipleFileField, RadioField, SelectField, StringField, TextAreaField)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
 from portal.core.enums import Channel, ContactMethod, TicketType
+from portal.core.params import DATE_MESSAGE, BoundedDecimalField, IdField, coerce_optional_id, in_calendar
 from portal.core.timeutil import from_local
 from portal.core.validators import CnPhone
 
@@ -23,13 +24,17 @@ class LocalDateTimeField(DateTimeLocalField):
         kw.setdefault("format", ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"])
         super().__init__(*a, **kw)
 
+    def pre_validate(self, form):
+        if not in_calendar(self.data):
+            raise StopValidation(str(DATE_MESSAGE))
+
     def utc(self) -> datetime | None:
         return from_local(self.data) if self.data else None
 
 
 class TicketForm(FlaskForm):
     channel = SelectField(_l("Channel"), choices=Channel.choices(), validators=[InputRequired(REQUIRED)])
-    customer_id = IntegerField(_l("Customer unit"), validators=[InputRequired(_l("Choose the customer unit."))])
+    customer_id = IdField(_l("Customer unit"), validators=[InputRequired(_l("Choose the customer unit."))])
     type = SelectField(_l("Type"), choices=TicketType.choices(), validators=[InputRequired(REQUIRED)])
     reporter_name = StringField(_l("Reporter"), validators=[DataRequired(REQUIRED), Length(max=64)])
     reporter_dept = StringField(_l("Department (科室)"), validators=[DataRequired(REQUIRED), Length(max=100)])
@@ -58,18 +63,14 @@ class SuspendForFeeForm(_ActionForm):
 class RecordFeeForm(_ActionForm):
     outcome = RadioField(_l("Outcome"), choices=[("agreed", _l("Fee agreed")), ("declined", _l("Customer declined"))],
                          validators=[InputRequired(REQUIRED)])
-    fee = DecimalField(_l("Fee (yuan)"), places=2, validators=[Optional(), NumberRange(min=0, max=100000000)])
+    fee = BoundedDecimalField(_l("Fee (yuan)"), places=2, validators=[Optional(), NumberRange(min=0, max=100000000)])
     agreed_requirements = TextAreaField(_l("Agreed requirements"), validators=[Optional(), Length(max=10000)])
     text = TextAreaField(_l("Result of the negotiation"), validators=[DataRequired(REQUIRED), Length(max=5000)])
 
 
-def _optional_int(value):
-    return int(value) if value not in (None, "") else None
-
-
 class AssignForm(_ActionForm):
     # The first choice is empty so that nobody is assigned by accident (routes add the people).
-    assignee_id = SelectField(_l("Assignee"), coerce=_optional_int, validators=[InputRequired(_l("Choose the assignee."))],
+    assignee_id = SelectField(_l("Assignee"), coerce=coerce_optional_id, validators=[InputRequired(_l("Choose the assignee."))],
                               validate_choice=False)
     deadline = LocalDateTimeField(_l("Deadline"), validators=[InputRequired(_l("Set a deadline."))])
     analysis = TextAreaField(_l("Analysis"), validators=[Optional(), Length(max=5000)])
@@ -100,7 +101,7 @@ class ResolveForm(_ActionForm):
     # Not named `process`: that is a method of every WTForms form. action_data() renames it.
     process_text = TextAreaField(_l("Process"), validators=[DataRequired(REQUIRED), Length(max=20000)])
     result = TextAreaField(_l("Result"), validators=[DataRequired(REQUIRED), Length(max=20000)])
-    hours_spent = DecimalField(_l("Hours spent"), places=1,
+    hours_spent = BoundedDecimalField(_l("Hours spent"), places=1,
                                validators=[InputRequired(REQUIRED), NumberRange(min=0, max=10000)])
 
 

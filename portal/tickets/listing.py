@@ -6,20 +6,20 @@ portal.search, ranked; the page then also shows where each ticket matched, highl
 """
 from __future__ import annotations
 
-import base64
 import functools
-import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import Index, and_, or_, select
+from sqlalchemy import Index, select
 from sqlalchemy.orm import defaultload
 from werkzeug.datastructures import MultiDict
 
 from portal.auth.models import User
 from portal.core.enums import CloseReason, State, TicketType
+from portal.core.pagination import Key, Keyset
+from portal.core.params import BoundedDateField, CursorField, IdField, QueryForm, parse_id, parse_int
 from portal.core.timeutil import from_local, utcnow
 from portal.extensions import db
 from portal.tickets import access, conditions
@@ -46,27 +46,23 @@ LIST_INDEXES = (
     Index("ix_tickets_urgent_scan", Ticket.urgent, Ticket.id, Ticket.state),  # urgent queues: state read from the index
     Index("ix_tickets_created_urgent", Ticket.created_at, Ticket.urgent),  # date filters: page ids from the index
 )
+# Each sort's order as a keyset (portal.core.pagination): the cursor carries the last row's keys.
 SORTS = {
-    # key: (columns, descending?)
-    "urgent": ("urgent", "id"),
-    "newest": ("id",),
-    "oldest": ("id",),
-    "deadline": ("deadline", "id"),
+    "urgent": Keyset("tickets.urgent", Key("urgent", Ticket.urgent, bool, descending=True),
+                     Key("id", Ticket.id, descending=True)),
+    "newest": Keyset("tickets.newest", Key("id", Ticket.id, descending=True)),
+    "oldest": Keyset("tickets.oldest", Key("id", Ticket.id)),
+    "deadline": Keyset("tickets.deadline", Key("deadline", Ticket.deadline, datetime), Key("id", Ticket.id)),
 }
 
 
-def _int(v) -> int | None:
-    try:
-        return int(v) if v not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _date(v) -> date | None:
-    try:
-        return date.fromisoformat(v) if v else None
-    except ValueError:
-        return None
+class ListArgs(QueryForm):
+    """The list's numeric, date and cursor arguments, parsed the one bounded way (portal.core.params)."""
+    customer_id = IdField(_l("Customer unit"))
+    assignee_id = IdField(_l("Assignee"))
+    date_from = BoundedDateField(_l("Registered from"))
+    date_to = BoundedDateField(_l("Registered to"))
+    after = CursorField()
 
 
 @dataclass
@@ -99,15 +95,16 @@ class Filters:
         t = args.get("type", "")
         sort = args.get("sort", "urgent")
         department, maintenance, deadline = (args.get(k, "") for k in ("department", "maintenance", "deadline"))
+        parsed = ListArgs(args)
         return cls(
             state=states,
             type=t if t in TicketType._value2member_map_ else "",
-            customer_id=_int(args.get("customer_id")),
-            assignee_id=_int(args.get("assignee_id")),
+            customer_id=parsed.customer_id.data,
+            assignee_id=parsed.assignee_id.data,
             urgent=args.get("urgent") in ("1", "on", "true"),
             overdue=args.get("overdue") in ("1", "on", "true"),
-            date_from=_date(args.get("date_from")),
-            date_to=_date(args.get("date_to")),
+            date_from=parsed.date_from.data,
+            date_to=parsed.date_to.data,
             q=(args.get("q") or "").strip()[:100],
             queue=args.get("queue", "") if args.get("queue", "") in _queue_keys() else "",
             department=department if department in conditions.DEPARTMENTS else "",
@@ -116,8 +113,8 @@ class Filters:
             responded=args.get("responded") in ("1", "on", "true"),
             deadline=deadline if deadline in conditions.DEADLINE_OUTCOMES else "",
             sort=sort if sort in SORTS else "urgent",
-            after=(args.get("after") or "")[:200],
-            ignored=_not_understood(args),
+            after=parsed.after.data or "",
+            ignored=(*parsed.ignored(), *_not_understood(args)),
         )
 
     def query_args(self, **changes) -> dict:
@@ -137,9 +134,7 @@ class Filters:
 
 def _not_understood(args: MultiDict) -> tuple[str, ...]:
     """The names of the filters given a value the list cannot use (they are ignored, and the page says so)."""
-    checks = {
-        "customer_id": lambda v: _int(v) is not None, "assignee_id": lambda v: _int(v) is not None,
-        "date_from": lambda v: _date(v) is not None, "date_to": lambda v: _date(v) is not None,
+    checks = {  # numbers and dates: ListArgs
         "department": lambda v: v in conditions.DEPARTMENTS, "maintenance": conditions.valid_level,
         "deadline": lambda v: v in conditions.DEADLINE_OUTCOMES,
         "solved": lambda v: v in ("1", "on", "true"), "responded": lambda v: v in ("1", "on", "true"),
@@ -154,27 +149,6 @@ class Page:
     is_first: bool
     marks: dict = field(default_factory=dict)  # search: ticket id → (highlighted title, highlighted snippet)
     ranked: bool = False  # search results, in order of relevance
-
-
-def _encode(values: list) -> str:
-    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(cursor: str, sort: str) -> list | None:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = json.loads(raw)
-        if not isinstance(values, list) or len(values) != len(SORTS[sort]):
-            return None
-        if sort == "deadline":
-            values[0] = datetime.fromisoformat(values[0])
-        if sort == "urgent":
-            values[0] = bool(values[0])
-        values[-1] = int(values[-1])
-        return values
-    except (ValueError, TypeError, json.JSONDecodeError):
-        return None
 
 
 SORT_TITLES = {"urgent": _l("Urgent first, newest"), "newest": _l("Newest first"), "oldest": _l("Oldest first"),
@@ -324,34 +298,15 @@ def fetch(f: Filters, user: User, page_size: int = PAGE_SIZE) -> Page:
         if not s.empty:
             return _search_page(f, s, user, page_size)
     q = _filtered(select(Ticket.id), f, user)
-    cursor = _decode(f.after, f.sort) if f.after else None
-    if f.sort == "urgent":
-        q = q.order_by(Ticket.urgent.desc(), Ticket.id.desc())
-        if cursor:
-            u, i = cursor
-            q = q.where(or_(Ticket.urgent < u, and_(Ticket.urgent == u, Ticket.id < i)) if u else
-                        and_(Ticket.urgent.is_(False), Ticket.id < i))
-    elif f.sort == "newest":
-        q = q.order_by(Ticket.id.desc())
-        if cursor:
-            q = q.where(Ticket.id < cursor[0])
-    elif f.sort == "oldest":
-        q = q.order_by(Ticket.id.asc())
-        if cursor:
-            q = q.where(Ticket.id > cursor[0])
-    else:  # deadline: only tickets that have one
-        q = q.where(Ticket.deadline.is_not(None)).order_by(Ticket.deadline.asc(), Ticket.id.asc())
-        if cursor:
-            d, i = cursor
-            q = q.where(or_(Ticket.deadline > d, and_(Ticket.deadline == d, Ticket.id > i)))
+    if f.sort == "deadline":  # only tickets that have one
+        q = q.where(Ticket.deadline.is_not(None))
+    keyset = SORTS[f.sort]
+    q, continued = keyset.seek(q, f.after)
     ids = list(db.session.scalars(q.limit(page_size + 1)))
     more = len(ids) > page_size
     rows = _load(ids[:page_size], user)
-    next_cursor = None
-    if more and rows:
-        last = rows[-1][0]
-        next_cursor = _encode([getattr(last, c) for c in SORTS[f.sort]])
-    return Page(rows=rows, next_cursor=next_cursor, is_first=not f.after)
+    next_cursor = keyset.cursor_for(rows[-1][0]) if more and rows else None
+    return Page(rows=rows, next_cursor=next_cursor, is_first=not continued)
 
 
 def _load(ids: list[int], user: User) -> list[tuple[Ticket, bool]]:
@@ -368,9 +323,10 @@ def _search_cursor(after: str) -> tuple[int, int | None]:
     """"s<tier>.<last id>" → (tier index, last id); anything else starts from the top."""
     try:
         tier, last = after[len(SEARCH_CURSOR):].split(".", 1)
-        return int(tier), int(last)
     except (ValueError, AttributeError):
         return 0, None
+    tier_n, last_id = parse_int(tier, 0, 100), parse_id(last)
+    return (tier_n, last_id) if tier_n is not None and last_id is not None else (0, None)
 
 
 def _search_page(f: Filters, s, user: User, page_size: int) -> Page:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from portal.core import htmx, uploads
 from portal.core.kernel import requires
+from portal.core.params import ID_MAX, parse_id, parse_int
 from portal.core.templating import render_page
 from portal.core.timeutil import today_local
 from portal.customers.models import CustomerUnit
@@ -33,7 +34,10 @@ def _checked_attachments(field_name: str) -> tuple[list[uploads.CheckedFile], li
 def new():
     form = TicketForm()
     hotline = None
-    hotline_id = request.values.get("hotline_record_id", type=int)
+    raw_hotline_id = request.values.get("hotline_record_id")
+    hotline_id = parse_id(raw_hotline_id)
+    if raw_hotline_id and hotline_id is None:
+        abort(404)  # like a record that does not exist
     if hotline_id:
         hotline = db.get_or_404(HotlineRecord, hotline_id)
         if hotline.ticket_id:
@@ -154,11 +158,11 @@ def act(number: str, action: str):
             files, file_errors = _checked_attachments(form.attachments.name)
         if not form.validate() or file_errors:
             raise workflow.InvalidInput("; ".join(file_errors) or _("Please correct the marked fields."))
-        version = form.version.data or ""
-        if not version.isdigit():  # a form always carries the version it was shown with
+        version = parse_int(form.version.data, 0, ID_MAX)
+        if version is None:  # a form always carries the version it was shown with
             raise workflow.StaleTicket(_("This form is out of date. Reload the ticket and try again."))
         operations.take_action(ticket, action, current_user, action_data(form),
-                               expected_version=int(version), files=files)
+                               expected_version=version, files=files)
         db.session.commit()
     except workflow.WorkflowError as e:
         db.session.rollback()
