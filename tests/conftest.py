@@ -19,7 +19,34 @@ PASSWORD = "test-pass-2026"
 ROLE_KEYS = ["cs", "dev_manager", "engineer", "impl_manager", "impl_engineer", "market", "market_manager", "admin"]
 
 
+def _services_of_this_worker() -> None:
+    """Under pytest-xdist (`-n 2`) each worker process runs the suite against its own PostgreSQL database
+    (`<name>_gw0`, created if missing) and its own Redis database number, so two workers never wipe each
+    other's tables or keys. SQLite and the embedded Redis already live in each session's own temp folder."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    index = int(worker.removeprefix("gw"))
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgres"):
+        import psycopg
+
+        base, _, name = url.partition("?")[0].rpartition("/")
+        mine = f"{name}_{worker}"
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (mine,)).fetchone() is None:
+                conn.execute(f'CREATE DATABASE "{mine}"')
+        os.environ["DATABASE_URL"] = f"{base}/{mine}"
+    redis_url = os.environ.get("REDIS_URL", "")
+    if redis_url.startswith("redis://"):
+        head, _, db_index = redis_url.rpartition("/")
+        number = int(db_index) if db_index.isdigit() else 0
+        os.environ["REDIS_URL"] = f"{head}/{(number + 1 + index) % 16}" if db_index.isdigit() \
+            else f"{redis_url.rstrip('/')}/{(1 + index) % 16}"
+
+
 def pytest_sessionstart(session):
+    _services_of_this_worker()
     # ./test.sh compiles the translations through ./setup.sh; a bare `python -m pytest` after a .po was edited
     # must not test Chinese pages against a stale .mo (the portal itself only loads them).
     from portal.i18n_tools import compile_catalogues
