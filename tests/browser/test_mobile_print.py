@@ -87,38 +87,64 @@ def _open_every_action(page) -> None:
     page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
 
 
+def _links(page, selector: str) -> list[str]:
+    """The same-site page links (path and query) under `selector`, in page order."""
+    hrefs = page.locator(selector).evaluate_all("as => as.map(a => a.getAttribute('href'))")
+    return [h for h in hrefs if h and h.startswith("/") and not h.startswith("//")]
+
+
+def _is_page(href: str) -> bool:
+    # Exports and file downloads are not pages (Playwright cannot "open" a download either).
+    path = urlsplit(href).path
+    return "." not in path.rsplit("/", 1)[-1] and "/export" not in path and "/attachments/" not in path
+
+
 def test_every_menu_page_ticket_intake_and_customer_page_fits_390_without_sideways_scroll(browser, live_server, demo):
+    """Per role: every page of its menu, the first ticket of its queue (every action form opened), the intake
+    form and a customer page where its menu leads there; and, once for all roles, the account pages and each
+    page a button on those pages leads to (new record, edit, import forms)."""
     rich_ticket, unit_id = _richest_ticket_and_unit()
     release_db()
     SHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
-    checked = 0
+    checked: list[str] = []
     shot: set[str] = set()
+    followed: set[str] = set()  # button targets already checked (by path), for whichever role saw them first
     for role in DEMO_ROLES:
         page, watch = _phone_page(browser, live_server)
         try:
             login(page, role, DEMO_PASSWORD)
-            menu = page.locator("header.topbar nav a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+            menu = _links(page, "header.topbar nav a")
             assert menu, f"{role}: the navigation has no links"
-            first_ticket = page.locator(TICKET_LINK).first
-            ticket = (urlsplit(first_ticket.get_attribute("href")).path if first_ticket.count()
-                      else f"/tickets/{rich_ticket}")
-            extra = [ticket]  # the intake form and a customer page, for the roles whose menu leads there
+            # the account and notification pages are the same for every role: checked once, like button targets
+            account = [h for h in _links(page, "header.topbar .me a") if _is_page(h) and h not in followed]
+            followed.update(account)
+            first_ticket = _links(page, TICKET_LINK)[:1]
+            ticket = urlsplit(first_ticket[0]).path if first_ticket else f"/tickets/{rich_ticket}"
+            extra = [ticket]
             extra += ["/tickets/new"] if "/tickets/new" in menu else []
             extra += [f"/customers/{unit_id}"] if "/customers" in menu else []
-            for path in dict.fromkeys(menu + extra):  # in order, once each
-                status = _visit(page, path)
-                assert status == 200, f"{role}: {path} answered {status}"
+            todo = list(dict.fromkeys(menu + account + extra))  # in order, once each
+            while todo:
+                href = todo.pop(0)
+                path = urlsplit(href).path
+                status = _visit(page, href)
+                assert status == 200, f"{role}: {href} answered {status}"
                 if path == ticket:
                     _open_every_action(page)
+                checked.append(f"{role} {href}")
                 why = _overflow(page)
-                checked += 1
                 if why:
-                    problems.append(f"{role} {path}: {why}")
-                # Pictures to look at: each role's home, list, ticket and intake form, and every other page once.
-                name = {"/": "home", "/tickets": "tickets", "/tickets/new": "intake", ticket: "ticket"}.get(path)
+                    problems.append(f"{role} {href}: {why}")
+                for target in _links(page, "main a.button"):
+                    target_path = urlsplit(target).path
+                    if _is_page(target) and target_path not in followed and target not in todo:
+                        followed.add(target_path)
+                        todo.append(target)
+                # Pictures to look at: each role's home, list, ticket and intake form, and every other page once
                 # (the whole page the first time a page is seen, the 390×844 screen after that: screenshots
-                # of long pages are the slowest step here)
+                # of long pages are the slowest step here).
+                name = {"/": "home", "/tickets": "tickets", "/tickets/new": "intake", ticket: "ticket"}.get(href)
                 if name or path not in shot:
                     first = path not in shot
                     shot.add(path)
@@ -127,13 +153,14 @@ def test_every_menu_page_ticket_intake_and_customer_page_fits_390_without_sidewa
                     try:
                         no_missing_glyphs(page)
                     except AssertionError as e:
-                        problems.append(f"{role} {path}: {e}")
+                        problems.append(f"{role} {href}: {e}")
         finally:
             page.context.close()
         if watch.problems:
             problems.append(f"{role}: the browser reported errors: " + "; ".join(watch.problems))
-    assert checked >= len(DEMO_ROLES) * 3
-    assert not problems, f"{len(problems)} of {checked} pages do not fit 390 px:\n" + "\n".join(problems)
+    assert len(checked) >= len(DEMO_ROLES) * 3
+    (SHOTS / "checked-pages.txt").write_text("\n".join(checked) + "\n", encoding="utf-8")
+    assert not problems, f"{len(problems)} of {len(checked)} pages do not fit 390 px:\n" + "\n".join(problems)
 
 
 def test_menu_button_folds_the_navigation_at_390_works_by_keyboard_and_is_absent_at_1366(browser, live_server, page,
