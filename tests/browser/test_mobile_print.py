@@ -9,6 +9,7 @@ navigation, forms or buttons. Screenshots and a printed PDF page go to test-arti
 """
 from __future__ import annotations
 
+import re
 import subprocess
 from urllib.parse import urlsplit
 
@@ -93,6 +94,11 @@ def _links(page, selector: str) -> list[str]:
     return [h for h in hrefs if h and h.startswith("/") and not h.startswith("//")]
 
 
+def _shape(href: str) -> str:
+    """A page's kind: its path with numbers and ticket numbers as placeholders (/customers/3/edit → /customers/N/edit)."""
+    return re.sub(r"/(SH-\d{4}-\d{6}|\d+)(?=/|$)", "/N", urlsplit(href).path)
+
+
 def _is_page(href: str) -> bool:
     # Exports and file downloads are not pages (Playwright cannot "open" a download either).
     path = urlsplit(href).path
@@ -109,7 +115,7 @@ def test_every_menu_page_ticket_intake_and_customer_page_fits_390_without_sidewa
     problems: list[str] = []
     checked: list[str] = []
     shot: set[str] = set()
-    followed: set[str] = set()  # button targets already checked (by path), for whichever role saw them first
+    followed: set[str] = set()  # kinds of page reached by a link and checked, for whichever role saw them first
     for role in DEMO_ROLES:
         page, watch = _phone_page(browser, live_server)
         try:
@@ -117,14 +123,15 @@ def test_every_menu_page_ticket_intake_and_customer_page_fits_390_without_sidewa
             menu = _links(page, "header.topbar nav a")
             assert menu, f"{role}: the navigation has no links"
             # the account and notification pages are the same for every role: checked once, like button targets
-            account = [h for h in _links(page, "header.topbar .me a") if _is_page(h) and h not in followed]
-            followed.update(account)
+            account = [h for h in _links(page, "header.topbar .me a") if _is_page(h) and _shape(h) not in followed]
+            followed.update(map(_shape, account))
             first_ticket = _links(page, TICKET_LINK)[:1]
             ticket = urlsplit(first_ticket[0]).path if first_ticket else f"/tickets/{rich_ticket}"
             extra = [ticket]
             extra += ["/tickets/new"] if "/tickets/new" in menu else []
             extra += [f"/customers/{unit_id}"] if "/customers" in menu else []
             todo = list(dict.fromkeys(menu + account + extra))  # in order, once each
+            seen = {_shape(h) for h in todo}
             while todo:
                 href = todo.pop(0)
                 path = urlsplit(href).path
@@ -136,20 +143,23 @@ def test_every_menu_page_ticket_intake_and_customer_page_fits_390_without_sidewa
                 why = _overflow(page)
                 if why:
                     problems.append(f"{role} {href}: {why}")
-                for target in _links(page, "main a.button"):
-                    target_path = urlsplit(target).path
-                    if _is_page(target) and target_path not in followed and target not in todo:
-                        followed.add(target_path)
+                # One level further, once per kind of page for all roles: buttons (new, edit, import), sub-menus
+                # and the records listed in tables (a complaint, a hotline record, a handover, a document).
+                for target in _links(page, "main a.button, main .subnav a, main table a"):
+                    kind = _shape(target)
+                    if _is_page(target) and kind not in followed and kind not in seen:
+                        followed.add(kind)
                         todo.append(target)
-                # Pictures to look at: each role's home, list, ticket and intake form, and every other page once
-                # (the whole page the first time a page is seen, the 390×844 screen after that: screenshots
-                # of long pages are the slowest step here).
+                # Pictures to look at, of the 390×844 screen: each role's home, list, ticket and intake form, and
+                # every other page once. Whole pages only for the first home, list, ticket and intake form seen:
+                # screenshots of long pages at 2× are the slowest step here.
                 name = {"/": "home", "/tickets": "tickets", "/tickets/new": "intake", ticket: "ticket"}.get(href)
                 if name or path not in shot:
-                    first = path not in shot
                     shot.add(path)
+                    whole = bool(name) and name not in shot
+                    shot.add(name)
                     name = f"{role}-{name}" if name else "page" + path.replace("/", "-").rstrip("-")
-                    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=first)
+                    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=whole)
                     try:
                         no_missing_glyphs(page)
                     except AssertionError as e:
