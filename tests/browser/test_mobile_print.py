@@ -139,6 +139,11 @@ def test_every_menu_page_ticket_intake_and_customer_page_fits_390_without_sidewa
                 assert status == 200, f"{role}: {href} answered {status}"
                 if path == ticket:
                     _open_every_action(page)
+                if path == "/tickets/new":
+                    lefts = page.locator("form.intake .field").evaluate_all(
+                        "fs => fs.map(f => Math.round(f.getBoundingClientRect().left))")
+                    if len(set(lefts)) != 1:
+                        problems.append(f"{role} {href}: the intake form is not one column (field left edges {lefts})")
                 checked.append(f"{role} {href}")
                 why = _overflow(page)
                 if why:
@@ -173,8 +178,8 @@ def test_every_menu_page_ticket_intake_and_customer_page_fits_390_without_sidewa
     assert not problems, f"{len(problems)} of {len(checked)} pages do not fit 390 px:\n" + "\n".join(problems)
 
 
-def test_menu_button_folds_the_navigation_at_390_works_by_keyboard_and_is_absent_at_1366(browser, live_server, page,
-                                                                                        users):
+def test_menu_button_folds_the_navigation_at_390_works_by_keyboard_is_open_without_js_and_is_absent_at_1366(
+        browser, live_server, page, users):
     release_db()
     phone, watch = _phone_page(browser, live_server)
     try:
@@ -217,6 +222,20 @@ def test_menu_button_folds_the_navigation_at_390_works_by_keyboard_and_is_absent
     finally:
         phone.context.close()
     assert not watch.problems, watch.problems
+
+    # Without JavaScript the button could not work: the menu is simply shown, and the sign-in page fits too.
+    plain = browser.new_context(base_url=live_server, viewport=PHONE, is_mobile=True, java_script_enabled=False,
+                                locale="zh-CN", timezone_id="Asia/Shanghai")
+    try:
+        bare = plain.new_page()
+        bare.goto("/login")
+        assert not _overflow(bare), _overflow(bare)
+        login(bare, "cs")
+        expect(bare.locator("header.topbar button.nav-toggle")).to_be_hidden()
+        expect(bare.locator("header.topbar nav a").first).to_be_visible()
+        assert not _overflow(bare), _overflow(bare)
+    finally:
+        plain.close()
 
     # 1366×768: the navigation is in the top bar as before, the button is not shown.
     assert page.viewport_size == VIEWPORT
