@@ -2,8 +2,10 @@
 
 At 390×844 (mobile emulation) each role visits every page of its own menu — the list is read from the rendered
 navigation, so a new menu entry is covered without touching this file — plus a ticket page (with every action
-form opened), the intake form and a customer page; none may scroll sideways. The menu collapses behind a real
-button at that width and still works from the keyboard; at 1366×768 the navigation is shown as before.
+form opened), the intake form and a customer page, and then, once per kind of page, where the buttons, sub-menus
+and listed records of those pages lead; none may scroll sideways (document scrollWidth ≤ window width ≤ 390).
+The menu folds behind a real button at that width, works from the keyboard and is simply shown without
+JavaScript; at 1366×768 the navigation is shown as before.
 The print preview (media=print) of a ticket shows its title, customer, description and history and no
 navigation, forms or buttons. Screenshots and a printed PDF page go to test-artifacts/mobile/ — look at them.
 """
@@ -79,7 +81,9 @@ def _overflow(page) -> str | None:
 
 def _visit(page, path: str) -> int:
     response = page.goto(path)
-    page.wait_for_load_state("load")
+    # Parts a page loads with htmx right after it opens (hx-trigger="load") are measured too: wait until htmx
+    # has no request in flight (it marks the element of each one with .htmx-request).
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
     return response.status if response else 0
 
 
