@@ -240,3 +240,25 @@
     restoreTyped();
   }
 })();
+
+/* --- Menu button (narrow screens) ----------------------------------------------------------------
+   base.html: <button class="nav-toggle" aria-expanded aria-controls="site-menu">. Below the CSS breakpoint
+   the menu is shown only while aria-expanded is "true"; at desktop widths the button is hidden and the
+   menu always shown, so this state does not matter there. Enter/Space come with <button>; Escape closes
+   the open menu and gives the focus back to the button. */
+(function () {
+  function setOpen(button, open) {
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest(".nav-toggle");
+    if (button) setOpen(button, button.getAttribute("aria-expanded") !== "true");
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    var button = document.querySelector(".nav-toggle[aria-expanded=true]");
+    if (!button || button.offsetParent === null) return;  // none open, or the desktop layout (button hidden)
+    setOpen(button, false);
+    button.focus();
+  });
+})();
