@@ -33,7 +33,8 @@ def _services_of_this_worker() -> None:
 
         base, _, name = url.partition("?")[0].rpartition("/")
         mine = f"{name}_{worker}"
-        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        admin = base.replace("postgresql+psycopg://", "postgresql://") + "/postgres"  # the maintenance database
+        with psycopg.connect(admin, autocommit=True) as conn:
             if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (mine,)).fetchone() is None:
                 conn.execute(f'CREATE DATABASE "{mine}"')
         os.environ["DATABASE_URL"] = f"{base}/{mine}"
