@@ -1,0 +1,44 @@
+"""The customer's history beside intake and the ticket page (htmx fragments; portal/customers/history.py
+decides what the viewer may see)."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user, login_required
+
+from portal.core.kernel import requires
+from portal.customers import history
+from portal.customers.models import CustomerUnit
+from portal.customers.operations import caller_numbers, looks_like_phone, today_local
+from portal.extensions import db
+from portal.tickets import access
+
+bp = Blueprint("history", __name__)
+
+
+@bp.get("/tickets/new/customer")
+@requires("customers.lookup")
+def for_intake():
+    """The chosen unit's contacts to pick the caller from, and (out of band) its history panel. The caller
+    stays picked: the contact asked for, else the one whose number was typed into the unit search."""
+    unit_id = request.args.get("customer_id", type=int)
+    unit = db.session.get(CustomerUnit, unit_id) if unit_id else None
+    if unit is None:
+        return render_template("tickets/_intake_customer.html", unit=None, contacts=[], picked=None, h=None)
+    contacts = history.unit_contacts(unit.id)
+    picked = request.args.get("contact_id", type=int)
+    if picked not in {c.id for c in contacts}:
+        picked = None
+        q = request.args.get("customer_q", "")[:100]
+        numbers = caller_numbers(q) if looks_like_phone(q) else set()
+        picked = next((c.id for c in contacts if c.phone in numbers), None)
+    h = history.unit_history(unit, current_user, today_local(), with_contacts=False)
+    return render_template("tickets/_intake_customer.html", unit=unit, contacts=contacts, picked=picked, h=h)
+
+
+@bp.get("/tickets/<number>/history")
+@login_required
+def for_ticket(number: str):
+    """For anyone who may see the ticket, and only what they may see."""
+    ticket = access.get_ticket_or_404(number, current_user)
+    h = history.unit_history(ticket.customer, current_user, today_local(), ticket=ticket)
+    return render_template("customers/_history.html", h=h)
