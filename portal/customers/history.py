@@ -41,6 +41,7 @@ class History:
     contacts: list[Contact] | None  # None: the viewer may not see contacts
     may: dict = field(default_factory=dict)  # what the viewer may open: unit, complaints, visits, hotline
     hotline_record_id: int | None = None  # the ticket page's ticket came from this hotline record
+    on_ticket_page: bool = False  # (the page shows the unit already)
 
     @staticmethod
     def complaint_state(state: str) -> str:
@@ -90,7 +91,8 @@ def unit_history(unit: CustomerUnit, viewer: User, today: date, *, ticket: Ticke
                                               .order_by(HotlineRecord.id).limit(1))
     return History(unit=unit, open_tickets=open_rows[:OPEN_LIMIT], more_open=len(open_rows) > OPEN_LIMIT,
                    closed_tickets=closed, complaints=complaints, visits=visits, contract=contract, today=today,
-                   contacts=contacts, may=may, hotline_record_id=hotline_record_id)
+                   contacts=contacts, may=may, hotline_record_id=hotline_record_id,
+                   on_ticket_page=ticket is not None)
 
 
 def unit_contacts(unit_id: int) -> list[Contact]:
