@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from portal.auth.models import User
+from portal.core.enums import Channel
 from portal.core.kernel import kernel
 from portal.core.validators import PHONE_MESSAGE, normalize_cn_phone
 from portal.customers.models import CustomerUnit
@@ -103,7 +104,7 @@ def record_ticket(ticket, actor: User, hotline_record_id: int | None = None) -> 
         if claimed != 1:
             raise AlreadyLinked(hotline_record_id)
         return None
-    if ticket.channel != "hotline":
+    if ticket.channel != Channel.HOTLINE.value:
         return None
     unit = ticket.customer
     content = ticket.summary + (f"\n\n{ticket.description}" if ticket.description else "")

@@ -19,7 +19,7 @@ bp = Blueprint("history", __name__)
 @requires("customers.lookup")
 def for_intake():
     """The chosen unit's contacts to pick the caller from, and (out of band) its history panel. The caller
-    stays picked: the contact asked for, else the one whose number was typed into the unit search."""
+    stays picked: the contact asked for, else the one whose number was typed (unit search or phone field)."""
     unit_id = request.args.get("customer_id", type=int)
     unit = db.session.get(CustomerUnit, unit_id) if unit_id else None
     if unit is None:
@@ -27,9 +27,10 @@ def for_intake():
     contacts = history.unit_contacts(unit.id)
     picked = request.args.get("contact_id", type=int)
     if picked not in {c.id for c in contacts}:
-        picked = None
-        q = request.args.get("customer_q", "")[:100]
-        numbers = caller_numbers(q) if looks_like_phone(q) else set()
+        # The number typed into the unit search, else the one already in the phone field (a hotline record's).
+        typed = [request.args.get(name, "")[:100] for name in ("customer_q", "reporter_phone")]
+        number = next((q for q in typed if looks_like_phone(q)), "")
+        numbers = caller_numbers(number) if number else set()
         picked = next((c.id for c in contacts if c.phone in numbers), None)
     h = history.unit_history(unit, current_user, today_local(), with_contacts=False)
     return render_template("tickets/_intake_customer.html", unit=unit, contacts=contacts, picked=picked, h=h)

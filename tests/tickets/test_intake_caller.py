@@ -116,8 +116,14 @@ def test_choosing_the_unit_offers_its_contacts_and_picks_the_one_whose_number_wa
     assert (f'name="contact_id" value="{contact.id}" data-name="王芳" data-dept="药剂科" data-phone="13911112222"'
             f' checked') in text
     assert 'id="customer-history"' in text and 'hx-swap-oob="true"' in text
+    picked = (f'name="contact_id" value="{contact.id}" data-name="王芳" data-dept="药剂科" data-phone="13911112222"'
+              f' checked')
+    # … or whose number is already in the phone field (a hotline record's caller).
+    text = cs.get("/tickets/new/customer", query_string={"customer_id": unit.id, "customer_q": unit.name,
+                                                         "reporter_phone": "139-1111-2222"}).get_data(as_text=True)
+    assert picked in text
     text = cs.get("/tickets/new/customer", query_string={"customer_id": unit.id}).get_data(as_text=True)
-    assert f'value="{contact.id}" data-name="王芳"' in text and f'value="{contact.id}" data-name="王芳" data-dept="药剂科" data-phone="13911112222" checked' not in text
+    assert f'value="{contact.id}" data-name="王芳"' in text and picked not in text
 
 
 def test_intake_lookups_are_customer_services(auth, unit_with_contact):
