@@ -43,6 +43,13 @@ class TicketForm(FlaskForm):
     contact_id = StringField(_l("Caller"), validators=[Optional(), Length(max=12)])
     save_contact = BooleanField(_l("Save the reporter as the unit's contact"))
 
+    def fill_blanks_from(self, contact) -> None:
+        """The title parts left empty come from the picked contact (what was typed wins)."""
+        for field, value in ((self.reporter_name, contact.name), (self.reporter_dept, contact.department),
+                             (self.reporter_phone, contact.phone)):
+            if not (field.data or "").strip():
+                field.data = value
+
 
 def prefill_from_reporter(form, ticket) -> None:
     """Whom the deadline is told and whom the callback reaches are usually the reporter: offered, editable."""

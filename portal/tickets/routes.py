@@ -46,15 +46,12 @@ def new():
     file_errors: list[str] = []
     if request.method == "POST":
         contact_error = None
-        try:  # a picked contact fills the title parts left empty (what was typed wins)
+        try:
             contact = operations.picked_contact(form.contact_id.data, form.customer_id.data)
         except workflow.InvalidInput as e:
             contact, contact_error = None, str(e.message)
         if contact is not None:
-            for f, value in ((form.reporter_name, contact.name), (form.reporter_dept, contact.department),
-                             (form.reporter_phone, contact.phone)):
-                if not (f.data or "").strip():
-                    f.data = value
+            form.fill_blanks_from(contact)
         ok = form.validate_on_submit()
         if contact_error:
             form.contact_id.errors = [contact_error]
