@@ -59,7 +59,7 @@ def index():
 @requires("customers.lookup")
 def lookup():
     """htmx search-select for the intake form: radio options, usable by keyboard."""
-    q = request.args.get("customer_q", "")[:100]
+    q = request.args.get("customer_q", "").replace("\x00", "")[:100]  # (PostgreSQL refuses NUL in text)
     if ops.looks_like_phone(q):  # a caller's number: the units and contacts it belongs to
         matches = ops.find_caller(q)
         return render_template("customers/_lookup_options.html", matches=matches or [], phone=q.strip(),

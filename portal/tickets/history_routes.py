@@ -13,6 +13,7 @@ from portal.extensions import db
 from portal.tickets import access
 
 bp = Blueprint("history", __name__)
+MAX_ID = 2**31 - 1  # a larger number is no row's id (and the databases refuse it as an INTEGER)
 
 
 @bp.get("/tickets/new/customer")
@@ -21,11 +22,11 @@ def for_intake():
     """The chosen unit's contacts to pick the caller from, and (out of band) its history panel. The caller
     stays picked: the contact asked for, else the one whose number was typed (unit search or phone field)."""
     unit_id = request.args.get("customer_id", type=int)
-    unit = db.session.get(CustomerUnit, unit_id) if unit_id else None
+    unit = db.session.get(CustomerUnit, unit_id) if unit_id and 0 < unit_id <= MAX_ID else None
     if unit is None:
         return render_template("tickets/_intake_customer.html", unit=None, contacts=[], picked=None, h=None)
     contacts = history.unit_contacts(unit.id)
-    picked = request.args.get("contact_id", type=int)
+    picked = request.args.get("contact_id", type=int)  # (only compared with the unit's contacts' ids)
     if picked not in {c.id for c in contacts}:
         # The number typed into the unit search, else the one already in the phone field (a hotline record's).
         typed = [request.args.get(name, "")[:100] for name in ("customer_q", "reporter_phone")]

@@ -232,3 +232,16 @@ def test_told_whom_and_spoke_with_are_prefilled_from_the_reporter(auth, users, t
     db.session.commit()
     page = cs.get(f"/tickets/{t.number}").get_data(as_text=True)
     assert re.search(r'<input[^>]*name="callback-contact_person"[^>]*value="马超"', page)
+
+
+@pytest.mark.parametrize("raw", ["", "abc", "-1", "0", "99999999999999999999", "1\x00"])
+def test_a_bad_unit_id_gets_the_empty_panel_never_an_error(auth, raw):
+    r = auth.client_for("cs").get("/tickets/new/customer", query_string={"customer_id": raw})
+    assert r.status_code == 200
+    text = r.get_data(as_text=True)
+    assert 'id="customer-history"' in text and "history-open" not in text
+
+
+@pytest.mark.parametrize("q", ["\x00", "医院\x00", "138\x000013\x008000", "1" * 200, "%_\\"])
+def test_odd_unit_searches_answer_without_an_error(auth, unit_with_contact, q):
+    assert auth.client_for("cs").get("/customers/lookup", query_string={"customer_q": q}).status_code == 200
