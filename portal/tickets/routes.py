@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -84,6 +84,8 @@ def new():
                 except Exception:
                     db.session.rollback()
                     raise
+                if intake.save_as_contact:
+                    flash(_("The reporter is one of the unit's contacts now."), "success")
                 return redirect(url_for("tickets.show", number=number))
     unit = db.session.get(CustomerUnit, form.customer_id.data) if form.customer_id.data else None
     status = 422 if request.method == "POST" else 200

@@ -144,6 +144,7 @@ def test_save_as_contact_creates_the_contact_once_not_again_on_a_repeat(auth, un
                                                  reporter_phone="0755 12345678转8001", summary=summary,
                                                  save_contact="y"))
         assert r.status_code == 302
+        assert "反馈人已保存为该单位的联系人" in cs.get(r.headers["Location"]).get_data(as_text=True)
     saved = list(db.session.scalars(select(Contact).where(Contact.customer_id == unit.id, Contact.name == "赵敏")))
     assert [(c.department, c.phone) for c in saved] == [("财务科", "0755-12345678-8001")]
     assert count(Ticket) == 2
