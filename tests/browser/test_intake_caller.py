@@ -105,3 +105,44 @@ def test_a_phone_number_typed_in_the_unit_search_finds_the_unit_and_fills_the_ca
     page.locator("#customer_q").fill("")
     page.locator("#customer_q").press_sequentially("13700000000", delay=10)
     expect(page.locator("#unit-options")).to_contain_text("没有单位或联系人使用号码 13700000000")
+
+
+def test_an_engineer_sees_the_panel_without_what_they_may_not_open(page, users, unit_factory, ticket_factory):
+    from datetime import timedelta
+
+    from portal.complaints import operations as complaints
+    from portal.core.timeutil import utcnow
+    from portal.customers.operations import add_contact
+    from portal.extensions import db
+    from portal.tickets import operations as ops
+
+    unit = unit_factory(name="西安市第三人民医院")
+    add_contact(unit, name="王芳", department="药剂科", phone="13911112222")
+    deadline = utcnow() + timedelta(days=2)
+    mine = ticket_factory(unit=unit, summary="我的问题")
+    ops.take_action(mine, "assign", users["dev_manager"], {"assignee_id": users["engineer"].id, "deadline": deadline})
+    theirs = ticket_factory(unit=unit, summary="别人的问题")
+    ops.take_action(theirs, "assign", users["dev_manager"], {"assignee_id": users["engineer2"].id,
+                                                             "deadline": deadline})
+    done = ticket_factory(unit=unit, summary="早先的问题")
+    ops.take_action(done, "reject", users["dev_manager"], {"reason": "重复"})
+    complaints.register(users["cs"], customer_id=unit.id, channel="phone", complainant="孙丽",
+                        complainant_phone="13911112222", content="报表问题反映三次仍未解决",
+                        handler_id=users["dev_manager"].id)
+    db.session.commit()
+    mine_number, theirs_number, done_number = mine.number, theirs.number, done.number
+    release_db()
+
+    login(page, "engineer")
+    page.goto(f"/tickets/{mine_number}")
+    panel = page.locator("#customer-history")
+    expect(panel.locator(f".history-closed a[href='/tickets/{done_number}']")).to_be_visible()
+    expect(panel).not_to_contain_text(theirs_number)
+    expect(panel.locator(".history-complaints li")).to_have_count(1)
+    expect(panel.locator(".history-complaints a")).to_have_count(0)
+    expect(panel).not_to_contain_text("报表问题")
+    expect(panel.locator(".history-contacts")).to_have_count(0)
+    expect(page.locator(".ticket-side a[href^='/customers/']")).to_have_count(0)
+    no_horizontal_overflow(page)
+    no_missing_glyphs(page)
+    screenshot(page, "ticket-history-engineer")
