@@ -3,7 +3,7 @@ decides what the viewer may see)."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal.core.kernel import requires
 from portal.customers import history
@@ -38,9 +38,12 @@ def for_intake():
 
 
 @bp.get("/tickets/<number>/history")
-@login_required
 def for_ticket(number: str):
-    """For anyone who may see the ticket, and only what they may see."""
+    """For anyone who may see the ticket, and only what they may see. The panel loads after the ticket is drawn
+    (also after each action redraws it): if the user signed out meanwhile (another tab, the next person at the
+    desk), there is nothing to show and nothing to redirect — 204, the page itself leads to the login."""
+    if not current_user.is_authenticated:
+        return "", 204
     ticket = access.get_ticket_or_404(number, current_user)
     h = history.unit_history(ticket.customer, current_user, today_local(), ticket=ticket)
     return render_template("customers/_history.html", h=h)

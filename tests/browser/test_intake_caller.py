@@ -4,7 +4,8 @@ same panel. Screenshots: test-artifacts/screens/intake-caller*.png, ticket-histo
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.ui import (NUMBER, login, no_horizontal_overflow, no_missing_glyphs, release_db, screenshot)
+from tests.browser.ui import (NUMBER, act, login, no_horizontal_overflow, no_missing_glyphs, release_db,
+                              screenshot)
 
 pytestmark = pytest.mark.browser
 
@@ -77,6 +78,10 @@ def test_cs_picks_unit_and_contact_by_keyboard_sees_the_units_open_ticket_and_re
     expect(page.locator("#customer-history .history-contacts")).to_contain_text("王芳")
     # From the hotline channel: the ticket leaves its hotline record, linked from the panel.
     expect(page.locator("#customer-history a[href^='/hotline/']")).to_be_visible()
+    # An action redraws the ticket, and the panel with it.
+    act(page, "comment", {"text": "客户来电补充：仅工资条模板乱码"}, to_state="registered")
+    expect(page.locator("#ticket .timeline")).to_contain_text("仅工资条模板乱码")
+    expect(panel.locator(f"a[href='/tickets/{earlier_number}']")).to_be_visible()
     no_horizontal_overflow(page)
     no_missing_glyphs(page)
     screenshot(page, "ticket-history")

@@ -151,3 +151,8 @@ def test_the_panel_issues_the_same_few_statements_however_long_the_history(auth,
     db.session.commit()
     many = [_statements(client, p) for p in paths]
     assert few == many and max(many) <= 15, (few, many)
+
+
+def test_a_signed_out_browser_gets_an_empty_answer_for_the_ticket_panel(client, world):
+    r = client.get(f"/tickets/{world['mine'].number}/history", headers={"HX-Request": "true"})
+    assert r.status_code == 204 and r.data == b""
