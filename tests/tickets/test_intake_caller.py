@@ -246,3 +246,14 @@ def test_a_bad_unit_id_gets_the_empty_panel_never_an_error(auth, raw):
 @pytest.mark.parametrize("q", ["\x00", "医院\x00", "138\x000013\x008000", "1" * 200, "%_\\"])
 def test_odd_unit_searches_answer_without_an_error(auth, unit_with_contact, q):
     assert auth.client_for("cs").get("/customers/lookup", query_string={"customer_q": q}).status_code == 200
+
+
+def test_a_refused_intake_keeps_the_picked_contact_for_the_next_try(auth, unit_with_contact):
+    unit, contact = unit_with_contact
+    r = auth.client_for("cs").post("/tickets/new", data=intake(unit, contact_id=str(contact.id), summary=""))
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    assert f'<input type="hidden" name="contact_id" value="{contact.id}">' in page  # sent with the panel's request
+    assert f'name="customer_id" value="{unit.id}" checked' in page
+    assert re.search(r'<input[^>]*name="reporter_name"[^>]*value="刘建国"', page)  # what was typed stays
+    assert count(Ticket) == 0
