@@ -64,7 +64,7 @@ def panel(client, number):
 
 
 def section(html, css_class):
-    return re.search(rf'<ul class="plain compact {css_class}">(.*?)</ul>', html, re.S).group(1)
+    return re.search(rf'<ul class="plain compact {css_class}">(.*?)</ul>', html, re.DOTALL).group(1)
 
 
 def test_cs_sees_open_and_last_ten_closed_tickets_complaints_visits_contract_and_contacts(auth, world):

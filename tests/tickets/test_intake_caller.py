@@ -77,7 +77,7 @@ def test_a_contact_that_is_not_the_chosen_units_is_refused_and_nothing_saved(aut
 # --- who is calling: the unit search takes a phone number ---------------------------------------------
 
 def test_phone_lookup_finds_the_unit_and_contact_in_any_spelling_of_the_number(auth, unit_with_contact):
-    unit, contact = unit_with_contact
+    unit, _ = unit_with_contact
     cs = auth.client_for("cs")
     for typed in ("13911112222", "139 1111 2222", "+86 139-1111-2222"):
         page = cs.get("/customers/lookup", query_string={"customer_q": typed}).get_data(as_text=True)
