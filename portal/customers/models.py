@@ -24,7 +24,7 @@ class CustomerUnit(db.Model):
     # pypinyin initials of the name, e.g. 北京市第一医院 → bjsdyyy, for quick lookup.
     name_initials: Mapped[str] = mapped_column(String(200), index=True, default="")
     address: Mapped[str] = mapped_column(String(300), default="")
-    phone: Mapped[str] = mapped_column(String(40), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="", index=True)  # intake finds the caller by it
     user_count: Mapped[int] = mapped_column(default=0)
     maintenance_status: Mapped[str] = mapped_column(String(20), default=MaintenanceStatus.ORDINARY.value)
     is_project: Mapped[bool] = mapped_column(default=False)  # still with the project team (not yet handed over)
@@ -52,7 +52,7 @@ class Contact(db.Model):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer_units.id"), index=True)
     name: Mapped[str] = mapped_column(String(64))
     department: Mapped[str] = mapped_column(String(100), default="")
-    phone: Mapped[str] = mapped_column(String(40), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="", index=True)  # intake finds the caller by it
     email: Mapped[str] = mapped_column(String(255), default="")
 
     customer: Mapped[CustomerUnit] = relationship(back_populates="contacts")

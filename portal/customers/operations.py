@@ -2,12 +2,15 @@
 the bounded list, and maintenance status changes. Never touches `request`, never commits."""
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from pypinyin import Style, lazy_pinyin
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from portal.auth.models import User
 from portal.core import pagination
@@ -210,3 +213,63 @@ def change_status(unit: CustomerUnit, to: MaintenanceStatus, reason: str, actor:
     unit.maintenance_status = to.value
     db.session.add(change)
     return change
+
+
+# --- who is calling ----------------------------------------------------------------
+
+_PHONE_CHARS = re.compile(r"^[\d\s\-+()（）#转x]*$", re.IGNORECASE)
+CALLER_MATCHES = 10
+
+
+def looks_like_phone(q: str) -> bool:
+    """What the unit search box was given is a number, not a name (names may hold a digit or two)."""
+    q = (q or "").strip()
+    return bool(_PHONE_CHARS.match(q)) and sum(ch.isdigit() for ch in q) >= 7
+
+
+def caller_numbers(phone: str) -> set[str]:
+    """The stored forms a typed number may have: normalised, and a landline's switchboard without the
+    extension (010-12345678-801 → also 010-12345678). Empty when it is no valid number."""
+    normalized = normalize_cn_phone(phone)
+    if normalized is None:
+        return set()
+    numbers = {normalized}
+    if normalized.startswith("0") and normalized.count("-") == 2:
+        numbers.add(normalized.rsplit("-", 1)[0])
+    return numbers
+
+
+@dataclass
+class CallerMatch:
+    unit: CustomerUnit
+    contacts: list[Contact]  # the unit's contacts with this number (none: the number is the unit's own)
+
+
+def find_caller(phone: str, limit: int = CALLER_MATCHES) -> list[CallerMatch] | None:
+    """The units (and their contacts) a phone number belongs to, by the indexed phone columns; None when
+    `phone` is no valid number. A landline with an extension also finds the switchboard number."""
+    numbers = caller_numbers(phone)
+    if not numbers:
+        return None
+    contacts = list(db.session.scalars(
+        select(Contact).options(joinedload(Contact.customer)).where(Contact.phone.in_(numbers))
+        .order_by(Contact.customer_id, Contact.id).limit(limit)))
+    units = list(db.session.scalars(
+        select(CustomerUnit).where(CustomerUnit.phone.in_(numbers)).order_by(CustomerUnit.name).limit(limit)))
+    out: dict[int, CallerMatch] = {}
+    for c in contacts:
+        out.setdefault(c.customer_id, CallerMatch(c.customer, [])).contacts.append(c)
+    for u in units:
+        out.setdefault(u.id, CallerMatch(u, []))
+    return list(out.values())[:limit]
+
+
+def save_caller_as_contact(unit: CustomerUnit, *, name: str, department: str, phone: str) -> tuple[Contact, bool]:
+    """The caller as one of the unit's contacts — unless the unit already has this person with this number
+    (then that contact, and False): saying 'save' twice keeps one contact."""
+    values = _contact_values(name, department, phone, "")
+    existing = db.session.scalar(select(Contact).where(
+        Contact.customer_id == unit.id, Contact.name == values["name"], Contact.phone == values["phone"]).limit(1))
+    if existing is not None:
+        return existing, False
+    return add_contact(unit, name=name, department=department, phone=phone), True

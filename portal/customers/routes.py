@@ -62,9 +62,13 @@ def index():
 @requires("customers.lookup")
 def lookup():
     """htmx search-select for the intake form: radio options, usable by keyboard."""
-    q = request.args.get("customer_q", "")
+    q = request.args.get("customer_q", "").replace("\x00", "")[:100]  # (PostgreSQL refuses NUL in text)
+    if ops.looks_like_phone(q):  # a caller's number: the units and contacts it belongs to
+        matches = ops.find_caller(q)
+        return render_template("customers/_lookup_options.html", matches=matches or [], phone=q.strip(),
+                               bad_phone=matches is None)
     units = ops.search_units(q, limit=12) if q.strip() else []
-    return render_template("customers/_lookup_options.html", units=units, q=q)
+    return render_template("customers/_lookup_options.html", matches=[ops.CallerMatch(u, []) for u in units], q=q)
 
 
 def _show_context(unit: CustomerUnit, status_form: StatusForm | None = None, status_error: str | None = None) -> dict:

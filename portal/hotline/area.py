@@ -3,9 +3,11 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 
 from portal.core.kernel import Area, Kind, NavEntry, Permission
+from portal.hotline.operations import record_ticket
 
 AREA = Area(
     key="hotline",
+    listeners={"ticket_registered": record_ticket},  # every hotline-channel ticket leaves a record
     permissions=[
         Permission("hotline.use", "hotline duty records and the duty roster"),
         Permission("hotline.roster_edit", "arrange the duty roster"),

@@ -4,10 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from portal.auth.models import User
+from portal.core.enums import Channel
 from portal.core.kernel import kernel
 from portal.core.validators import PHONE_MESSAGE, normalize_cn_phone
 from portal.customers.models import CustomerUnit
@@ -81,3 +82,35 @@ def list_records(*, open_only: bool = False, before: int | None = None, limit: i
     if len(rows) > limit:
         return rows[:limit], rows[limit - 1].id
     return rows, None
+
+
+class AlreadyLinked(HotlineError):
+    """The hotline record became a ticket meanwhile (another click, another desk)."""
+
+    def __init__(self, record_id: int):
+        super().__init__(_l("This hotline record has already been registered as a ticket."), status=409)
+        self.record_id = record_id
+
+
+def record_ticket(ticket, actor: User, hotline_record_id: int | None = None) -> HotlineRecord | None:
+    """(Listens for `ticket_registered`.) A new ticket and the hotline: the record it was registered from now
+    names it (claimed in one conditional UPDATE, so two desks cannot both turn one record into a ticket); a
+    hotline-channel ticket registered without a record gets one, written from the intake — every hotline call
+    leaves a record. Returns the record written, if one was."""
+    if hotline_record_id is not None:
+        claimed = db.session.execute(
+            update(HotlineRecord).where(HotlineRecord.id == hotline_record_id, HotlineRecord.ticket_id.is_(None))
+            .values(ticket_id=ticket.id)).rowcount  # (also sets ticket_id on the record if the session holds it)
+        if claimed != 1:
+            raise AlreadyLinked(hotline_record_id)
+        return None
+    if ticket.channel != Channel.HOTLINE.value:
+        return None
+    unit = ticket.customer
+    content = ticket.summary + (f"\n\n{ticket.description}" if ticket.description else "")
+    record = HotlineRecord(
+        unit_name=unit.name, address=unit.address, phone=ticket.reporter_phone, contact_name=ticket.reporter_name,
+        content=content, customer_id=unit.id, ticket_id=ticket.id, recorded_by_id=actor.id,
+    )
+    db.session.add(record)
+    return record

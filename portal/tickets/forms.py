@@ -43,6 +43,25 @@ class TicketForm(FlaskForm):
     description = TextAreaField(_l("Detailed description"), validators=[Optional(), Length(max=20000)])
     attachments = MultipleFileField(_l("Attachments"))
     hotline_record_id = HiddenField()
+    # The caller picked from the unit's saved contacts (radio buttons the unit's choice brings): the
+    # title parts left empty are taken from it (portal.tickets.operations.picked_contact).
+    contact_id = StringField(_l("Caller"), validators=[Optional(), Length(max=12)])
+    save_contact = BooleanField(_l("Save the reporter as the unit's contact"))
+
+    def fill_blanks_from(self, contact) -> None:
+        """The title parts left empty come from the picked contact (what was typed wins)."""
+        for field, value in ((self.reporter_name, contact.name), (self.reporter_dept, contact.department),
+                             (self.reporter_phone, contact.phone)):
+            if not (field.data or "").strip():
+                field.data = value
+
+
+def prefill_from_reporter(form, ticket) -> None:
+    """Whom the deadline is told and whom the callback reaches are usually the reporter: offered, editable."""
+    for name in ("whom", "contact_person"):
+        field = getattr(form, name, None)
+        if field is not None and not field.data:
+            field.data = ticket.reporter_name
 
 
 class _ActionForm(FlaskForm):

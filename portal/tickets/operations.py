@@ -11,7 +11,8 @@ from portal.auth.models import User
 from portal.core import uploads
 from portal.core.enums import Channel, TicketType
 from portal.core.timeutil import to_local, utcnow
-from portal.customers.models import CustomerUnit
+from portal.core.kernel import kernel
+from portal.customers.models import Contact, CustomerUnit
 from portal.extensions import db
 from portal.tickets import workflow
 from portal.tickets.models import Attachment, Event, Ticket, TicketLink
@@ -27,13 +28,43 @@ class Intake:
     reporter_phone: str
     summary: str
     description: str = ""
+    save_as_contact: bool = False  # keep the caller as one of the unit's contacts (once)
+    hotline_record_id: int | None = None  # the hotline record this ticket is registered from
 
 
 def register_ticket(actor: User, intake: Intake, files: list[uploads.CheckedFile] = (),
                     *, text: str = "", data: dict | None = None) -> Ticket:
-    """`register` (SPEC §3): intake is 客服's alone, whatever else the caller passes."""
+    """`register` (SPEC §3): intake is 客服's alone, whatever else the caller passes.
+
+    Announces `ticket_registered`: the hotline area links the record the ticket came from, or keeps a
+    record of a hotline call (every hotline-channel ticket leaves one)."""
     workflow.check_register(actor)
-    return _register(actor, intake, files, text=text, data=data)
+    if intake.save_as_contact and not kernel.allows(actor, "customers.edit"):
+        raise workflow.NotAllowed(_l("You may not add contacts to a unit."))
+    ticket = _register(actor, intake, files, text=text, data=data)
+    if intake.save_as_contact:
+        from portal.customers.operations import CustomerError, save_caller_as_contact
+
+        try:
+            save_caller_as_contact(ticket.customer, name=ticket.reporter_name, department=ticket.reporter_dept,
+                                   phone=ticket.reporter_phone)
+        except CustomerError as e:
+            raise workflow.InvalidInput(e.message, {"save_contact": e.message}) from e
+    kernel.emit("ticket_registered", ticket=ticket, actor=actor, hotline_record_id=intake.hotline_record_id)
+    return ticket
+
+
+def picked_contact(raw: str | None, customer_id: int | None) -> Contact | None:
+    """The saved contact the intake form names as the caller (None: nobody picked); refused unless it is
+    one of the chosen unit's contacts."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    contact = db.session.get(Contact, int(raw)) if raw.isdigit() and len(raw) <= 9 else None
+    if contact is None or customer_id is None or contact.customer_id != customer_id:
+        raise workflow.InvalidInput(_l("This contact is not one of the chosen unit's contacts."),
+                                    {"contact_id": _l("This contact is not one of the chosen unit's contacts.")})
+    return contact
 
 
 def _register(actor: User, intake: Intake, files=(), *, text: str = "", data: dict | None = None) -> Ticket:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -14,11 +14,16 @@ from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.hotline.models import HotlineRecord
 from portal.hotline.roster import on_duty_now
+from portal.hotline.operations import AlreadyLinked
 from portal.tickets import access, listing, operations, workflow
-from portal.tickets.forms import ACTION_FORMS, AssignForm, TicketForm, action_data
+from portal.tickets.forms import ACTION_FORMS, AssignForm, TicketForm, action_data, prefill_from_reporter
 from portal.tickets.models import Attachment, Callback, Event, Ticket
 
 bp = Blueprint("tickets", __name__)
+
+from portal.tickets.history_routes import bp as history_bp  # noqa: E402  (the customer-history fragments)
+
+bp.register_blueprint(history_bp)
 
 
 def _checked_attachments(field_name: str) -> tuple[list[uploads.CheckedFile], list[str]]:
@@ -52,17 +57,32 @@ def new():
         form.hotline_record_id.data = str(hotline.id)
     file_errors: list[str] = []
     if request.method == "POST":
+        contact_error = None
+        try:
+            contact = operations.picked_contact(form.contact_id.data, form.customer_id.data)
+        except workflow.InvalidInput as e:
+            contact, contact_error = None, str(e.message)
+        if contact is not None:
+            form.fill_blanks_from(contact)
         ok = form.validate_on_submit()
+        if contact_error:
+            form.contact_id.errors = [contact_error]
+            ok = False
         files, file_errors = _checked_attachments(form.attachments.name)
         if ok and not file_errors:
             intake = operations.Intake(
                 channel=form.channel.data, customer_id=form.customer_id.data, type=form.type.data,
                 reporter_name=form.reporter_name.data, reporter_dept=form.reporter_dept.data,
                 reporter_phone=form.reporter_phone.data, summary=form.summary.data,
-                description=form.description.data or "",
+                description=form.description.data or "", save_as_contact=bool(form.save_contact.data),
+                hotline_record_id=hotline.id if hotline is not None else None,
             )
             try:
                 ticket = operations.register_ticket(current_user, intake, files)
+            except AlreadyLinked as e:  # turned into a ticket meanwhile, from another desk: show that one
+                db.session.rollback()
+                record = db.session.get(HotlineRecord, e.record_id)
+                return redirect(url_for("tickets.show", number=record.ticket.number))
             except workflow.WorkflowError as e:
                 db.session.rollback()
                 for name, msg in e.errors.items():
@@ -70,14 +90,14 @@ def new():
                 if not e.errors:
                     file_errors.append(str(e.message))
             else:
-                if hotline is not None:
-                    hotline.ticket_id = ticket.id
                 number = ticket.number  # read before the commit expires it: once saved, the answer needs no query
                 try:
                     db.session.commit()
                 except Exception:
                     db.session.rollback()
                     raise
+                if intake.save_as_contact:
+                    flash(_("The reporter is one of the unit's contacts now."), "success")
                 return redirect(url_for("tickets.show", number=number))
     unit = db.session.get(CustomerUnit, form.customer_id.data) if form.customer_id.data else None
     status = 422 if request.method == "POST" else 200
@@ -124,6 +144,7 @@ def _ticket_context(ticket: Ticket, failed: tuple[str, object] | None = None, er
         else:
             form = ACTION_FORMS[action.key](formdata=None, prefix=action.key)
             form.version.data = ticket.version
+            prefill_from_reporter(form, ticket)
         if isinstance(form, AssignForm):
             form.assignee_id.choices = _assignee_choices(ticket)
         forms[action.key] = (action, form)

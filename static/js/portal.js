@@ -262,3 +262,24 @@
     button.focus();
   });
 })();
+
+/* --- Intake: the caller picked from the unit's contacts ------------------------------------------------ */
+(function () {
+// Intake: picking one of the unit's saved contacts fills reporter, department and phone (the summary stays
+// to type). A contact the server already picked (the number typed in the unit search) fills only empty fields.
+function fillFromContact(radio, overwrite) {
+  var form = radio.form;
+  if (!form) return;
+  [["reporter_name", "name"], ["reporter_dept", "dept"], ["reporter_phone", "phone"]].forEach(function (pair) {
+    var input = form.elements[pair[0]], value = radio.getAttribute("data-" + pair[1]);
+    if (input && value && (overwrite || !input.value.trim())) input.value = value;
+  });
+}
+document.addEventListener("change", function (e) {
+  if (e.target.matches("#caller-contacts input[name=contact_id][data-name]")) fillFromContact(e.target, true);
+});
+document.addEventListener("htmx:afterSettle", function () {
+  var picked = document.querySelector("#caller-contacts input[name=contact_id][data-name]:checked");
+  if (picked && !picked.hasAttribute("data-filled")) { picked.setAttribute("data-filled", ""); fillFromContact(picked, false); }
+});
+})();

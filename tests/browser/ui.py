@@ -174,4 +174,7 @@ def screenshot(page, name: str) -> list[Path]:
     shot, full = SCREENS / f"{name}.png", SCREENS / f"{name}-full.png"
     page.screenshot(path=str(shot))
     page.screenshot(path=str(full), full_page=True)
+    # Playwright's screenshot leaves an empty style="" on every input (it hides the caret and restores it); a
+    # later htmx swap copies `style` onto the new elements, which the CSP (style-src 'self') refuses loudly.
+    page.evaluate("() => document.querySelectorAll('[style=\"\"]').forEach(e => e.removeAttribute('style'))")
     return [shot, full]
