@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.hotline.models import HotlineRecord
 from portal.hotline.roster import on_duty_now
-from portal.tickets import access, listing, operations, workflow
+from portal.tickets import access, followers, listing, mentions, operations, workflow
 from portal.tickets.forms import ACTION_FORMS, AssignForm, TicketForm, action_data
 from portal.tickets.models import Attachment, Callback, Event, Ticket
 
@@ -127,6 +127,7 @@ def _ticket_context(ticket: Ticket, failed: tuple[str, object] | None = None, er
         ticket=ticket, events=events, attachments=attachments, callbacks=callbacks, masked=masked,
         links=_visible_links(ticket), forms=forms, error=error, failed_action=failed[0] if failed else None,
         current_contract=ticket.customer.current_contract(today_local()),
+        **followers.page_context(ticket, current_user),
     )
 
 
@@ -146,7 +147,7 @@ def act(number: str, action: str):
     form = ACTION_FORMS[action](prefix=action)
     if isinstance(form, AssignForm):
         form.assignee_id.choices = _assignee_choices(ticket)
-    status, error = 200, None
+    status, error, mentioned = 200, None, []
     try:
         workflow.check(action, ticket, current_user)
         files, file_errors = ([], [])
@@ -157,8 +158,10 @@ def act(number: str, action: str):
         version = form.version.data or ""
         if not version.isdigit():  # a form always carries the version it was shown with
             raise workflow.StaleTicket(_("This form is out of date. Reload the ticket and try again."))
-        operations.take_action(ticket, action, current_user, action_data(form),
-                               expected_version=int(version), files=files)
+        data = action_data(form)
+        operations.take_action(ticket, action, current_user, data, expected_version=int(version), files=files)
+        if action == "comment":  # who the note's @names reached, for the author (mentions.notify told them)
+            mentioned = mentions.resolve(ticket, data.get("text"), current_user).messages()
         db.session.commit()
     except workflow.WorkflowError as e:
         db.session.rollback()
@@ -170,9 +173,12 @@ def act(number: str, action: str):
             db.session.expire_all()
             ticket = access.get_ticket_or_404(number, current_user)
     if status == 200 and not htmx.is_fragment_request():
+        for category, message in mentioned:
+            flash(message, category)
         return redirect(url_for("tickets.show", number=number))  # (the saved ticket's number: no query after the commit)
     if status == 200:
         ctx = _ticket_context(ticket)
+        ctx["mentioned"] = mentioned
     else:
         keep = None
         if status == 422:
@@ -205,3 +211,31 @@ def attachment(number: str, att_id: str):
     resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
+
+
+# --- following (关注) ----------------------------------------------------------------
+
+def _followers_answer(number: str):
+    """The followers box for htmx, else the ticket page again."""
+    if not htmx.is_fragment_request():
+        return redirect(url_for("tickets.show", number=number))
+    ticket = access.get_ticket_or_404(number, current_user)
+    return render_page("tickets/show.html", "followers", ticket=ticket, **followers.page_context(ticket, current_user))
+
+
+@bp.post("/tickets/<number>/follow")
+@login_required
+def follow(number: str):
+    ticket = access.get_ticket_or_404(number, current_user)
+    followers.follow(ticket, current_user)
+    db.session.commit()
+    return _followers_answer(number)
+
+
+@bp.post("/tickets/<number>/unfollow")
+@login_required
+def unfollow(number: str):
+    ticket = access.get_ticket_or_404(number, current_user)
+    followers.unfollow(ticket, current_user)
+    db.session.commit()
+    return _followers_answer(number)
