@@ -1,11 +1,12 @@
 """@提到: `@name` in a note (the `comment` action) tells that person, if they may see the ticket.
 
 How a name is read (Chinese names have no space after them, so the text after `@` is not cut at a space):
-- `@` starts a mention at the start of the text or after anything but a letter, digit or one of `._%+-`
-  (so `zhang@example.com` mentions nobody);
+- `@` (or the full-width `＠`) starts a mention at the start of the text or after anything but a Latin
+  letter, digit or one of `._%+-` (so `zhang@example.com` mentions nobody);
 - the name is the longest active user's display name (exact) or user name (any case) that the text after
   `@` begins with: `@张伟明请看` is 张伟明 when there is one, else 张伟; `@张伟请看一下` is 张伟;
-- a name that ends in a Latin letter or digit must not run on into another one: `@cs2` is not `cs`;
+- a name that ends in a Latin letter or digit must not run on into another one (`@cs2` is not `cs`;
+  `@engineer.` is `engineer`);
 - a display name that several active users share is ambiguous: nobody is told, and the author is asked to
   write that person's user name instead;
 - the author is never told of their own mention; an unknown name is plain text.
@@ -31,8 +32,8 @@ from portal.notifications.models import Notification
 from portal.tickets import access
 from portal.tickets.models import Event, Ticket
 
-_AT = re.compile(r"(?<![A-Za-z0-9._%+-])@")
-_LATIN = re.compile(r"[A-Za-z0-9_.-]")
+_AT = re.compile(r"(?<![A-Za-z0-9._%+-])[@＠]")  # (＠: the full-width form a Chinese input method types)
+_LATIN = re.compile(r"[A-Za-z0-9_]")
 MAX_NAME = 64  # User.username and User.display_name
 
 

@@ -58,6 +58,11 @@ def test_a_user_name_is_read_in_any_case_but_does_not_run_on_into_more_letters(n
     assert mentions.parse("@ENGINEER2 看看")[0] == [named["engineer2"].id]
     assert mentions.parse("@engineer22 看看")[0] == []  # not engineer2, not engineer
     assert mentions.parse("@engineer, 看看")[0] == [named["engineer"].id]
+    assert mentions.parse("请看 @engineer.")[0] == [named["engineer"].id]
+
+
+def test_the_full_width_at_sign_of_a_chinese_input_method_mentions_too(named):
+    assert mentions.parse("请＠李娜看看")[0] == [named["engineer2"].id]
 
 
 def test_an_email_address_and_an_unknown_name_mention_nobody(named):
