@@ -113,3 +113,34 @@ def test_every_event_kind_a_follower_may_get_is_declared(app):
     from portal.tickets.workflow import ACTIONS
 
     assert set(ACTIONS) <= set(kernel.kinds)
+
+
+def test_finding_and_checking_ten_followers_takes_as_many_statements_as_one(auth, users, ticket_factory):
+    from portal.auth.operations import create_user
+    from portal.core.enums import Role
+    from tests.test_query_counts import counting, statements
+
+    t = ticket_factory()
+    number = t.number
+    people = [users["engineer"]] + [create_user(f"eng{i}", "pw-long-enough-1", f"工程师{i}", [Role.ENGINEER], "dev")
+                                    for i in range(9)]
+    db.session.commit()
+    for p in people[:1]:
+        auth.client_for(p.username).post(f"/tickets/{number}/follow")
+
+    def event_statements() -> int:
+        db.session.expire_all()
+        with counting() as seen:
+            ops.take_action(db.session.get(Ticket, t.id), "comment", users["cs"], {"text": "备注"})
+            db.session.flush()
+        db.session.commit()
+        # (the ORM writes each new notification with an INSERT of its own, as for the table's recipients)
+        return sum(not x.startswith("INSERT INTO notifications") for x in seen)
+
+    one = (statements(auth.client_for("cs"), f"/tickets/{number}"), event_statements())
+    for p in people[1:]:
+        db.session.add(TicketFollower(ticket_id=t.id, user_id=p.id))
+    db.session.commit()
+    ten = (statements(auth.client_for("cs"), f"/tickets/{number}"), event_statements())
+    assert one == ten, (one, ten)
+    assert len(notices(people[-1], t)) == 1  # the ten were told
