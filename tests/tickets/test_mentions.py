@@ -11,6 +11,7 @@ from portal.extensions import db
 from portal.notifications.models import Notification
 from portal.tickets import mentions
 from portal.tickets import operations as ops
+from tests.jobs.test_delivery import smtp_server  # noqa: F401 (a fixture: an SMTP server on loopback)
 
 
 @pytest.fixture
@@ -149,4 +150,33 @@ def test_a_mention_in_a_note_taken_by_the_operation_notifies_as_from_the_page(na
     """The operation does it (a job or a CLI note the same as the page)."""
     ops.take_action(assigned, "comment", named["cs"], {"text": "@engineer 请回电"})
     db.session.commit()
+    assert len(notes_of(named["engineer"], "mention")) == 1
+
+
+def test_a_mention_is_e_mailed_once_to_a_follower_and_to_a_mentioned_person(named, assigned, smtp_server):
+    """Through the outbox and a real worker to an SMTP server on loopback: the follower's notice of the note
+    turned into the mention is sent once, with the mention's title."""
+    from portal.tickets import followers
+    from tests.jobs.helpers import run_burst_worker
+
+    named["engineer"].email, named["dev_manager"].email = "zhangwei@example.com", "zwm@example.com"
+    followers.follow(assigned, named["engineer"])
+    db.session.commit()
+    ops.take_action(assigned, "comment", named["cs"], {"text": "@张伟 @张伟明 请看"})
+    db.session.commit()
+    run_burst_worker()
+    sent = {m["To"].addresses[0].addr_spec: str(m["Subject"]) for m in smtp_server.messages()}
+    assert len(smtp_server.envelopes) == 2
+    for address in ("zhangwei@example.com", "zwm@example.com"):
+        assert "有人在备注中提到你" in sent[address] and assigned.number in sent[address]
+
+
+def test_an_ambiguous_name_tells_nobody_and_asks_the_author_for_the_user_name(auth, named, assigned):
+    named["market"].display_name = "张伟"
+    db.session.commit()
+    count = db.session.query(Notification).count()
+    body = comment(auth.client_for("cs"), assigned, "@张伟 请看").get_data(as_text=True)
+    assert db.session.query(Notification).count() == count
+    assert "有多人同名，未通知：张伟" in body
+    comment(auth.client_for("cs"), assigned, "@engineer 请看")
     assert len(notes_of(named["engineer"], "mention")) == 1
