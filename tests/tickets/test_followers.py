@@ -144,3 +144,29 @@ def test_finding_and_checking_ten_followers_takes_as_many_statements_as_one(auth
     ten = (statements(auth.client_for("cs"), f"/tickets/{number}"), event_statements())
     assert one == ten, (one, ten)
     assert len(notices(people[-1], t)) == 1  # the ten were told
+
+
+def test_who_may_see_agrees_with_each_persons_own_visibility_for_every_ticket(users, ticket_factory):
+    """The one-statement check of many people gives, person by person, what `restrict` gives each alone."""
+    from portal.tickets import access
+
+    soon = utcnow() + timedelta(days=2)
+    registered = ticket_factory()
+    mine = ticket_factory()
+    take(mine, "assign", users["dev_manager"], assignee_id=users["engineer"].id, deadline=soon)
+    consult = ticket_factory(type="consultation")
+    closed = ticket_factory()
+    take(closed, "assign", users["dev_manager"], assignee_id=users["engineer2"].id, deadline=soon)
+    take(closed, "resolve", users["engineer2"], process="p", result="r", hours_spent=1)
+    take(closed, "callback", users["cs"], solved=True, satisfaction=5, method="phone", text="好")
+    take(closed, "close", users["market"])
+    people = list(users.values())
+    seen = {}
+    for t in (registered, mine, consult, closed):
+        expected = {u.id for u in people
+                    if db.session.scalar(access.restrict(select(Ticket.id).where(Ticket.id == t.id), u))}
+        seen[t.id] = access.who_may_see(t.id, people)
+        assert seen[t.id] == expected, t.number
+    # two people of one role are told apart (engineer / engineer2 on the ticket assigned to the first)
+    assert users["engineer"].id in seen[mine.id] and users["engineer2"].id not in seen[mine.id]
+    assert users["impl_engineer"].id in seen[consult.id] and users["engineer"].id not in seen[consult.id]
