@@ -9,7 +9,8 @@ How a name is read (Chinese names have no space after them, so the text after `@
   `@engineer.` is `engineer`);
 - a display name that several active users share is ambiguous: nobody is told, and the author is asked to
   write that person's user name instead;
-- the author is never told of their own mention; an unknown name is plain text.
+- the author is never told of their own mention; an unknown name is plain text; the first 20 `@` of a note
+  are read.
 
 A mentioned person who may see the ticket (access.who_may_see) gets one notification of kind `mention` for
 the note — the one they would get as a follower becomes that mention. One who may not see it gets nothing,
@@ -21,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from portal.auth.models import User
 from portal.extensions import db
@@ -35,6 +36,7 @@ from portal.tickets.models import Event, Ticket
 _AT = re.compile(r"(?<![A-Za-z0-9._%+-])[@＠]")  # (＠: the full-width form a Chinese input method types)
 _LATIN = re.compile(r"[A-Za-z0-9_]")
 MAX_NAME = 64  # User.username and User.display_name
+MAX_MENTIONS = 20  # the @ signs of a note that are read (a note of 5,000 @ stays one small query)
 
 
 @dataclass
@@ -63,11 +65,15 @@ class Mentions:
         return out
 
 
-def _names() -> tuple[dict[str, set[int]], dict[str, set[int]]]:
+def _names(prefixes: set[str]) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
+    """The active users named by one of the prefixes (display name exact, user name in any case): one query
+    for only the candidates, however many users there are."""
     display: dict[str, set[int]] = {}
     usernames: dict[str, set[int]] = {}
+    lowered = {p.lower() for p in prefixes}
     for uid, username, display_name in db.session.execute(
-            select(User.id, User.username, User.display_name).where(User.active.is_(True))):
+            select(User.id, User.username, User.display_name)
+            .where(User.active.is_(True), or_(User.display_name.in_(prefixes), func.lower(User.username).in_(lowered)))):
         display.setdefault(display_name, set()).add(uid)
         usernames.setdefault(username.lower(), set()).add(uid)
     return display, usernames
@@ -76,10 +82,11 @@ def _names() -> tuple[dict[str, set[int]], dict[str, set[int]]]:
 def parse(text: str | None) -> tuple[list[int], list[str]]:
     """The user ids the text mentions (in order, once each) and the ambiguous names it uses."""
     text = text or ""
-    starts = [m.end() for m in _AT.finditer(text)]
+    starts = [m.end() for m, _ in zip(_AT.finditer(text), range(MAX_MENTIONS))]
     if not starts:
         return [], []
-    display, usernames = _names()
+    display, usernames = _names({text[pos:end] for pos in starts
+                                 for end in range(pos + 1, min(len(text), pos + MAX_NAME) + 1)})
     ids: list[int] = []
     ambiguous: list[str] = []
     for pos in starts:

@@ -180,3 +180,9 @@ def test_an_ambiguous_name_tells_nobody_and_asks_the_author_for_the_user_name(au
     assert "有多人同名，未通知：张伟" in body
     comment(auth.client_for("cs"), assigned, "@engineer 请看")
     assert len(notes_of(named["engineer"], "mention")) == 1
+
+
+def test_a_note_full_of_at_signs_is_saved_and_reads_only_its_first_twenty(auth, named, assigned):
+    r = comment(auth.client_for("cs"), assigned, "@" * 5000 + " @张伟")
+    assert r.status_code == 200 and notes_of(named["engineer"], "mention") == []
+    assert mentions.parse("@赵六 " * 19 + "@张伟 " + "@李娜")[0] == [named["engineer"].id]
