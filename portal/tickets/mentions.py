@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import islice
 
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
@@ -46,9 +47,6 @@ class Mentions:
     notified: list[User] = field(default_factory=list)
     not_visible: list[User] = field(default_factory=list)
     ambiguous: list[str] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.notified or self.not_visible or self.ambiguous)
 
     def messages(self) -> list[tuple[str, str]]:
         """(category, text) for the author, in their language."""
@@ -82,7 +80,7 @@ def _names(prefixes: set[str]) -> tuple[dict[str, set[int]], dict[str, set[int]]
 def parse(text: str | None) -> tuple[list[int], list[str]]:
     """The user ids the text mentions (in order, once each) and the ambiguous names it uses."""
     text = text or ""
-    starts = [m.end() for m, _ in zip(_AT.finditer(text), range(MAX_MENTIONS))]
+    starts = [m.end() for m in islice(_AT.finditer(text), MAX_MENTIONS)]
     if not starts:
         return [], []
     display, usernames = _names({text[pos:end] for pos in starts
