@@ -88,6 +88,22 @@ def test_ticket_outside_visibility_is_404_like_a_missing_one(auth, tickets, role
     assert missing.status_code == 404
 
 
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+@pytest.mark.parametrize("role", ALL)
+def test_following_a_ticket_outside_visibility_is_404_like_a_missing_one(auth, tickets, role, htmx):
+    from portal.tickets.models import TicketFollower
+
+    c = auth.client_for(role)
+    headers = {"HX-Request": "true"} if htmx else {}
+    ok = 200 if htmx else 302
+    for key, t in tickets.items():
+        expected = ok if (role in FULL or role in VISIBLE_TO[key]) else 404
+        for verb in ("follow", "unfollow"):
+            assert c.post(f"/tickets/{t.number}/{verb}", headers=headers).status_code == expected, (role, key, verb)
+    assert c.post("/tickets/SH-2026-999999/follow", headers=headers).status_code == 404
+    assert db.session.query(TicketFollower).count() == 0  # each follow undone, each refusal wrote nothing
+
+
 @pytest.mark.parametrize("role", ALL)
 def test_ticket_list_never_shows_tickets_outside_visibility(auth, tickets, role):
     page = auth.client_for(role).get("/tickets").get_data(as_text=True)

@@ -7,8 +7,10 @@ fields masked. A ticket the user may not see is a 404, exactly like a missing on
 """
 from __future__ import annotations
 
+from typing import Iterable
+
 from flask import abort
-from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy import and_, exists, false, or_, select, union_all
 from sqlalchemy.sql import ColumnElement
 
 from portal.auth.models import User
@@ -31,17 +33,21 @@ def _queue_condition(user: User) -> ColumnElement:
     return or_(*conds) if conds else false()
 
 
-def _was_assigned(user: User) -> ColumnElement:
-    return exists().where(TicketAssignee.ticket_id == Ticket.id, TicketAssignee.user_id == user.id)
+def _was_assigned(user: User, user_id=None) -> ColumnElement:
+    return exists().where(TicketAssignee.ticket_id == Ticket.id,
+                          TicketAssignee.user_id == (user.id if user_id is None else user_id))
 
 
-def visibility_filter(user: User) -> ColumnElement | None:
-    """A WHERE clause limiting tickets to those the user may see; None means all of them."""
+def visibility_filter(user: User, *, user_id=None) -> ColumnElement | None:
+    """A WHERE clause limiting tickets to those the user may see; None means all of them.
+
+    `user_id` (a column, e.g. User.id) states the rule for every person of a query who holds the user's
+    roles — the rule depends on nothing else — so that many people are checked in one statement."""
     if sees_everything(user):
         return None
     if not kernel.allows(user, "tickets.view_assigned"):
         return false()
-    return or_(_was_assigned(user), _queue_condition(user), Ticket.state == State.CLOSED.value)
+    return or_(_was_assigned(user, user_id), _queue_condition(user), Ticket.state == State.CLOSED.value)
 
 
 def restrict(query, user: User):
@@ -57,6 +63,27 @@ def get_ticket_or_404(number: str, user: User, *, for_update: bool = False) -> T
     if ticket is None:
         abort(404)
     return ticket
+
+
+def who_may_see(ticket_id: int, users: Iterable[User]) -> set[int]:
+    """The ids of those among `users` (active or not: the caller decides) who may see the ticket, for mentions
+    and followers: each person by visibility_filter, the people who hold the same roles together, in one
+    statement whatever their number (none when they all see every ticket)."""
+    by_roles: dict[frozenset, list[User]] = {}
+    for user in users:
+        by_roles.setdefault(user.roles, []).append(user)
+    seeing: set[int] = set()
+    parts = []
+    for people in by_roles.values():
+        cond = visibility_filter(people[0], user_id=User.id)
+        if cond is None:
+            seeing.update(u.id for u in people)
+            continue
+        parts.append(select(User.id).join(Ticket, Ticket.id == ticket_id)
+                     .where(User.id.in_([u.id for u in people]), cond))
+    if parts:
+        seeing.update(db.session.scalars(parts[0] if len(parts) == 1 else union_all(*parts)))
+    return seeing
 
 
 def personal_data_masked(user: User, ticket: Ticket) -> bool:

@@ -27,6 +27,11 @@ NOTICES = [
     Kind("callback", _l("Callback recorded")),
     Kind("reopen", _l("Reopened")),
 ]
+# Followers hear of every event (portal/tickets/followers.py): an action not declared above is a notice
+# titled as in the history.
+NOTICES += [Kind(key, action.title, recipients="followers")
+            for key, action in ACTIONS.items() if key not in {k.key for k in NOTICES}]
+NOTICES.append(Kind("mention", _l("Someone mentioned you in a note"), recipients="the people a note names with @"))
 
 # Reminders: each links to its ticket (notifications do that for every reminder with a ticket).
 REMINDERS = [

@@ -192,3 +192,14 @@ class Callback(db.Model):
     made_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     made_by = relationship("User", lazy="joined")
+
+
+class TicketFollower(db.Model):
+    """关注: someone who asked to hear of every event of a ticket (portal/tickets/followers.py).
+    Only while they may see it: losing access stops the notices, the row may stay."""
+
+    __tablename__ = "ticket_followers"
+    __table_args__ = (Index("ix_ticket_followers_user", "user_id", "ticket_id"),)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -14,7 +14,7 @@ from portal.core.timeutil import to_local, utcnow
 from portal.core.kernel import kernel
 from portal.customers.models import Contact, CustomerUnit
 from portal.extensions import db
-from portal.tickets import workflow
+from portal.tickets import mentions, workflow
 from portal.tickets.models import Attachment, Event, Ticket, TicketLink
 
 
@@ -115,6 +115,8 @@ def take_action(ticket: Ticket, action_key: str, actor: User, data: dict, *,
         follow_up_type, follow_up_summary = _checked_follow_up(data.get("follow_up_type"),
                                                                data.get("follow_up_summary"))
     event = workflow.perform(ticket, action_key, actor, data, expected_version=expected_version)
+    if action_key == "comment":
+        mentions.notify(ticket, event, actor)  # @name in a note: see portal/tickets/mentions.py
     if files:
         _attach(ticket, actor, files, event)
     if follow_up:

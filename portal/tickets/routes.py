@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.hotline.models import HotlineRecord
 from portal.hotline.roster import on_duty_now
 from portal.hotline.operations import AlreadyLinked
-from portal.tickets import access, listing, operations, workflow
+from portal.tickets import access, followers, listing, mentions, operations, workflow
 from portal.tickets.forms import ACTION_FORMS, AssignForm, TicketForm, action_data, prefill_from_reporter
 from portal.tickets.models import Attachment, Callback, Event, Ticket
 
@@ -152,6 +152,7 @@ def _ticket_context(ticket: Ticket, failed: tuple[str, object] | None = None, er
         ticket=ticket, events=events, attachments=attachments, callbacks=callbacks, masked=masked,
         links=_visible_links(ticket), forms=forms, error=error, failed_action=failed[0] if failed else None,
         current_contract=ticket.customer.current_contract(today_local()),
+        **followers.page_context(ticket, current_user),
     )
 
 
@@ -171,7 +172,7 @@ def act(number: str, action: str):
     form = ACTION_FORMS[action](prefix=action)
     if isinstance(form, AssignForm):
         form.assignee_id.choices = _assignee_choices(ticket)
-    status, error = 200, None
+    status, error, mentioned = 200, None, []
     try:
         workflow.check(action, ticket, current_user)
         files, file_errors = ([], [])
@@ -182,8 +183,10 @@ def act(number: str, action: str):
         version = parse_int(form.version.data, 0, ID_MAX)
         if version is None:  # a form always carries the version it was shown with
             raise workflow.StaleTicket(_("This form is out of date. Reload the ticket and try again."))
-        operations.take_action(ticket, action, current_user, action_data(form),
-                               expected_version=version, files=files)
+        data = action_data(form)
+        operations.take_action(ticket, action, current_user, data, expected_version=version, files=files)
+        if action == "comment":  # who the note's @names reached, for the author (mentions.notify told them)
+            mentioned = mentions.resolve(ticket, data.get("text"), current_user).messages()
         db.session.commit()
     except workflow.WorkflowError as e:
         db.session.rollback()
@@ -195,9 +198,12 @@ def act(number: str, action: str):
             db.session.expire_all()
             ticket = access.get_ticket_or_404(number, current_user)
     if status == 200 and not htmx.is_fragment_request():
+        for category, message in mentioned:
+            flash(message, category)
         return redirect(url_for("tickets.show", number=number))  # (the saved ticket's number: no query after the commit)
     if status == 200:
         ctx = _ticket_context(ticket)
+        ctx["mentioned"] = mentioned
     else:
         keep = None
         if status == 422:
@@ -230,3 +236,31 @@ def attachment(number: str, att_id: str):
     resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
+
+
+# --- following (关注) ----------------------------------------------------------------
+
+def _followers_answer(number: str):
+    """The followers box for htmx, else the ticket page again."""
+    if not htmx.is_fragment_request():
+        return redirect(url_for("tickets.show", number=number))
+    ticket = access.get_ticket_or_404(number, current_user)
+    return render_page("tickets/show.html", "followers", ticket=ticket, **followers.page_context(ticket, current_user))
+
+
+@bp.post("/tickets/<number>/follow")
+@login_required
+def follow(number: str):
+    ticket = access.get_ticket_or_404(number, current_user)
+    followers.follow(ticket, current_user)
+    db.session.commit()
+    return _followers_answer(number)
+
+
+@bp.post("/tickets/<number>/unfollow")
+@login_required
+def unfollow(number: str):
+    ticket = access.get_ticket_or_404(number, current_user)
+    followers.unfollow(ticket, current_user)
+    db.session.commit()
+    return _followers_answer(number)

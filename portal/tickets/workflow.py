@@ -29,6 +29,7 @@ from portal.core.enums import CloseReason, CallbackKind, MaintenanceStatus, Role
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.notifications.models import Notification
+from portal.tickets import followers
 from portal.tickets.models import Callback, Event, Ticket, TicketAssignee, TicketLink
 
 MARKET_ROLES = frozenset({Role.MARKET, Role.MARKET_MANAGER})
@@ -741,6 +742,7 @@ def _notify(t: Ticket, event: Event, actor: User, recipients: tuple[Recipient, .
                 .where(UserRole.role.in_(roles), User.active.is_(True))
             )
         )
+    user_ids |= followers.audience(t)  # those who follow the ticket and may still see it
     user_ids.discard(actor.id)
     notes = [Notification(key=f"event:{event.id}:{uid}", user_id=uid, kind=event.action, ticket_id=t.id,
                           text=f"{t.number} {t.summary}"[:500], link=f"/tickets/{t.number}")

@@ -283,3 +283,119 @@ document.addEventListener("htmx:afterSettle", function () {
   if (picked && !picked.hasAttribute("data-filled")) { picked.setAttribute("data-filled", ""); fillFromContact(picked, false); }
 });
 })();
+
+// --- keyboard shortcuts (listed on the "?" overlay, templates/_shortcuts.html) -----------------------
+// Single keys never fire while the focus is in a field (or an input method is composing), nor while a
+// dialog is open; Ctrl+Enter is meant for fields: it sends the form being typed in.
+(function () {
+  "use strict";
+
+  var PREFIX_MS = 1500;              // "g" then "n": the second key within this time
+  var NUMBER = /^[A-Za-z]{2}-\d{4}-\d{6}$/;  // a full ticket number opens the ticket; anything else is searched
+  var pendingG = 0;
+
+  function typing(el) {
+    return !!el && (/^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName) || el.isContentEditable);
+  }
+
+  function dialogOpen() {
+    return !!document.querySelector("dialog[open]");
+  }
+
+  function open(id) {
+    var d = document.getElementById(id);
+    if (d && !d.open) d.showModal();
+    return d;
+  }
+
+  // Rows of the lists and queues on the page (those with a link to open), in page order.
+  function rows() {
+    return Array.prototype.filter.call(document.querySelectorAll("main table tbody tr"), function (tr) {
+      return tr.querySelector("a[href]");
+    });
+  }
+
+  function moveRow(step) {
+    var all = rows();
+    if (!all.length) return false;
+    var at = all.findIndex(function (tr) { return tr.classList.contains("kb-current"); });
+    var next = at < 0 ? 0 : Math.min(all.length - 1, Math.max(0, at + step));
+    if (at >= 0) all[at].classList.remove("kb-current");
+    all[next].classList.add("kb-current");
+    var link = all[next].querySelector("a[href]");
+    link.focus();  // Enter then opens it, as on any link
+    all[next].scrollIntoView({block: "nearest"});
+    return true;
+  }
+
+  function focusSearch() {
+    var box = document.querySelector("main input[type=search]");
+    if (box) { box.focus(); box.select(); return true; }
+    var help = document.getElementById("shortcuts");
+    if (!help) return false;
+    location.href = help.getAttribute("data-search-url") + "#search";
+    return true;
+  }
+
+  function openFirstAction() {
+    var details = document.querySelector("#ticket details.action");
+    if (!details) return false;
+    details.open = true;
+    var field = details.querySelector("textarea, select, input:not([type=hidden])");
+    (field || details.querySelector("summary")).focus();
+    return true;
+  }
+
+  document.addEventListener("keydown", function (e) {
+    if (e.defaultPrevented || e.isComposing) return;
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      var form = e.target.closest && e.target.closest("form");
+      if (form) { e.preventDefault(); form.requestSubmit(); }
+      return;
+    }
+    if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target) || dialogOpen()) return;
+    var afterG = Date.now() - pendingG < PREFIX_MS;
+    pendingG = 0;
+    var done = false;
+    if (afterG && e.key === "n") {
+      var jump = open("jump");
+      if (jump) { jump.querySelector("input").value = ""; done = true; }
+    } else if (e.key === "g") {
+      pendingG = Date.now();
+      done = true;
+    } else if (e.key === "?") {
+      done = !!open("shortcuts");
+    } else if (e.key === "/") {
+      done = focusSearch();
+    } else if (e.key === "j") {
+      done = moveRow(1);
+    } else if (e.key === "k") {
+      done = moveRow(-1);
+    } else if (e.key === "a") {
+      done = openFirstAction();
+    }
+    if (done) e.preventDefault();
+  });
+
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.matches("#jump form")) return;
+    var number = form.elements.q.value.trim();
+    if (NUMBER.test(number)) {
+      e.preventDefault();
+      location.href = form.action.replace(/\/?$/, "/") + encodeURIComponent(number.toUpperCase());
+    }
+  });
+
+  function focusSearchOnArrival() {
+    if (location.hash !== "#search") return;
+    var box = document.querySelector("main input[type=search]");
+    if (box) box.focus();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", focusSearchOnArrival);
+  } else {
+    focusSearchOnArrival();
+  }
+})();

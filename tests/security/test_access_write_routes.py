@@ -85,6 +85,16 @@ ATTACKS: dict[str, list[Attack]] = {
                _ticket_data(a), expect=(403, 404, 409))
         for a in ACTION_FORMS
     ],
+    # 关注: only a ticket one may see (a follower of it, engineer2, is in the world: their row must stay)
+    **{endpoint: [
+        Attack(("engineer",), lambda w, k=k: dict(number=w.tickets[k].number), expect=(404,),
+               why="a ticket outside the engineer's visibility")
+        for k in ("others", "impl_others", "awaiting_market")
+    ] + [
+        Attack(("impl_engineer",), lambda w, k=k: dict(number=w.tickets[k].number), expect=(404,),
+               why="a ticket outside the implementation engineer's visibility")
+        for k in ("others", "impl_others", "registered")
+    ] for endpoint in ("tickets.follow", "tickets.unfollow")},
     "tickets.new": [Attack(but("cs"), lambda w: {}, lambda w: dict(
         channel="hotline", customer_id=w.units["a"].id, type="maintenance", reporter_name="攻击者", reporter_dept="信息科",
         reporter_phone="13800138000", summary="不该登记", description="x"), file=("attachments", b"x\n"))],
@@ -194,9 +204,12 @@ ATTACKS: dict[str, list[Attack]] = {
 @pytest.fixture
 def world(users, ticket_factory, unit_factory):
     from portal.customers import importer
+    from portal.tickets import followers
 
     w = build_world(users, ticket_factory, unit_factory)
     w.import_token = importer.stash([{"name": "导入单位"}], "单位.xlsx", w.users["cs"])
+    followers.follow(w.tickets["others"], w.users["engineer2"])
+    db.session.commit()
     return w
 
 
