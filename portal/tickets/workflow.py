@@ -706,10 +706,10 @@ def start(t: Ticket, actor: User, text: str = "", data: dict | None = None) -> E
 
 
 # The obligations of 客服 that an action creates, and the ones it fulfils (SPEC §4): after each
-# assignment tell the customer the deadline; after each resolution call back. A closed ticket
-# owes nothing any more.
+# assignment tell the customer the deadline; after each resolution call back. A resolution makes a
+# deadline not yet told moot (the callback comes next); a closed ticket owes nothing any more.
 OPENS = {"assign": "tell_deadline", "reopen": "tell_deadline", "resolve": "callback_due"}
-SETTLES = {"assign": ("tell_deadline",), "reopen": ("tell_deadline", "callback_due"),
+SETTLES = {"assign": ("tell_deadline",), "reopen": ("tell_deadline", "callback_due"), "resolve": ("tell_deadline",),
            "notify_deadline": ("tell_deadline",), "callback": ("callback_due",)}
 
 
