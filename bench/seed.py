@@ -730,6 +730,7 @@ def _plan(r: random.Random, ticket_type: str, stopped: bool, outcome: str, route
     for _ in range(failed_callbacks):
         steps.append(("resolve", S_RESOLVED, None, r.uniform(2, 240) * fast))
         steps.append(("callback", S_ASSIGNED, None, r.uniform(4, 120)))  # not solved: back to the engineer
+        steps.append(("notify_deadline", None, None, r.uniform(0.2, 24) * fast))  # … with a new deadline, told
     steps.append(("resolve", S_RESOLVED, None, r.uniform(2, 240) * fast))
     steps.append(("callback", S_CB, None, r.uniform(4, 120)))
     steps.append(("close", S_CLOSED, SOLVED, r.uniform(2, 168)))
@@ -918,8 +919,10 @@ class _Builder:
                 "satisfaction": satisfaction, "made_by_id": actor, "made_at": at,
             })
             data = {"solved": solved, "satisfaction": satisfaction}
-            if not solved:
-                t["resolved_at"] = None
+            if not solved:  # back to the engineer with a new deadline, to be told again (workflow._callback)
+                deadline = at + timedelta(hours=r.uniform(24, 7 * 24))
+                t.update(resolved_at=None, deadline=deadline, deadline_notified_at=None)
+                data["deadline"] = deadline.isoformat()
         elif action == "close":
             actor = r.choice(u.market)
             text_ = r.choice(CLOSE_NOTES)

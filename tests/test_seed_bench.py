@@ -137,7 +137,9 @@ def test_each_assignment_is_followed_by_telling_the_customer_the_deadline(seeded
     for t in seeded:
         actions = [e.action for e in history[t.id]]
         if t.state in (State.RESOLVED.value, State.CALLBACK_DONE.value) or t.close_reason == CloseReason.SOLVED.value:
-            assert actions.count("assign") == actions.count("notify_deadline") == 1
+            # a failed callback sets a new deadline, told again (issue 14)
+            failed = sum(1 for e in history[t.id] if e.action == "callback" and e.to_state == State.ASSIGNED.value)
+            assert actions.count("assign") == 1 and actions.count("notify_deadline") == 1 + failed
             assert t.deadline_notified_at is not None
 
 

@@ -14,7 +14,8 @@ each state implies. This module checks, for every ticket at once, that this stil
 * the columns the history implies agree: closed_at and the closing reason (the table's, for the
   action that closed it), resolved_at (set by
   resolve/answer, cleared by a failed callback or a reopen), the assignee of the last
-  assignment, whether the deadline was told since the last (re)assignment, the urgent flag,
+  assignment, whether the deadline was told since it was last set (an assignment, a reopen, a
+  failed callback), the urgent flag,
   the hours summed over the resolutions, one callback record per callback event.
 
 It runs as two SQL statements (window functions over the events in (ticket_id, id) order, and
@@ -39,7 +40,8 @@ ALL_STATES = frozenset(s.value for s in State)
 # Which transitions, closing reasons and intake states are allowed, which actions change the row and
 # which add a callback record: all read from workflow.ACTIONS / workflow.REGISTER when a check runs.
 # What follows is what particular columns mean, which the table does not say: resolve and answer set
-# resolved_at (a failed callback and a reopen clear it); assign and reopen start an assignment.
+# resolved_at (a failed callback and a reopen clear it); assign and reopen start an assignment, and
+# they and a failed callback set a deadline the customer must be told anew.
 RESOLVING = ("resolve", "answer")
 
 
@@ -222,7 +224,9 @@ def _ticket_problems(batch: int) -> Iterator[Problem]:
             _last_id(or_(Event.action == "reopen",
                          and_(Event.action == "callback", Event.to_state == S.ASSIGNED.value))).label("last_unresolve"),
             _last_id(Event.action == "assign").label("last_assign"),
-            _last_id(Event.action.in_(("assign", "reopen"))).label("last_assignment"),
+            # a new deadline to tell: an assignment, a reopen, a failed callback (which sets one)
+            _last_id(or_(Event.action.in_(("assign", "reopen")),
+                         and_(Event.action == "callback", Event.to_state == S.ASSIGNED.value))).label("last_assignment"),
             _last_id(Event.action == "notify_deadline").label("last_told"),
             _last_id(and_(Event.to_state == S.CLOSED.value, Event.from_state != S.CLOSED.value)).label("last_closing"),
             func.count(case((Event.action == "approve_urgent", 1))).label("urgent_events"),

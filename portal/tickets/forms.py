@@ -120,6 +120,8 @@ class CallbackForm(_ActionForm):
     method = SelectField(_l("How"), choices=ContactMethod.choices(), validators=[InputRequired(REQUIRED)])
     contact_person = StringField(_l("Spoke with"), validators=[Optional(), Length(max=64)])
     text = TextAreaField(_l("Outcome"), validators=[DataRequired(REQUIRED), Length(max=5000)])
+    # Not solved: the reopened work needs a new deadline (the workflow requires it then).
+    deadline = LocalDateTimeField(_l("New deadline (if not solved)"), validators=[Optional()])
 
 
 class CloseForm(_ActionForm):
@@ -128,7 +130,7 @@ class CloseForm(_ActionForm):
 
 class ReopenForm(_ActionForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(REQUIRED), Length(max=5000)])
-    deadline = LocalDateTimeField(_l("New deadline"), validators=[Optional()])
+    deadline = LocalDateTimeField(_l("New deadline"), validators=[InputRequired(_l("Set a deadline."))])
 
 
 class CommentForm(_ActionForm):

@@ -45,8 +45,9 @@ def test_unsolved_callback_reopens_and_a_new_resolution_asks_again(users, ticket
     act(t, "assign", users["dev_manager"], assignee_id=users["engineer"].id, deadline=utcnow() + timedelta(days=2))
     act(t, "notify_deadline", users["cs"], whom="刘建国", method="phone")
     act(t, "resolve", users["engineer"], process="p", result="r", hours_spent=1)
-    act(t, "callback", users["cs"], solved=False, method="phone", text="还是不行")
-    assert open_reminders(t.id) == []
+    act(t, "callback", users["cs"], solved=False, method="phone", text="还是不行", deadline=utcnow() + timedelta(days=2))
+    assert open_reminders(t.id) == [("tell_deadline", "cs")]  # the new deadline is to be told (issue 14)
+    act(t, "notify_deadline", users["cs"], whom="刘建国", method="phone")
     act(t, "resolve", users["engineer"], process="p2", result="r2", hours_spent=1)
     assert open_reminders(t.id) == [("callback_due", "cs")]
 

@@ -82,8 +82,9 @@ SITUATIONS = [
       (("route_to_impl", "dev_manager"), ("assign", "impl_manager"), TELL), assignee="impl_engineer", told=True),
     S("maint_resolved", M, "resolved", (ASSIGN, RESOLVE), assignee="engineer"),
     S("maint_resolved_told", M, "resolved", (ASSIGN, TELL, RESOLVE), assignee="engineer", told=True),
+    # not solved: a new deadline, to be told again (issue 14)
     S("maint_reopened_by_callback", M, "assigned", (ASSIGN, TELL, RESOLVE, ("callback:not_solved", "cs")),
-      assignee="engineer", told=True),
+      assignee="engineer"),
     S("maint_callback_done", M, "callback_done", (ASSIGN, TELL, RESOLVE, SOLVED), assignee="engineer", told=True),
     S("maint_closed_solved", M, "closed", (ASSIGN, TELL, RESOLVE, SOLVED, ("close", "market")),
       close_reason="solved", assignee="engineer", told=True),
@@ -281,9 +282,9 @@ class World:
             "callback:solved": {"solved": True, "satisfaction": 5, "method": "phone", "contact_person": "",
                                 "text": "客户确认已解决"},
             "callback:not_solved": {"solved": False, "satisfaction": 2, "method": "phone", "contact_person": "",
-                                    "text": "问题依旧"},
+                                    "text": "问题依旧", "deadline": deadline},
             "close": {"note": "关闭"},
-            "reopen": {"reason": "客户反映问题再次出现", "deadline": None},
+            "reopen": {"reason": "客户反映问题再次出现", "deadline": deadline},
             "comment": {"text": "内部备注", "has_files": False},
         }[variant]
         return EXPECTED[variant].action, data
@@ -493,6 +494,8 @@ def _records_callback(w, s, before, after, data, event, actor):
     assert (cb.solved, cb.satisfaction, cb.made_by_id, cb.method) == (
         data["solved"], data["satisfaction"], actor.id, "phone")
     assert after["assignee_id"] == before["assignee_id"], "not solved goes back to the same engineer"
+    if not data["solved"]:  # with a new deadline, to be told to the customer again (issue 14)
+        assert after["deadline"] == data["deadline"] and after["deadline_notified_at"] is None
 
 
 def _records_reject(w, s, before, after, data, event, actor):
@@ -504,6 +507,7 @@ def _records_reject(w, s, before, after, data, event, actor):
 def _records_reopen(w, s, before, after, data, event, actor):
     assert after["assignee_id"] == before["assignee_id"] == w.users[s.assignee], "back to the previous assignee"
     assert after["resolved_at"] is None and after["deadline_notified_at"] is None
+    assert after["deadline"] == data["deadline"], "reopened work gets a new deadline (issue 14)"
 
 
 def _records_nothing_else(w, s, before, after, data, event, actor):
