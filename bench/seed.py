@@ -907,6 +907,8 @@ class _Builder:
             actor = r.choice(u.impl_engineers + u.impl_manager)
             text_ = t["result"] = r.choice(ANSWERS)
             t["resolved_at"] = at
+            t["assignee_id"] = actor  # who answered it handled it (workflow._answer)
+            batch.assignees.append({"ticket_id": t["id"], "user_id": actor})
         elif action == "callback":
             actor = r.choice(u.cs)
             solved = to_state == S_CB

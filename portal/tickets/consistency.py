@@ -14,7 +14,7 @@ each state implies. This module checks, for every ticket at once, that this stil
 * the columns the history implies agree: closed_at and the closing reason (the table's, for the
   action that closed it), resolved_at (set by
   resolve/answer, cleared by a failed callback or a reopen), the assignee of the last
-  assignment, whether the deadline was told since it was last set (an assignment, a reopen, a
+  assignment (of a consultation: who answered it), whether the deadline was told since it was last set (an assignment, a reopen, a
   failed callback), the urgent flag,
   the hours summed over the resolutions, one callback record per callback event.
 
@@ -224,6 +224,7 @@ def _ticket_problems(batch: int) -> Iterator[Problem]:
             _last_id(or_(Event.action == "reopen",
                          and_(Event.action == "callback", Event.to_state == S.ASSIGNED.value))).label("last_unresolve"),
             _last_id(Event.action == "assign").label("last_assign"),
+            _last_id(Event.action == "answer").label("last_answer"),
             # a new deadline to tell: an assignment, a reopen, a failed callback (which sets one)
             _last_id(or_(Event.action.in_(("assign", "reopen")),
                          and_(Event.action == "callback", Event.to_state == S.ASSIGNED.value))).label("last_assignment"),
@@ -238,7 +239,7 @@ def _ticket_problems(batch: int) -> Iterator[Problem]:
     )
     cb = (select(Callback.ticket_id.label("ticket_id"), func.count().label("rows"))
           .where(Callback.ticket_id.is_not(None)).group_by(Callback.ticket_id).subquery("cb"))
-    last, assign_ev, closing = aliased(Event), aliased(Event), aliased(Event)
+    last, assign_ev, answer_ev, closing = aliased(Event), aliased(Event), aliased(Event), aliased(Event)
     t = Ticket
 
     resolved_expected = and_(h.c.last_resolution.is_not(None),
@@ -246,6 +247,7 @@ def _ticket_problems(batch: int) -> Iterator[Problem]:
     told_expected = and_(h.c.last_told.is_not(None),
                          or_(h.c.last_assignment.is_(None), h.c.last_told > h.c.last_assignment))
     ever_assigned = h.c.last_assign.is_not(None)
+    answered = and_(~ever_assigned, h.c.last_answer.is_not(None))  # a consultation: its answerer handled it
     reason_expected = case(*[(closing.action == key, literal(a.closing_reason.value))
                              for key, a in workflow.ACTIONS.items() if a.closing_reason], else_=None)
     assignee_recorded = exists().where(TicketAssignee.ticket_id == t.id, TicketAssignee.user_id == t.assignee_id)
@@ -268,7 +270,9 @@ def _ticket_problems(batch: int) -> Iterator[Problem]:
             and_(ever_assigned, or_(t.assignee_id.is_distinct_from(assign_ev.data["assignee_id"].as_integer()),
                                     t.deadline.is_(None), t.first_assigned_at.is_(None), t.assigned_at.is_(None),
                                     ~assignee_recorded)),
-            and_(~ever_assigned, or_(t.assignee_id.is_not(None), t.deadline.is_not(None),
+            and_(answered, or_(t.assignee_id.is_distinct_from(answer_ev.actor_id), ~assignee_recorded)),
+            and_(~ever_assigned, ~answered, t.assignee_id.is_not(None)),
+            and_(~ever_assigned, or_(t.deadline.is_not(None),
                                      t.first_assigned_at.is_not(None), t.assigned_at.is_not(None))),
         )),
         "deadline_told_mismatch": and_(h.c.events.is_not(None),
@@ -293,6 +297,7 @@ def _ticket_problems(batch: int) -> Iterator[Problem]:
         .outerjoin(h, h.c.ticket_id == t.id)
         .outerjoin(last, last.id == h.c.last_id)
         .outerjoin(assign_ev, assign_ev.id == h.c.last_assign)
+        .outerjoin(answer_ev, answer_ev.id == h.c.last_answer)
         .outerjoin(closing, closing.id == h.c.last_closing)
         .outerjoin(cb, cb.c.ticket_id == t.id)
         .where(or_(*conditions.values()))

@@ -374,7 +374,11 @@ def _answer(t: Ticket, actor: User, d: dict) -> Step:
     _require(d, "answer")
     t.result = d["answer"]
     t.resolved_at = utcnow()
-    return Step(State.CLOSED, d["answer"])
+    # Whoever answers handled it: the page names them, and they keep seeing it unmasked (access.py).
+    t.assignee_id = actor.id
+    rows = [] if db.session.get(TicketAssignee, (t.id, actor.id)) else [TicketAssignee(ticket_id=t.id,
+                                                                                       user_id=actor.id)]
+    return Step(State.CLOSED, d["answer"], rows=rows)
 
 
 def _callback(t: Ticket, actor: User, d: dict) -> Step:
@@ -488,7 +492,8 @@ ACTIONS: dict[str, Action] = {
                handler=_resolve, records=frozenset({"process", "result", "hours_spent", "resolved_at"})),
         Action("answer", _l("Answer consultation"), _by({Role.IMPL_MANAGER, Role.IMPL_ENGINEER}, State.IMPL_QUEUE),
                targets=(closes(CloseReason.ANSWERED),),
-               handler=_answer, types=frozenset({C}), records=frozenset({"result", "resolved_at"})),
+               handler=_answer, types=frozenset({C}), records=frozenset({"result", "resolved_at", "assignee_id"}),
+               rows=(TicketAssignee,)),
         Action("callback", _l("Record callback"), _by({Role.CS}, State.RESOLVED),
                # not solved: back to the engineer, never closed
                targets=(goes_to(State.CALLBACK_DONE, notifies=(Role.MARKET,)),
@@ -501,6 +506,7 @@ ACTIONS: dict[str, Action] = {
                # back to the previous assignee
                targets=(goes_to(State.ASSIGNED, notifies=(ASSIGNEE, Role.CS)),),
                handler=_reopen, guards=(had_an_assignee,),
+               types=frozenset({M, R}),  # a consultation is answered, never worked to a deadline
                records=frozenset({"deadline", "resolved_at", "deadline_notified_at", "assigned_at"})),
         Action("comment", _l("Internal note"), {}, any_viewer=True, targets=(stays(),), handler=_comment),
     ]

@@ -108,7 +108,9 @@ SITUATIONS = [
     # 咨询
     S("consult_awaiting_market", C, "awaiting_market", stopped=True),
     S("consult_impl_queue", C, "impl_queue"),
-    S("consult_closed_answered", C, "closed", (("answer", "impl_engineer"),), close_reason="answered"),
+    # who answered it handled it (issue 14)
+    S("consult_closed_answered", C, "closed", (("answer", "impl_engineer"),), close_reason="answered",
+      assignee="impl_engineer"),
     S("consult_closed_declined", C, "closed", (("record_contact:declined", "market_manager"),), stopped=True,
       close_reason="declined"),
     S("consult_closed_invalid", C, "closed", (("reject", "impl_manager"),), close_reason="invalid"),
@@ -198,6 +200,8 @@ EXPECTED: dict[str, Rule] = {
         "close", _from(*MARKET, states={"callback_done"}), to="closed", close_reason="solved"),
     "reopen": Rule(
         "reopen", _from(*MARKET, states={"closed"}), to="assigned",
+        # a consultation is answered, never worked to a deadline (issue 14: its answerer is its handler)
+        types=frozenset({M, R}),
         # back to the previous assignee: only a ticket that had one
         only_if=lambda s: s.assignee is not None, notifies=lambda s: {s.assignee}),
     "comment": Rule("comment", {"anyone": ALL_STATES}, to=None),
@@ -486,6 +490,8 @@ def _records_resolve(w, s, before, after, data, event, actor):
 
 def _records_answer(w, s, before, after, data, event, actor):
     assert after["result"] == data["answer"]
+    # who answered it is its handler, and keeps seeing it (issue 14)
+    assert after["assignee_id"] == actor.id and db.session.get(TicketAssignee, (after["id"], actor.id)) is not None
 
 
 def _records_callback(w, s, before, after, data, event, actor):
