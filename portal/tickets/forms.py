@@ -110,6 +110,8 @@ class AnswerForm(_ActionForm):
     follow_up_type = SelectField(_l("Type of the new ticket"),
                                  choices=[(t.value, t.title) for t in TicketType if t is not TicketType.CONSULTATION])
     follow_up_summary = StringField(_l("Summary of the new problem"), validators=[Optional(), Length(max=200)])
+    follow_up_description = TextAreaField(_l("Description of the new problem"),
+                                          validators=[Optional(), Length(max=20000)])
 
 
 class CallbackForm(_ActionForm):
