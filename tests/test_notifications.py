@@ -65,3 +65,25 @@ def test_mark_read_go_never_leaves_the_site_whatever_the_encoding_tricks(auth, u
         assert_stays_on_site(r, "/notifications", target)
     r = client.post(f"/notifications/{n.id}/read", data={"go": f"/tickets/{t.number}"})
     assert r.headers["Location"] == f"/tickets/{t.number}"  # its own link still works
+
+
+def _notified_users(ticket, kind):
+    return set(db.session.scalars(select(Notification.user_id).where(Notification.ticket_id == ticket.id,
+                                                                      Notification.kind == kind)))
+
+
+def test_a_new_ticket_waits_in_the_dev_managers_queue_without_a_personal_notification(users, ticket_factory):
+    from portal.queues.definitions import BY_KEY
+    from portal.tickets.models import Ticket
+
+    t = ticket_factory()
+    assert users["dev_manager"].id not in _notified_users(t, "register")  # the queue is where it waits
+    where = BY_KEY["dev_analyse"].where(users["dev_manager"])
+    assert db.session.scalar(select(Ticket.id).where(where, Ticket.id == t.id)) == t.id
+
+
+def test_an_urgent_ticket_still_notifies_the_dev_manager(users, ticket_factory):
+    t = ticket_factory()
+    take_action(t, "approve_urgent", users["market"], {"request": "客户来函要求加急"})
+    db.session.commit()
+    assert users["dev_manager"].id in _notified_users(t, "approve_urgent")

@@ -550,7 +550,8 @@ REGISTER = Register(
     intake=(
         IntakeRule(State.AWAITING_MARKET, when=maintenance_stopped, notifies=(Role.MARKET,)),
         IntakeRule(State.IMPL_QUEUE, types=frozenset({C}), notifies=(Role.IMPL_MANAGER,)),  # no dev analysis
-        IntakeRule(State.REGISTERED, types=frozenset({M, R}), notifies=(Role.DEV_MANAGER,)),
+        # no personal notice: it waits in 开发部经理's queue (dev_analyse); urgent ones notify (approve_urgent)
+        IntakeRule(State.REGISTERED, types=frozenset({M, R})),
     ),
 )
 
