@@ -87,3 +87,36 @@ def test_an_urgent_ticket_still_notifies_the_dev_manager(users, ticket_factory):
     take_action(t, "approve_urgent", users["market"], {"request": "客户来函要求加急"})
     db.session.commit()
     assert users["dev_manager"].id in _notified_users(t, "approve_urgent")
+
+
+def test_the_bell_says_in_words_what_its_numbers_count(auth, users, ticket_factory):
+    t = ticket_factory()
+    take_action(t, "assign", users["dev_manager"], {"assignee_id": users["engineer"].id,
+                                                     "deadline": utcnow() + timedelta(days=1)})
+    db.session.commit()
+    import re
+
+    bell = auth.client_for("engineer").get("/notifications/bell").get_data(as_text=True)
+    shown = re.sub(r"<[^>]+>|\s+", " ", bell).strip()
+    assert "1 条新消息" in shown
+    cs_bell = re.sub(r"<[^>]+>|\s+", " ", auth.client_for("cs").get("/notifications/bell").get_data(as_text=True))
+    assert re.search(r"\d+ 项待办", cs_bell)  # the deadline to tell
+
+
+def test_opening_a_ticket_marks_my_unread_notifications_for_it_read_and_no_one_elses(auth, users, ticket_factory):
+    t, other = ticket_factory(), ticket_factory()
+    for ticket in (t, other):
+        take_action(ticket, "assign", users["dev_manager"], {"assignee_id": users["engineer"].id,
+                                                              "deadline": utcnow() + timedelta(days=1)})
+    db.session.commit()
+    assert auth.client_for("engineer").get(f"/tickets/{t.number}").status_code == 200
+
+    def unread(user, ticket):
+        db.session.expire_all()
+        return [n.id for n in db.session.scalars(select(Notification).where(
+            Notification.user_id == users[user].id, Notification.ticket_id == ticket.id,
+            Notification.read_at.is_(None)))]
+
+    assert unread("engineer", t) == []
+    assert len(unread("engineer", other)) == 1  # another ticket's stays unread
+    assert len(unread("cs", t)) >= 1  # another user's stays unread
