@@ -847,6 +847,8 @@ class _Builder:
             declined = to_state == S_CLOSED
             text_ = r.choice(CONTACT_DECLINED if declined else CONTACT_PROCEED)
             data = {"outcome": "declined" if declined else "proceed"}
+            if to_state == S_IMPL:  # handled in 实施部, as at registration (workflow._record_contact)
+                t["handling_department"] = "impl"
         elif action == "approve_urgent":
             actor = r.choice(u.market)
             text_ = r.choice(URGENT_REQUESTS)

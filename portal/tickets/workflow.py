@@ -247,9 +247,11 @@ def _record_contact(t: Ticket, actor: User, d: dict) -> Step:
         return Step(State.CLOSED, d["text"], {"outcome": "declined"})
     if d["outcome"] != "proceed":
         raise InvalidInput(_l("Unknown outcome."), {"outcome": _l("Unknown outcome.")})
-    # consultations skip development analysis: straight to 实施部
-    nxt = State.IMPL_QUEUE if t.type == TicketType.CONSULTATION.value else State.REGISTERED
-    return Step(nxt, d["text"], {"outcome": "proceed"})
+    # consultations skip development analysis: straight to 实施部, handled there (as at registration)
+    if t.type == TicketType.CONSULTATION.value:
+        t.handling_department = "impl"
+        return Step(State.IMPL_QUEUE, d["text"], {"outcome": "proceed"})
+    return Step(State.REGISTERED, d["text"], {"outcome": "proceed"})
 
 
 def _suspend_for_fee(t: Ticket, actor: User, d: dict) -> Step:
@@ -452,7 +454,7 @@ ACTIONS: dict[str, Action] = {
                targets=(goes_to(State.REGISTERED, types={M, R}, notifies=(Role.DEV_MANAGER,)),
                         goes_to(State.IMPL_QUEUE, types={C}, notifies=(Role.IMPL_MANAGER,)),
                         closes(CloseReason.DECLINED)),
-               handler=_record_contact),
+               handler=_record_contact, records=frozenset({"handling_department"})),
         Action("suspend_for_fee", _l("Suspend for fee"), _by({Role.DEV_MANAGER}, State.REGISTERED),
                targets=(goes_to(State.PENDING_FEE, notifies=(Role.MARKET,)),),
                handler=_suspend_for_fee, types=frozenset({R}), records=frozenset({"analysis"})),
