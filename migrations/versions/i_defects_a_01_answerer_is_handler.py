@@ -26,7 +26,8 @@ def upgrade():
                f"WHERE type = 'consultation' AND assignee_id IS NULL AND ({ANSWERER}) IS NOT NULL")
     op.execute("INSERT INTO ticket_assignees (ticket_id, user_id) "
                "SELECT t.id, t.assignee_id FROM tickets t WHERE t.type = 'consultation' AND t.assignee_id IS NOT NULL "
-               "AND NOT EXISTS (SELECT 1 FROM ticket_assignees a WHERE a.ticket_id = t.id AND a.user_id = t.assignee_id)")
+               "AND NOT EXISTS (SELECT 1 FROM ticket_assignees a "
+               "WHERE a.ticket_id = t.id AND a.user_id = t.assignee_id)")
 
 
 def downgrade():

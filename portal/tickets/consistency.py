@@ -14,8 +14,8 @@ each state implies. This module checks, for every ticket at once, that this stil
 * the columns the history implies agree: closed_at and the closing reason (the table's, for the
   action that closed it), resolved_at (set by
   resolve/answer, cleared by a failed callback or a reopen), the assignee of the last
-  assignment (of a consultation: who answered it), whether the deadline was told since it was last set (an assignment, a reopen, a
-  failed callback), the urgent flag,
+  assignment (of a consultation: who answered it), whether the deadline was told since it was
+  last set (an assignment, a reopen, a failed callback), the urgent flag,
   the hours summed over the resolutions, one callback record per callback event.
 
 It runs as two SQL statements (window functions over the events in (ticket_id, id) order, and
@@ -227,7 +227,8 @@ def _ticket_problems(batch: int) -> Iterator[Problem]:
             _last_id(Event.action == "answer").label("last_answer"),
             # a new deadline to tell: an assignment, a reopen, a failed callback (which sets one)
             _last_id(or_(Event.action.in_(("assign", "reopen")),
-                         and_(Event.action == "callback", Event.to_state == S.ASSIGNED.value))).label("last_assignment"),
+                         and_(Event.action == "callback", Event.to_state == S.ASSIGNED.value))
+                     ).label("last_assignment"),
             _last_id(Event.action == "notify_deadline").label("last_told"),
             _last_id(and_(Event.to_state == S.CLOSED.value, Event.from_state != S.CLOSED.value)).label("last_closing"),
             func.count(case((Event.action == "approve_urgent", 1))).label("urgent_events"),

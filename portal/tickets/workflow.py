@@ -412,7 +412,8 @@ def _new_deadline(d: dict) -> datetime:
         msg = _l("Set a new deadline for the reopened work.")
         raise InvalidInput(msg, {"deadline": msg})
     if d["deadline"] <= utcnow():
-        raise InvalidInput(_l("The deadline must be in the future."), {"deadline": _l("The deadline must be in the future.")})
+        msg = _l("The deadline must be in the future.")
+        raise InvalidInput(msg, {"deadline": msg})
     return d["deadline"]
 
 
