@@ -610,7 +610,8 @@ class Actor(threading.Thread):
         elif action == "callback":
             outcome = "yes" if r.random() < 0.75 else "no"
             d.update({p + "solved": outcome, p + "satisfaction": str(r.randint(3, 5) if outcome == "yes" else 2),
-                      p + "method": "phone", p + "contact_person": "", p + "text": f"回访结果 {tok}"})
+                      p + "method": "phone", p + "contact_person": "", p + "text": f"回访结果 {tok}",
+                      p + "deadline": local_in(3)})  # (read only when not solved: the reopened work's deadline)
         elif action == "close":
             d[p + "note"] = f"结案 {tok}"
         elif action == "reopen":

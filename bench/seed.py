@@ -730,6 +730,7 @@ def _plan(r: random.Random, ticket_type: str, stopped: bool, outcome: str, route
     for _ in range(failed_callbacks):
         steps.append(("resolve", S_RESOLVED, None, r.uniform(2, 240) * fast))
         steps.append(("callback", S_ASSIGNED, None, r.uniform(4, 120)))  # not solved: back to the engineer
+        steps.append(("notify_deadline", None, None, r.uniform(0.2, 24) * fast))  # … with a new deadline, told
     steps.append(("resolve", S_RESOLVED, None, r.uniform(2, 240) * fast))
     steps.append(("callback", S_CB, None, r.uniform(4, 120)))
     steps.append(("close", S_CLOSED, SOLVED, r.uniform(2, 168)))
@@ -846,6 +847,8 @@ class _Builder:
             declined = to_state == S_CLOSED
             text_ = r.choice(CONTACT_DECLINED if declined else CONTACT_PROCEED)
             data = {"outcome": "declined" if declined else "proceed"}
+            if to_state == S_IMPL:  # handled in 实施部, as at registration (workflow._record_contact)
+                t["handling_department"] = "impl"
         elif action == "approve_urgent":
             actor = r.choice(u.market)
             text_ = r.choice(URGENT_REQUESTS)
@@ -906,6 +909,8 @@ class _Builder:
             actor = r.choice(u.impl_engineers + u.impl_manager)
             text_ = t["result"] = r.choice(ANSWERS)
             t["resolved_at"] = at
+            t["assignee_id"] = actor  # who answered it handled it (workflow._answer)
+            batch.assignees.append({"ticket_id": t["id"], "user_id": actor})
         elif action == "callback":
             actor = r.choice(u.cs)
             solved = to_state == S_CB
@@ -918,8 +923,10 @@ class _Builder:
                 "satisfaction": satisfaction, "made_by_id": actor, "made_at": at,
             })
             data = {"solved": solved, "satisfaction": satisfaction}
-            if not solved:
-                t["resolved_at"] = None
+            if not solved:  # back to the engineer with a new deadline, to be told again (workflow._callback)
+                deadline = at + timedelta(hours=r.uniform(24, 7 * 24))
+                t.update(resolved_at=None, deadline=deadline, deadline_notified_at=None)
+                data["deadline"] = deadline.isoformat()
         elif action == "close":
             actor = r.choice(u.market)
             text_ = r.choice(CLOSE_NOTES)

@@ -54,3 +54,33 @@ def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(app):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_consultations_answered_before_get_their_answerer_as_handler(app, users, ticket_factory):
+    # i_defects_a_01 (issue 14): the answer now records the answerer; the migration does the same
+    # for consultations answered before it (its downgrade takes them back to no handler).
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import select
+
+    from portal.tickets.models import Ticket, TicketAssignee
+    from portal.tickets.operations import take_action
+    from tests.conftest import ROOT
+
+    t = ticket_factory(type="consultation")
+    take_action(t, "answer", users["impl_engineer"], {"answer": "在系统设置中修改"})
+    db.session.commit()
+    tid, answerer = t.id, users["impl_engineer"].id
+    directory = str(ROOT / "migrations")
+
+    def handler():
+        db.session.remove()
+        out = (db.session.scalar(select(Ticket.assignee_id).where(Ticket.id == tid)),
+               db.session.scalar(select(TicketAssignee.user_id).where(TicketAssignee.ticket_id == tid)))
+        db.session.remove()  # (its transaction would keep SQLite's write lock from the migration)
+        return out
+
+    db.session.remove()
+    downgrade(directory=directory, revision="9b3d6f0e2a71")
+    assert handler() == (None, None)  # as answering left it before
+    upgrade(directory=directory)
+    assert handler() == (answerer, answerer)

@@ -65,3 +65,58 @@ def test_mark_read_go_never_leaves_the_site_whatever_the_encoding_tricks(auth, u
         assert_stays_on_site(r, "/notifications", target)
     r = client.post(f"/notifications/{n.id}/read", data={"go": f"/tickets/{t.number}"})
     assert r.headers["Location"] == f"/tickets/{t.number}"  # its own link still works
+
+
+def _notified_users(ticket, kind):
+    return set(db.session.scalars(select(Notification.user_id).where(Notification.ticket_id == ticket.id,
+                                                                      Notification.kind == kind)))
+
+
+def test_a_new_ticket_waits_in_the_dev_managers_queue_without_a_personal_notification(users, ticket_factory):
+    from portal.queues.definitions import BY_KEY
+    from portal.tickets.models import Ticket
+
+    t = ticket_factory()
+    assert users["dev_manager"].id not in _notified_users(t, "register")  # the queue is where it waits
+    where = BY_KEY["dev_analyse"].where(users["dev_manager"])
+    assert db.session.scalar(select(Ticket.id).where(where, Ticket.id == t.id)) == t.id
+
+
+def test_an_urgent_ticket_still_notifies_the_dev_manager(users, ticket_factory):
+    t = ticket_factory()
+    take_action(t, "approve_urgent", users["market"], {"request": "客户来函要求加急"})
+    db.session.commit()
+    assert users["dev_manager"].id in _notified_users(t, "approve_urgent")
+
+
+def test_the_bell_says_in_words_what_its_numbers_count(auth, users, ticket_factory):
+    t = ticket_factory()
+    take_action(t, "assign", users["dev_manager"], {"assignee_id": users["engineer"].id,
+                                                     "deadline": utcnow() + timedelta(days=1)})
+    db.session.commit()
+    import re
+
+    bell = auth.client_for("engineer").get("/notifications/bell").get_data(as_text=True)
+    shown = re.sub(r"<[^>]+>|\s+", " ", bell).strip()
+    assert "1 条新消息" in shown
+    cs_bell = re.sub(r"<[^>]+>|\s+", " ", auth.client_for("cs").get("/notifications/bell").get_data(as_text=True))
+    assert re.search(r"\d+ 项待办", cs_bell)  # the deadline to tell
+
+
+def test_opening_a_ticket_marks_my_unread_notifications_for_it_read_and_no_one_elses(auth, users, ticket_factory):
+    t, other = ticket_factory(), ticket_factory()
+    for ticket in (t, other):
+        take_action(ticket, "assign", users["dev_manager"], {"assignee_id": users["engineer"].id,
+                                                              "deadline": utcnow() + timedelta(days=1)})
+    db.session.commit()
+    assert auth.client_for("engineer").get(f"/tickets/{t.number}").status_code == 200
+
+    def unread(user, ticket):
+        db.session.expire_all()
+        return [n.id for n in db.session.scalars(select(Notification).where(
+            Notification.user_id == users[user].id, Notification.ticket_id == ticket.id,
+            Notification.read_at.is_(None)))]
+
+    assert unread("engineer", t) == []
+    assert len(unread("engineer", other)) == 1  # another ticket's stays unread
+    assert len(unread("cs", t)) >= 1  # another user's stays unread

@@ -28,9 +28,9 @@ DESK = Desk(
         Role.DUTY_MANAGER: frozenset({"hotline.roster_edit"}),
     },
     queues=(
+        # Only while the work is under way: once resolved, the callback comes next and the deadline is moot.
         Queue("cs_tell_deadline", _l("Deadlines to tell the customer"), frozenset({Role.CS}),
-              lambda u: and_(Ticket.state.in_([State.ASSIGNED.value, State.RESOLVED.value]),
-                             Ticket.deadline_notified_at.is_(None))),
+              lambda u: and_(Ticket.state == State.ASSIGNED.value, Ticket.deadline_notified_at.is_(None))),
         Queue("cs_callback", _l("Callbacks to make"), frozenset({Role.CS}), open_in(State.RESOLVED)),
     ),
     reminder_kinds=("tell_deadline", "callback_due", "monthly_callback", "visit", "summary", "duty_roster"),

@@ -36,7 +36,7 @@ NOTICES.append(Kind("mention", _l("Someone mentioned you in a note"), recipients
 # Reminders: each links to its ticket (notifications do that for every reminder with a ticket).
 REMINDERS = [
     Kind("tell_deadline", _l("Tell the customer the deadline"), recipients="cs",
-         settled_by="notify_deadline (or a new assignment, or closing)"),
+         settled_by="notify_deadline (or a new assignment, a resolution, or closing)"),
     Kind("callback_due", _l("Callback due"), recipients="cs", settled_by="callback (or reopening, or closing)"),
     Kind("overdue", _l("Ticket past its deadline"), recipients="the assignee",
          settled_by="the ticket leaving 'assigned' or a new deadline"),

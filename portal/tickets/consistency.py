@@ -14,7 +14,8 @@ each state implies. This module checks, for every ticket at once, that this stil
 * the columns the history implies agree: closed_at and the closing reason (the table's, for the
   action that closed it), resolved_at (set by
   resolve/answer, cleared by a failed callback or a reopen), the assignee of the last
-  assignment, whether the deadline was told since the last (re)assignment, the urgent flag,
+  assignment (of a consultation: who answered it), whether the deadline was told since it was
+  last set (an assignment, a reopen, a failed callback), the urgent flag,
   the hours summed over the resolutions, one callback record per callback event.
 
 It runs as two SQL statements (window functions over the events in (ticket_id, id) order, and
@@ -39,7 +40,8 @@ ALL_STATES = frozenset(s.value for s in State)
 # Which transitions, closing reasons and intake states are allowed, which actions change the row and
 # which add a callback record: all read from workflow.ACTIONS / workflow.REGISTER when a check runs.
 # What follows is what particular columns mean, which the table does not say: resolve and answer set
-# resolved_at (a failed callback and a reopen clear it); assign and reopen start an assignment.
+# resolved_at (a failed callback and a reopen clear it); assign and reopen start an assignment, and
+# they and a failed callback set a deadline the customer must be told anew.
 RESOLVING = ("resolve", "answer")
 
 
@@ -222,7 +224,11 @@ def _ticket_problems(batch: int) -> Iterator[Problem]:
             _last_id(or_(Event.action == "reopen",
                          and_(Event.action == "callback", Event.to_state == S.ASSIGNED.value))).label("last_unresolve"),
             _last_id(Event.action == "assign").label("last_assign"),
-            _last_id(Event.action.in_(("assign", "reopen"))).label("last_assignment"),
+            _last_id(Event.action == "answer").label("last_answer"),
+            # a new deadline to tell: an assignment, a reopen, a failed callback (which sets one)
+            _last_id(or_(Event.action.in_(("assign", "reopen")),
+                         and_(Event.action == "callback", Event.to_state == S.ASSIGNED.value))
+                     ).label("last_assignment"),
             _last_id(Event.action == "notify_deadline").label("last_told"),
             _last_id(and_(Event.to_state == S.CLOSED.value, Event.from_state != S.CLOSED.value)).label("last_closing"),
             func.count(case((Event.action == "approve_urgent", 1))).label("urgent_events"),
@@ -234,7 +240,7 @@ def _ticket_problems(batch: int) -> Iterator[Problem]:
     )
     cb = (select(Callback.ticket_id.label("ticket_id"), func.count().label("rows"))
           .where(Callback.ticket_id.is_not(None)).group_by(Callback.ticket_id).subquery("cb"))
-    last, assign_ev, closing = aliased(Event), aliased(Event), aliased(Event)
+    last, assign_ev, answer_ev, closing = aliased(Event), aliased(Event), aliased(Event), aliased(Event)
     t = Ticket
 
     resolved_expected = and_(h.c.last_resolution.is_not(None),
@@ -242,6 +248,7 @@ def _ticket_problems(batch: int) -> Iterator[Problem]:
     told_expected = and_(h.c.last_told.is_not(None),
                          or_(h.c.last_assignment.is_(None), h.c.last_told > h.c.last_assignment))
     ever_assigned = h.c.last_assign.is_not(None)
+    answered = and_(~ever_assigned, h.c.last_answer.is_not(None))  # a consultation: its answerer handled it
     reason_expected = case(*[(closing.action == key, literal(a.closing_reason.value))
                              for key, a in workflow.ACTIONS.items() if a.closing_reason], else_=None)
     assignee_recorded = exists().where(TicketAssignee.ticket_id == t.id, TicketAssignee.user_id == t.assignee_id)
@@ -264,7 +271,9 @@ def _ticket_problems(batch: int) -> Iterator[Problem]:
             and_(ever_assigned, or_(t.assignee_id.is_distinct_from(assign_ev.data["assignee_id"].as_integer()),
                                     t.deadline.is_(None), t.first_assigned_at.is_(None), t.assigned_at.is_(None),
                                     ~assignee_recorded)),
-            and_(~ever_assigned, or_(t.assignee_id.is_not(None), t.deadline.is_not(None),
+            and_(answered, or_(t.assignee_id.is_distinct_from(answer_ev.actor_id), ~assignee_recorded)),
+            and_(~ever_assigned, ~answered, t.assignee_id.is_not(None)),
+            and_(~ever_assigned, or_(t.deadline.is_not(None),
                                      t.first_assigned_at.is_not(None), t.assigned_at.is_not(None))),
         )),
         "deadline_told_mismatch": and_(h.c.events.is_not(None),
@@ -289,6 +298,7 @@ def _ticket_problems(batch: int) -> Iterator[Problem]:
         .outerjoin(h, h.c.ticket_id == t.id)
         .outerjoin(last, last.id == h.c.last_id)
         .outerjoin(assign_ev, assign_ev.id == h.c.last_assign)
+        .outerjoin(answer_ev, answer_ev.id == h.c.last_answer)
         .outerjoin(closing, closing.id == h.c.last_closing)
         .outerjoin(cb, cb.c.ticket_id == t.id)
         .where(or_(*conditions.values()))

@@ -130,6 +130,8 @@ class AnswerForm(_ActionForm):
     follow_up_type = SelectField(_l("Type of the new ticket"),
                                  choices=[(t.value, t.title) for t in TicketType if t is not TicketType.CONSULTATION])
     follow_up_summary = StringField(_l("Summary of the new problem"), validators=[Optional(), Length(max=200)])
+    follow_up_description = TextAreaField(_l("Description of the new problem"),
+                                          validators=[Optional(), Length(max=20000)])
 
 
 class CallbackForm(_ActionForm):
@@ -140,6 +142,8 @@ class CallbackForm(_ActionForm):
     method = SelectField(_l("How"), choices=ContactMethod.choices(), validators=[InputRequired(REQUIRED)])
     contact_person = StringField(_l("Spoke with"), validators=[Optional(), Length(max=64)])
     text = TextAreaField(_l("Outcome"), validators=[DataRequired(REQUIRED), Length(max=5000)])
+    # Not solved: the reopened work needs a new deadline (the workflow requires it then).
+    deadline = LocalDateTimeField(_l("New deadline (if not solved)"), validators=[Optional()])
 
 
 class CloseForm(_ActionForm):
@@ -148,7 +152,7 @@ class CloseForm(_ActionForm):
 
 class ReopenForm(_ActionForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(REQUIRED), Length(max=5000)])
-    deadline = LocalDateTimeField(_l("New deadline"), validators=[Optional()])
+    deadline = LocalDateTimeField(_l("New deadline"), validators=[InputRequired(_l("Set a deadline."))])
 
 
 class CommentForm(_ActionForm):

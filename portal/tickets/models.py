@@ -107,8 +107,14 @@ class Ticket(db.Model):
         """The title the standard demands: 反馈人 / 科室 / 电话 / 摘要."""
         return f"{self.reporter_name} / {self.reporter_dept} / {self.reporter_phone} / {self.summary}"
 
+    @property
+    def deadline_running(self) -> bool:
+        """Whether the deadline still counts: only while the work is under way (once resolved or
+        closed, time left or overdue means nothing)."""
+        return self.state == State.ASSIGNED.value and self.deadline is not None
+
     def is_overdue(self, now: datetime) -> bool:
-        return self.state == State.ASSIGNED.value and self.deadline is not None and self.deadline < now
+        return self.deadline_running and self.deadline < now
 
     @property
     def deadline_told(self) -> bool:

@@ -120,7 +120,7 @@ def take_action(ticket: Ticket, action_key: str, actor: User, data: dict, *,
     if files:
         _attach(ticket, actor, files, event)
     if follow_up:
-        register_follow_up(ticket, actor, follow_up_type, follow_up_summary)
+        register_follow_up(ticket, actor, follow_up_type, follow_up_summary, data.get("follow_up_description") or "")
     return event
 
 
@@ -136,12 +136,13 @@ def _checked_follow_up(ticket_type: str | None, summary: str | None) -> tuple[st
     return ticket_type, summary
 
 
-def register_follow_up(origin: Ticket, actor: User, ticket_type: str, summary: str) -> Ticket:
-    """A consultation's answer revealed another problem: a new ticket of its own type, linked."""
+def register_follow_up(origin: Ticket, actor: User, ticket_type: str, summary: str, description: str = "") -> Ticket:
+    """A consultation's answer revealed another problem: a new ticket of its own type, linked, with
+    the text typed for it (the consultation's own text stays on the consultation, one link away)."""
     ticket_type, summary = _checked_follow_up(ticket_type, summary)
     intake = Intake(channel=origin.channel, customer_id=origin.customer_id, type=ticket_type,
                     reporter_name=origin.reporter_name, reporter_dept=origin.reporter_dept,
-                    reporter_phone=origin.reporter_phone, summary=summary, description=origin.description)
+                    reporter_phone=origin.reporter_phone, summary=summary, description=description)
     new = _register(actor, intake, text=str(_l("Follow-up of %(n)s", n=origin.number)),
                     data={"follow_up_of": origin.number})
     db.session.add(TicketLink(from_id=new.id, to_id=origin.id, kind="follow_up"))

@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.hotline.models import HotlineRecord
 from portal.hotline.roster import on_duty_now
 from portal.hotline.operations import AlreadyLinked
+from portal.notifications.reading import mark_ticket_read, unread_about
 from portal.tickets import access, followers, listing, mentions, operations, workflow
 from portal.tickets.forms import ACTION_FORMS, AssignForm, TicketForm, action_data, prefill_from_reporter
 from portal.tickets.models import Attachment, Callback, Event, Ticket
@@ -160,7 +161,15 @@ def _ticket_context(ticket: Ticket, failed: tuple[str, object] | None = None, er
 @login_required
 def show(number: str):
     ticket = access.get_ticket_or_404(number, current_user)
-    return render_page("tickets/show.html", "ticket", **_ticket_context(ticket))
+    page = render_page("tickets/show.html", "ticket", **_ticket_context(ticket))
+    ticket_id, unread = ticket.id, unread_about(current_user.id, ticket.id)
+    if unread:  # seen now: the bell (loaded after the page) stops counting them
+        # End the read first, so that on SQLite the write waits its turn (busy_timeout) instead of
+        # failing at once on a snapshot another writer has moved past.
+        db.session.commit()
+        mark_ticket_read(current_user.id, ticket_id)
+        db.session.commit()
+    return page
 
 
 @bp.post("/tickets/<number>/actions/<action>")

@@ -11,6 +11,12 @@ Views ask `available_actions()` what to offer; `consistency.py` (`flask check-hi
 same table to judge a history. Nothing here touches `request`, so a job, a CLI command and a test
 call it the same way. The caller commits.
 
+Reopened work gets a new deadline, never the one the failed attempt had: 市场部's `reopen` and 客服's
+callback that finds the problem not solved both require one (ahead of now). The callback is where the
+customer hears that the work goes on, so the deadline is settled during that call with the handling
+department and recorded with the callback; either way the ticket goes back to its assignee, and
+客服 owes the customer the new deadline (the tell_deadline obligation opens again).
+
 Adding an action: one `Action(...)` entry in ACTIONS and one handler.
 """
 from __future__ import annotations
@@ -242,9 +248,11 @@ def _record_contact(t: Ticket, actor: User, d: dict) -> Step:
         return Step(State.CLOSED, d["text"], {"outcome": "declined"})
     if d["outcome"] != "proceed":
         raise InvalidInput(_l("Unknown outcome."), {"outcome": _l("Unknown outcome.")})
-    # consultations skip development analysis: straight to 实施部
-    nxt = State.IMPL_QUEUE if t.type == TicketType.CONSULTATION.value else State.REGISTERED
-    return Step(nxt, d["text"], {"outcome": "proceed"})
+    # consultations skip development analysis: straight to 实施部, handled there (as at registration)
+    if t.type == TicketType.CONSULTATION.value:
+        t.handling_department = "impl"
+        return Step(State.IMPL_QUEUE, d["text"], {"outcome": "proceed"})
+    return Step(State.REGISTERED, d["text"], {"outcome": "proceed"})
 
 
 def _suspend_for_fee(t: Ticket, actor: User, d: dict) -> Step:
@@ -369,7 +377,11 @@ def _answer(t: Ticket, actor: User, d: dict) -> Step:
     _require(d, "answer")
     t.result = d["answer"]
     t.resolved_at = utcnow()
-    return Step(State.CLOSED, d["answer"])
+    # Whoever answers handled it: the page names them, and they keep seeing it unmasked (access.py).
+    t.assignee_id = actor.id
+    rows = [] if db.session.get(TicketAssignee, (t.id, actor.id)) else [TicketAssignee(ticket_id=t.id,
+                                                                                       user_id=actor.id)]
+    return Step(State.CLOSED, d["answer"], rows=rows)
 
 
 def _callback(t: Ticket, actor: User, d: dict) -> Step:
@@ -386,9 +398,24 @@ def _callback(t: Ticket, actor: User, d: dict) -> Step:
     data = {"solved": solved, "satisfaction": satisfaction}
     if solved:
         return Step(State.CALLBACK_DONE, d["text"], data, rows=[callback])
-    # Not solved: back to the engineer, never closed.
+    # Not solved: back to the engineer, never closed — with a new deadline (the old one belonged to
+    # the attempt that failed), which 客服 must tell the customer again.
+    deadline = _new_deadline(d)
     t.resolved_at = None
-    return Step(State.ASSIGNED, d["text"], data, rows=[callback])
+    t.deadline = deadline
+    t.deadline_notified_at = None
+    return Step(State.ASSIGNED, d["text"], {**data, "deadline": deadline.isoformat()}, rows=[callback])
+
+
+def _new_deadline(d: dict) -> datetime:
+    """The deadline of reopened work: required, and ahead (reopened overdue at once helps nobody)."""
+    if not d.get("deadline"):
+        msg = _l("Set a new deadline for the reopened work.")
+        raise InvalidInput(msg, {"deadline": msg})
+    if d["deadline"] <= utcnow():
+        msg = _l("The deadline must be in the future.")
+        raise InvalidInput(msg, {"deadline": msg})
+    return d["deadline"]
 
 
 def _close(t: Ticket, actor: User, d: dict) -> Step:
@@ -397,17 +424,11 @@ def _close(t: Ticket, actor: User, d: dict) -> Step:
 
 def _reopen(t: Ticket, actor: User, d: dict) -> Step:
     _require(d, "reason")
-    if d.get("deadline"):
-        if d["deadline"] <= utcnow():
-            raise InvalidInput(_l("The deadline must be in the future."), {"deadline": _l("The deadline must be in the future.")})
-        t.deadline = d["deadline"]
-    elif t.deadline is None or t.deadline <= utcnow():  # reopened overdue at once helps nobody
-        msg = _l("The previous deadline has passed: set a new one.")
-        raise InvalidInput(msg, {"deadline": msg})
+    t.deadline = _new_deadline(d)
     t.resolved_at = None
     t.deadline_notified_at = None
     t.assigned_at = utcnow()
-    return Step(State.ASSIGNED, d["reason"], {"deadline": t.deadline.isoformat()})  # the deadline in force
+    return Step(State.ASSIGNED, d["reason"], {"deadline": t.deadline.isoformat()})
 
 
 def _comment(t: Ticket, actor: User, d: dict) -> Step:
@@ -435,7 +456,7 @@ ACTIONS: dict[str, Action] = {
                targets=(goes_to(State.REGISTERED, types={M, R}, notifies=(Role.DEV_MANAGER,)),
                         goes_to(State.IMPL_QUEUE, types={C}, notifies=(Role.IMPL_MANAGER,)),
                         closes(CloseReason.DECLINED)),
-               handler=_record_contact),
+               handler=_record_contact, records=frozenset({"handling_department"})),
         Action("suspend_for_fee", _l("Suspend for fee"), _by({Role.DEV_MANAGER}, State.REGISTERED),
                targets=(goes_to(State.PENDING_FEE, notifies=(Role.MARKET,)),),
                handler=_suspend_for_fee, types=frozenset({R}), records=frozenset({"analysis"})),
@@ -475,18 +496,21 @@ ACTIONS: dict[str, Action] = {
                handler=_resolve, records=frozenset({"process", "result", "hours_spent", "resolved_at"})),
         Action("answer", _l("Answer consultation"), _by({Role.IMPL_MANAGER, Role.IMPL_ENGINEER}, State.IMPL_QUEUE),
                targets=(closes(CloseReason.ANSWERED),),
-               handler=_answer, types=frozenset({C}), records=frozenset({"result", "resolved_at"})),
+               handler=_answer, types=frozenset({C}), records=frozenset({"result", "resolved_at", "assignee_id"}),
+               rows=(TicketAssignee,)),
         Action("callback", _l("Record callback"), _by({Role.CS}, State.RESOLVED),
                # not solved: back to the engineer, never closed
                targets=(goes_to(State.CALLBACK_DONE, notifies=(Role.MARKET,)),
                         goes_to(State.ASSIGNED, notifies=(ASSIGNEE,))),
-               handler=_callback, records=frozenset({"resolved_at"}), rows=(Callback,)),
+               handler=_callback, records=frozenset({"resolved_at", "deadline", "deadline_notified_at"}),
+               rows=(Callback,)),
         Action("close", _l("Close"), _by(_M, State.CALLBACK_DONE),
                targets=(closes(CloseReason.SOLVED),), handler=_close),
         Action("reopen", _l("Reopen"), _by(_M, State.CLOSED),
                # back to the previous assignee
                targets=(goes_to(State.ASSIGNED, notifies=(ASSIGNEE, Role.CS)),),
                handler=_reopen, guards=(had_an_assignee,),
+               types=frozenset({M, R}),  # a consultation is answered, never worked to a deadline
                records=frozenset({"deadline", "resolved_at", "deadline_notified_at", "assigned_at"})),
         Action("comment", _l("Internal note"), {}, any_viewer=True, targets=(stays(),), handler=_comment),
     ]
@@ -530,7 +554,8 @@ REGISTER = Register(
     intake=(
         IntakeRule(State.AWAITING_MARKET, when=maintenance_stopped, notifies=(Role.MARKET,)),
         IntakeRule(State.IMPL_QUEUE, types=frozenset({C}), notifies=(Role.IMPL_MANAGER,)),  # no dev analysis
-        IntakeRule(State.REGISTERED, types=frozenset({M, R}), notifies=(Role.DEV_MANAGER,)),
+        # no personal notice: it waits in 开发部经理's queue (dev_analyse); urgent ones notify (approve_urgent)
+        IntakeRule(State.REGISTERED, types=frozenset({M, R})),
     ),
 )
 
@@ -707,10 +732,11 @@ def start(t: Ticket, actor: User, text: str = "", data: dict | None = None) -> E
 
 
 # The obligations of 客服 that an action creates, and the ones it fulfils (SPEC §4): after each
-# assignment tell the customer the deadline; after each resolution call back. A closed ticket
-# owes nothing any more.
-OPENS = {"assign": "tell_deadline", "reopen": "tell_deadline", "resolve": "callback_due"}
-SETTLES = {"assign": ("tell_deadline",), "reopen": ("tell_deadline", "callback_due"),
+# assignment tell the customer the deadline; after each resolution call back. A resolution makes a
+# deadline not yet told moot (the callback comes next); a closed ticket owes nothing any more.
+OPENS = {"assign": "tell_deadline", "reopen": "tell_deadline", "resolve": "callback_due",
+         "callback": "tell_deadline"}  # (callback: only when not solved, i.e. the ticket is assigned again)
+SETTLES = {"assign": ("tell_deadline",), "reopen": ("tell_deadline", "callback_due"), "resolve": ("tell_deadline",),
            "notify_deadline": ("tell_deadline",), "callback": ("callback_due",)}
 
 
@@ -725,6 +751,8 @@ def _obligations(t: Ticket, event: Event) -> None:
     if event.action in SETTLES:
         reminders.settle_ticket(t.id, *SETTLES[event.action], note=event.action)
     kind = OPENS.get(event.action)
+    if kind == "tell_deadline" and t.state != State.ASSIGNED.value:
+        kind = None  # a deadline to tell exists only for work under way (a solved callback opens nothing)
     if kind:
         hours = policy().tell_deadline_within_hours if kind == "tell_deadline" else policy().callback_within_hours
         reminders.open_many([dict(key=f"{kind}:{t.id}:{event.id}", kind=kind, role=Role.CS.value, ticket_id=t.id,

@@ -186,7 +186,7 @@ def test_a_new_deadline_missed_again_gives_a_new_reminder(assigned, users):
     run(local(2026, 11, 3, 10))
     # The callback finds it unsolved: back to the engineer, with a new deadline that passes too.
     act(db.session.get(Ticket, assigned.id), "callback", users["cs"], solved=False, method="phone",
-        text="问题仍然存在", satisfaction=2)
+        text="问题仍然存在", satisfaction=2, deadline=utcnow() + timedelta(days=2))
     set_columns(Ticket, assigned.id, deadline=local(2026, 11, 10, 17))
     run(local(2026, 11, 11, 9))
     overdue = reminders(kind="overdue")
@@ -207,16 +207,19 @@ def test_ticket_sweep_run_twice_creates_nothing_new(assigned, ticket_factory, us
     assert len(reminders()) == count
 
 
-def test_ticket_back_with_the_engineer_after_an_unsolved_callback_is_overdue_again(assigned, users):
-    # The callback finds the problem unsolved: the ticket goes back to the engineer with the
-    # deadline it had, which has passed — the engineer must be reminded again.
+def test_ticket_back_with_the_engineer_after_an_unsolved_callback_is_watched_against_its_new_deadline(
+        assigned, users):
+    # The callback finds the problem unsolved: the ticket goes back to the engineer with a new
+    # deadline (issue 14: never the one that has passed) — not overdue until that one passes too.
     run(local(2026, 11, 3, 9))
     act(assigned, "resolve", users["engineer"], process="远程处理", result="已解决", hours_spent=2)
     run(local(2026, 11, 3, 10))
     assert all(r.closed_at is not None for r in reminders(kind="overdue"))
     act(db.session.get(Ticket, assigned.id), "callback", users["cs"], solved=False, method="phone",
-        text="问题仍然存在", satisfaction=2)
-    created = run(local(2026, 11, 3, 11))
+        text="问题仍然存在", satisfaction=2, deadline=utcnow() + timedelta(days=2))
+    set_columns(Ticket, assigned.id, deadline=local(2026, 11, 5, 17))  # the new deadline, on the test's clock
+    assert run(local(2026, 11, 3, 11))["overdue"] == 0
+    created = run(local(2026, 11, 5, 18))
     open_overdue = [r for r in reminders(kind="overdue") if r.closed_at is None]
     assert [r.user_id for r in open_overdue] == [users["engineer"].id]
     assert created["overdue"] == 1

@@ -54,7 +54,8 @@ def test_workflow_steps_reach_the_figures_at_the_next_refresh(users, ticket_fact
     f = refreshed()
     assert (f["solved"], f["hours"], f["deadline_kept"]) == (1, 1.5, 1)
     # the callback finds it unsolved: back to the engineer — no longer solved, the hours stay
-    act(t, "callback", users["cs"], solved=False, method="phone", text="问题仍然存在", satisfaction=2)
+    act(t, "callback", users["cs"], solved=False, method="phone", text="问题仍然存在", satisfaction=2,
+        deadline=utcnow() + timedelta(days=2))
     f = refreshed()
     assert (f["solved"], f["hours"], f["callbacks_scored"], f["callbacks_satisfied"]) == (0, 1.5, 1, 0)
     act(t, "resolve", users["engineer"], process="再次处理", result="已解决", hours_spent="0.5")

@@ -50,7 +50,8 @@ class Driver:
 
     def callback(self, t, solved=True):
         return self(t, "callback", "cs", solved=solved, method="phone", text="客户确认" if solved else "问题仍在",
-                    satisfaction=5 if solved else 2, contact_person=None)
+                    satisfaction=5 if solved else 2, contact_person=None,
+                    deadline=None if solved else utcnow() + timedelta(days=2))
 
     def close(self, t):
         return self(t, "close", "market", note="结案")

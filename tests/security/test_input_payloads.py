@@ -121,7 +121,8 @@ def _fill(auth, w, p: str) -> dict:
     mine = db.session.get(Ticket, mine.id)
     ok(cs.post(f"/tickets/{mine.number}/actions/callback", data={
         "callback-solved": "no", "callback-method": "phone", "callback-contact_person": p[:64], "callback-text": p,
-        "callback-satisfaction": "3", "callback-version": str(mine.version)}), "callback")
+        "callback-satisfaction": "3", "callback-deadline": "2099-01-01T09:00",
+        "callback-version": str(mine.version)}), "callback")
     ok(cs.post("/hotline/new", data=dict(unit_name=p[:200], address=p[:300], phone="13800138000",
                                          contact_name=p[:64], content=p, handling=p)), "hotline")
     ok(cs.post("/complaints/new", data=dict(customer_id=unit.id, channel="phone", complainant=p[:64], content=p,

@@ -130,7 +130,7 @@ def resolve(auth, number, engineer="engineer"):
 def callback(auth, number, solved: bool):
     act(auth.client_for("cs"), number, "callback", solved="yes" if solved else "no",
         satisfaction="5" if solved else "2", method="phone", contact_person="刘建国",
-        text="客户确认已解决" if solved else "客户反映问题依旧")
+        text="客户确认已解决" if solved else "客户反映问题依旧", deadline="" if solved else deadline_in(2))
 
 
 def close(auth, number, who="market"):

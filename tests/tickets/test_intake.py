@@ -167,3 +167,18 @@ def test_only_customer_service_may_register(auth, unit_factory, role):
     assert c.get("/tickets/new").status_code == 403
     assert c.post("/tickets/new", data=form(unit)).status_code == 403
     assert ticket_count() == 0
+
+
+def test_a_consultation_reaching_implementation_through_market_is_handled_there_like_one_registered_there(
+        users, ticket_factory, unit_factory):
+    from portal.core.enums import MaintenanceStatus
+    from portal.extensions import db
+    from portal.tickets.operations import take_action
+
+    direct = ticket_factory(type="consultation")
+    via_market = ticket_factory(type="consultation", unit=unit_factory(status=MaintenanceStatus.STOPPED))
+    assert via_market.state == "awaiting_market"
+    take_action(via_market, "record_contact", users["market"], {"outcome": "proceed", "text": "客户已续费"})
+    db.session.commit()
+    assert (via_market.state, via_market.handling_department) == ("impl_queue", "impl")
+    assert (direct.state, direct.handling_department) == ("impl_queue", "impl")

@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.tickets import workflow
 from portal.tickets.models import Event
 from portal.tickets.operations import take_action
-from tests.tickets.test_obligations import act
+from tests.tickets.test_obligations import act, open_reminders
 
 
 def closed_ticket(users, ticket_factory):
@@ -47,8 +47,58 @@ def test_reopening_with_a_new_deadline_sets_it(users, ticket_factory):
     assert last.action == "reopen" and last.data["deadline"] == new.isoformat()  # the deadline in force
 
 
-def test_reopening_keeps_a_deadline_that_is_still_ahead(users, ticket_factory):
+def test_reopening_asks_for_a_new_deadline_even_while_the_old_one_is_ahead(users, ticket_factory):
+    # Issue 14: reopened work is a new promise to the customer, never the old deadline again.
     t = closed_ticket(users, ticket_factory)
-    kept = t.deadline
-    act(t, "reopen", users["market"], reason="又出现了")
-    assert t.state == "assigned" and t.deadline == kept
+    version = t.version
+    with pytest.raises(workflow.InvalidInput) as e:
+        take_action(t, "reopen", users["market"], {"reason": "又出现了"})
+    db.session.rollback()
+    assert "deadline" in e.value.errors
+    db.session.refresh(t)
+    assert (t.state, t.version) == ("closed", version)
+
+
+def test_reopening_asks_cs_to_tell_the_customer_the_new_deadline(users, ticket_factory):
+    t = closed_ticket(users, ticket_factory)
+    act(t, "reopen", users["market"], reason="又出现了", deadline=utcnow() + timedelta(days=1))
+    assert open_reminders(t.id) == [("tell_deadline", "cs")]
+    assert t.deadline_notified_at is None
+
+
+def solved_not(users, ticket_factory):
+    """A ticket whose callback is due: assigned, told, resolved."""
+    t = ticket_factory()
+    act(t, "assign", users["dev_manager"], assignee_id=users["engineer"].id, deadline=utcnow() + timedelta(days=2))
+    act(t, "notify_deadline", users["cs"], whom="刘建国", method="phone")
+    act(t, "resolve", users["engineer"], process="p", result="r", hours_spent=1)
+    return t
+
+
+def test_an_unsolved_callback_without_a_new_deadline_is_refused_and_changes_nothing(users, ticket_factory):
+    t = solved_not(users, ticket_factory)
+    version = t.version
+    with pytest.raises(workflow.InvalidInput) as e:
+        take_action(t, "callback", users["cs"], {"solved": False, "method": "phone", "text": "还是不行"})
+    db.session.rollback()
+    assert "deadline" in e.value.errors
+    db.session.refresh(t)
+    assert (t.state, t.version) == ("resolved", version)
+
+
+def test_an_unsolved_callback_sends_the_ticket_back_with_a_new_deadline_to_tell_the_customer(users, ticket_factory):
+    t = solved_not(users, ticket_factory)
+    new = (utcnow() + timedelta(days=3)).replace(microsecond=0)
+    act(t, "callback", users["cs"], solved=False, method="phone", text="还是不行", deadline=new)
+    assert (t.state, t.assignee_id, t.deadline, t.deadline_notified_at) == (
+        "assigned", users["engineer"].id, new, None)
+    assert open_reminders(t.id) == [("tell_deadline", "cs")]
+
+
+def test_an_unsolved_callback_refuses_a_deadline_in_the_past(users, ticket_factory):
+    t = solved_not(users, ticket_factory)
+    with pytest.raises(workflow.InvalidInput) as e:
+        take_action(t, "callback", users["cs"], {"solved": False, "method": "phone", "text": "还是不行",
+                                                 "deadline": utcnow() - timedelta(hours=1)})
+    db.session.rollback()
+    assert "deadline" in e.value.errors

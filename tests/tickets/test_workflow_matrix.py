@@ -82,8 +82,9 @@ SITUATIONS = [
       (("route_to_impl", "dev_manager"), ("assign", "impl_manager"), TELL), assignee="impl_engineer", told=True),
     S("maint_resolved", M, "resolved", (ASSIGN, RESOLVE), assignee="engineer"),
     S("maint_resolved_told", M, "resolved", (ASSIGN, TELL, RESOLVE), assignee="engineer", told=True),
+    # not solved: a new deadline, to be told again (issue 14)
     S("maint_reopened_by_callback", M, "assigned", (ASSIGN, TELL, RESOLVE, ("callback:not_solved", "cs")),
-      assignee="engineer", told=True),
+      assignee="engineer"),
     S("maint_callback_done", M, "callback_done", (ASSIGN, TELL, RESOLVE, SOLVED), assignee="engineer", told=True),
     S("maint_closed_solved", M, "closed", (ASSIGN, TELL, RESOLVE, SOLVED, ("close", "market")),
       close_reason="solved", assignee="engineer", told=True),
@@ -107,7 +108,9 @@ SITUATIONS = [
     # 咨询
     S("consult_awaiting_market", C, "awaiting_market", stopped=True),
     S("consult_impl_queue", C, "impl_queue"),
-    S("consult_closed_answered", C, "closed", (("answer", "impl_engineer"),), close_reason="answered"),
+    # who answered it handled it (issue 14)
+    S("consult_closed_answered", C, "closed", (("answer", "impl_engineer"),), close_reason="answered",
+      assignee="impl_engineer"),
     S("consult_closed_declined", C, "closed", (("record_contact:declined", "market_manager"),), stopped=True,
       close_reason="declined"),
     S("consult_closed_invalid", C, "closed", (("reject", "impl_manager"),), close_reason="invalid"),
@@ -197,6 +200,8 @@ EXPECTED: dict[str, Rule] = {
         "close", _from(*MARKET, states={"callback_done"}), to="closed", close_reason="solved"),
     "reopen": Rule(
         "reopen", _from(*MARKET, states={"closed"}), to="assigned",
+        # a consultation is answered, never worked to a deadline (issue 14: its answerer is its handler)
+        types=frozenset({M, R}),
         # back to the previous assignee: only a ticket that had one
         only_if=lambda s: s.assignee is not None, notifies=lambda s: {s.assignee}),
     "comment": Rule("comment", {"anyone": ALL_STATES}, to=None),
@@ -281,9 +286,9 @@ class World:
             "callback:solved": {"solved": True, "satisfaction": 5, "method": "phone", "contact_person": "",
                                 "text": "客户确认已解决"},
             "callback:not_solved": {"solved": False, "satisfaction": 2, "method": "phone", "contact_person": "",
-                                    "text": "问题依旧"},
+                                    "text": "问题依旧", "deadline": deadline},
             "close": {"note": "关闭"},
-            "reopen": {"reason": "客户反映问题再次出现", "deadline": None},
+            "reopen": {"reason": "客户反映问题再次出现", "deadline": deadline},
             "comment": {"text": "内部备注", "has_files": False},
         }[variant]
         return EXPECTED[variant].action, data
@@ -485,6 +490,8 @@ def _records_resolve(w, s, before, after, data, event, actor):
 
 def _records_answer(w, s, before, after, data, event, actor):
     assert after["result"] == data["answer"]
+    # who answered it is its handler, and keeps seeing it (issue 14)
+    assert after["assignee_id"] == actor.id and db.session.get(TicketAssignee, (after["id"], actor.id)) is not None
 
 
 def _records_callback(w, s, before, after, data, event, actor):
@@ -493,6 +500,8 @@ def _records_callback(w, s, before, after, data, event, actor):
     assert (cb.solved, cb.satisfaction, cb.made_by_id, cb.method) == (
         data["solved"], data["satisfaction"], actor.id, "phone")
     assert after["assignee_id"] == before["assignee_id"], "not solved goes back to the same engineer"
+    if not data["solved"]:  # with a new deadline, to be told to the customer again (issue 14)
+        assert after["deadline"] == data["deadline"] and after["deadline_notified_at"] is None
 
 
 def _records_reject(w, s, before, after, data, event, actor):
@@ -504,12 +513,15 @@ def _records_reject(w, s, before, after, data, event, actor):
 def _records_reopen(w, s, before, after, data, event, actor):
     assert after["assignee_id"] == before["assignee_id"] == w.users[s.assignee], "back to the previous assignee"
     assert after["resolved_at"] is None and after["deadline_notified_at"] is None
+    assert after["deadline"] == data["deadline"], "reopened work gets a new deadline (issue 14)"
 
 
 def _records_nothing_else(w, s, before, after, data, event, actor):
     changed = {k for k in after if after[k] != before[k]} - {"state", "close_reason", "closed_at", "version",
                                                             "updated_at"}
-    allowed = {"suspend_for_fee": {"analysis"}, "route_to_impl": {"handling_department"}}.get(event.action, set())
+    allowed = {"suspend_for_fee": {"analysis"}, "route_to_impl": {"handling_department"},
+               # a consultation goes to 实施部 and is handled there (issue 14)
+               "record_contact": {"handling_department"} if s.type == "consultation" else set()}.get(event.action, set())
     assert changed <= allowed, f"{event.action} changed {changed - allowed}"
 
 
@@ -603,7 +615,8 @@ def test_only_customer_service_registers_and_a_refusal_writes_nothing(world, per
     events = db.session.scalars(select(Event).where(Event.ticket_id == t.id)).all()
     assert [(e.action, e.from_state, e.to_state, e.actor_id) for e in events] == [
         ("register", None, "registered", actor.id)]
-    assert world.users["dev_manager"] in set(db.session.scalars(
+    # it waits in the dev manager's queue: no personal notice (issue 14; urgent ones notify)
+    assert world.users["dev_manager"] not in set(db.session.scalars(
         select(Notification.user_id).where(Notification.ticket_id == t.id)))
 
 
