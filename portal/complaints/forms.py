@@ -4,12 +4,21 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, DateTimeLocalField, HiddenField, IntegerField, RadioField, SelectField, StringField, \
     TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.core.enums import ContactMethod, MaintenanceStatus
 from portal.complaints.models import ComplaintState
 
 REQUIRED = _l("This field is required.")
+CHOOSE_HANDLER = _l("Choose who is to handle it.")
+
+
+def _int_or_zero(value) -> int:
+    """An empty or garbled choice is "none chosen" (answered in Chinese below), not WTForms' English coerce error."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 class ComplaintForm(FlaskForm):
@@ -20,9 +29,15 @@ class ComplaintForm(FlaskForm):
     complainant_phone = StringField(_l("Complainant's phone"), validators=[Optional(), Length(max=40)])
     content = TextAreaField(_l("What the customer complains about"), validators=[DataRequired(REQUIRED),
                                                                                  Length(max=20000)])
-    handler_id = SelectField(_l("To be handled by"), coerce=int, validate_choice=False)
+    handler_id = SelectField(_l("To be handled by"), coerce=_int_or_zero, validate_choice=False)
     received_at = DateTimeLocalField(_l("Received at (empty: now)"), format="%Y-%m-%dT%H:%M",
                                      validators=[Optional()])
+
+    def validate_handler_id(self, field):
+        # Checked with the other fields, so the first submit names every mistake (the choices are the
+        # eligible handlers, set by the route; the operation checks again).
+        if not field.data or field.data not in {value for value, _label in field.choices or ()}:
+            raise ValidationError(CHOOSE_HANDLER)
 
 
 class HandleForm(FlaskForm):

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from portal.complaints.models import Complaint
 from portal.core import htmx, uploads
 from portal.core.kernel import requires
 from portal.core.templating import render_page
@@ -127,6 +128,8 @@ def _ticket_context(ticket: Ticket, failed: tuple[str, object] | None = None, er
         ticket=ticket, events=events, attachments=attachments, callbacks=callbacks, masked=masked,
         links=_visible_links(ticket), forms=forms, error=error, failed_action=failed[0] if failed else None,
         current_contract=ticket.customer.current_contract(today_local()),
+        complaints=list(db.session.scalars(select(Complaint).where(Complaint.ticket_id == ticket.id)
+                                           .order_by(Complaint.id))),
     )
 
 
