@@ -7,6 +7,7 @@ from wtforms import DateField, DateTimeLocalField, HiddenField, IntegerField, Ra
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.core.enums import ContactMethod, MaintenanceStatus
+from portal.core.validators import LongText
 from portal.complaints.models import ComplaintState
 
 REQUIRED = _l("This field is required.")
@@ -28,7 +29,7 @@ class ComplaintForm(FlaskForm):
     complainant = StringField(_l("Complainant"), validators=[DataRequired(REQUIRED), Length(max=64)])
     complainant_phone = StringField(_l("Complainant's phone"), validators=[Optional(), Length(max=40)])
     content = TextAreaField(_l("What the customer complains about"), validators=[DataRequired(REQUIRED),
-                                                                                 Length(max=20000)])
+                                                                                 LongText(20000)])
     handler_id = SelectField(_l("To be handled by"), coerce=_int_or_zero, validate_choice=False)
     received_at = DateTimeLocalField(_l("Received at (empty: now)"), format="%Y-%m-%dT%H:%M",
                                      validators=[Optional()])
@@ -41,8 +42,8 @@ class ComplaintForm(FlaskForm):
 
 
 class HandleForm(FlaskForm):
-    handling = TextAreaField(_l("What was done"), validators=[DataRequired(REQUIRED), Length(max=20000)])
-    outcome = TextAreaField(_l("Outcome"), validators=[DataRequired(REQUIRED), Length(max=20000)])
+    handling = TextAreaField(_l("What was done"), validators=[DataRequired(REQUIRED), LongText(20000)])
+    outcome = TextAreaField(_l("Outcome"), validators=[DataRequired(REQUIRED), LongText(20000)])
     version = HiddenField()
 
 
@@ -50,7 +51,7 @@ class ConfirmForm(FlaskForm):
     accepted = RadioField(_l("Does the customer accept the outcome?"),
                           choices=[("yes", _l("Yes — close the complaint")), ("no", _l("No — handle it again"))],
                           validators=[DataRequired(_l("Say whether the customer accepts the outcome."))])
-    confirmation = TextAreaField(_l("What the customer said"), validators=[DataRequired(REQUIRED), Length(max=20000)])
+    confirmation = TextAreaField(_l("What the customer said"), validators=[DataRequired(REQUIRED), LongText(20000)])
     version = HiddenField()
 
 

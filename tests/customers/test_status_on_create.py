@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from portal.core.enums import MaintenanceStatus
 from portal.customers import operations as ops
 from portal.customers.models import CustomerUnit
-from portal.core.enums import MaintenanceStatus
 from portal.extensions import db
 
 from .helpers import confirm, counts, upload, xlsx
