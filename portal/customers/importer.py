@@ -405,7 +405,8 @@ def apply_plan(plan: Plan, actor: User, filename: str) -> tuple[int, int]:
             u = {k: value for k, (value, _line) in row.unit_values.items()}
             created[v["unit_name"]] = ops.create_unit(
                 v["unit_name"], address=u.get("address", ""), phone=u.get("unit_phone", ""),
-                user_count=u.get("user_count", 0), status=MaintenanceStatus(u.get("status", MaintenanceStatus.ORDINARY)),
+                user_count=u.get("user_count", 0),
+                status=MaintenanceStatus(u.get("status", MaintenanceStatus.ORDINARY)),  # (no permission: the default)
                 actor=actor, reason=reason)
             units += 1
         if row.action == NOTHING or not row.has_contact:

@@ -104,8 +104,8 @@ def copy_previous_week(monday: date, actor: User) -> int:
     week = timedelta(days=7)
     source = list(db.session.scalars(select(DutyShift).where(DutyShift.day >= monday - week,
                                                              DutyShift.day < monday)))
-    present = set(db.session.execute(select(DutyShift.day, DutyShift.half, DutyShift.user_id).where(
-        DutyShift.day >= monday, DutyShift.day < monday + week)).all())
+    present = {tuple(row) for row in db.session.execute(select(DutyShift.day, DutyShift.half, DutyShift.user_id)
+                                                        .where(DutyShift.day >= monday, DutyShift.day < monday + week))}
     now, added = utcnow(), 0
     for s in source:
         key = (s.day + week, s.half, s.user_id)
