@@ -13,7 +13,13 @@ from portal.core.enums import Role
 from portal.core.timeutil import to_local, utcnow
 from portal.extensions import db
 from portal.hotline.models import DutyShift
-from tests.browser.conftest import _csrf_on, live_server, module_browser, page, pytest_runtest_makereport  # noqa: F401
+from tests.browser.conftest import (  # noqa: F401
+    _csrf_on,
+    live_server,
+    module_browser,
+    page,
+    pytest_runtest_makereport,
+)
 from tests.browser.ui import login, release_db
 from tests.conftest import PASSWORD
 
