@@ -1,26 +1,37 @@
-"""Demo data for a first start: one user per role, a dozen units, tickets in every state.
+"""Demo data for a first start: one user per role, a dozen units, tickets in every state, and a year of
+history behind them (tickets, callbacks, service-plan calls and visits, complaints) so that every chart and
+table of the dashboard has something to show.
 
-The tickets are driven through the real workflow, so their history is what staff would
-have produced. For demonstration only: every demo account has the same known password.
+Everything is driven through the real operations, each step replayed at the time it would have happened
+(`clock_set_to`): on working days, in working hours, over the last 13 months — so the history, the
+response and resolution times and the service plan are what staff would have produced. For demonstration
+only: every demo account has the same known password.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 
 from portal.auth.models import User
 from portal.auth.operations import create_user
-from portal.core.enums import MaintenanceStatus, Role
-from portal.core.timeutil import utcnow
-from portal.customers.models import Contact, Contract, CustomerUnit
 from portal.complaints import operations as complaints
+from portal.core.enums import MaintenanceStatus, Role
+from portal.core.policy import is_workday
+from portal.core.timeutil import clock_set_to, from_local, today_local, utcnow
+from portal.customers.models import Contact, Contract, CustomerUnit
 from portal.customers.operations import create_unit
 from portal.documents import letterhead
 from portal.documents.models import Letterhead
 from portal.extensions import db
 from portal.hotline.models import HotlineRecord
+from portal.notifications import reminders
+from portal.notifications.models import Reminder
+from portal.service_plan import operations as service_plan
+from portal.service_plan.jobs import sweep as sweep_service_plan
 from portal.tickets import operations as ops
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -62,18 +73,109 @@ PROBLEMS = [
     ("requirement", "新增短信提醒功能", "希望到期前自动给经办人发短信提醒。"),
     ("consultation", "系统支持哪些浏览器", "信息科准备统一升级浏览器，问系统兼容情况。"),
 ]
+HISTORY_MONTHS = 13  # the current month and the twelve before it
+MAINTENANCE, CONSULTATION = (0, 1, 4, 5), (3, 7)  # indexes into PROBLEMS
 
 
 def _user(username: str) -> User:
     return db.session.scalar(select(User).where(User.username == username))
 
 
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    """A Shanghai wall-clock time as naive UTC."""
+    return from_local(datetime.combine(day, time(hour, minute)))
+
+
+def _workdays(first: date, last: date) -> list[date]:
+    return [d for d in (first + timedelta(days=i) for i in range((last - first).days + 1)) if is_workday(d)]
+
+
+def _next_workday(day: date, n: int = 1) -> date:
+    while n:
+        day += timedelta(days=1)
+        n -= is_workday(day)
+    return day
+
+
+class _Replay:
+    """Steps taken at given moments, stopping at the first one not yet come (the rest of that story is still
+    ahead: the ticket stays open where it got to)."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def run(self, steps: list[tuple[datetime, Callable[[], object]]]) -> bool:
+        for moment, step in steps:
+            if moment >= self.now:
+                return False
+            with clock_set_to(moment):
+                step()
+        return True
+
+
 def load_demo_data() -> bool:
     if _user("cs") is not None:
         return False
+    now, today = utcnow(), today_local()
+    first_month = today.replace(day=1) - relativedelta(months=HISTORY_MONTHS - 1)
+    past_workdays = _workdays(first_month, today - timedelta(days=1))
+    replay = _Replay(now)
+
+    with clock_set_to(_at(first_month - timedelta(days=14), 9)):  # the portal went live before the history
+        units = _people_and_units(today)
+    u = {name: _user(name) for name, *_ in USERS}
+    open_units = [x for x in units if x.maintenance_status != MaintenanceStatus.STOPPED.value]
+    stopped = [x for x in units if x.maintenance_status == MaintenanceStatus.STOPPED.value]
+
+    def new(kind_index: int, unit: CustomerUnit, channel: str = "hotline"):
+        kind, summary, desc = PROBLEMS[kind_index % len(PROBLEMS)]
+        p = PEOPLE[kind_index % len(PEOPLE)]
+        return ops.register_ticket(u["cs"], ops.Intake(channel=channel, customer_id=unit.id, type=kind,
+                                                     reporter_name=p[0], reporter_dept=p[1], reporter_phone=p[2],
+                                                     summary=summary, description=desc))
+
+    def act(t, action, who, **data):
+        ops.take_action(t, action, u[who], data)
+
+    _history(replay, u, open_units, past_workdays, first_month, today, new, act)
+    # The showcase: a ticket in every state, registered on the last working days (every step in working
+    # hours, a few minutes apart), so each queue has work in it.
+    recent = past_workdays[-2:] if len(past_workdays) >= 2 else [today]
+    moments = iter([_at(day, 9) + timedelta(minutes=12 * n) for day in recent for n in range(40)])
+
+    def in_turn(step):
+        def at_the_next_moment(*args, **kwargs):
+            with clock_set_to(next(moments)):
+                return step(*args, **kwargs)
+        return at_the_next_moment
+
+    _showcase(u, open_units, stopped, in_turn(new), in_turn(act), soon=now + timedelta(days=3))
+
+    with clock_set_to(next(moments)):
+        # A unit still with the project team: customer service starts its handover (售后服务交接) from its page.
+        project = create_unit("昆明市五华区医疗保障局", address="昆明市五华区人民中路 66 号", phone="0871-63181234",
+                              user_count=120, status=MaintenanceStatus.ORDINARY)
+        project.is_project = True
+        for p in PEOPLE[:2]:
+            db.session.add(Contact(customer_id=project.id, name=p[0], department=p[1], phone=p[2]))
+        # The 客服 contact block printed on letters (an administrator edits it on the archive's settings page).
+        if not letterhead.from_environment().complete and db.session.scalar(select(Letterhead.id).limit(1)) is None:
+            letterhead.save(dict(name="华信软件有限公司客户服务部", address="北京市海淀区中关村软件园 10 号楼",
+                                 phone="400-810-1234", fax="010-82851235", email="service@huaxin-soft.example.cn",
+                                 qq="800012345"), u["admin"])
+        # A complaint waiting for the development manager.
+        complaints.register(u["cs"], customer_id=open_units[1].id, channel="phone", complainant="孙丽",
+                            complainant_phone="13911112222", content="报表问题反映三次仍未解决，要求尽快给出答复。",
+                            handler_id=u["dev_manager"].id)
+        db.session.add(HotlineRecord(unit_name=UNITS[8][0], address=UNITS[8][1], phone="13612345678",
+                                     contact_name="钱进", content="系统登录时提示密码过期，无法修改密码",
+                                     handling="已记录，待登记", customer_id=units[8].id, recorded_by_id=u["cs"].id))
+    return True
+
+
+def _people_and_units(today: date) -> list[CustomerUnit]:
     for username, name, roles, dept in USERS:
         create_user(username, DEMO_PASSWORD, name, roles, dept)
-    today = date.today()
     units = []
     for i, (name, address, phone, users, status) in enumerate(UNITS):
         unit = create_unit(name, address=address, phone=phone, user_count=users, status=status)
@@ -89,23 +191,101 @@ def load_demo_data() -> bool:
         db.session.add(Contract(customer_id=unit.id, start_date=start, end_date=start + timedelta(days=364),
                                 fee=Decimal(20000 + 5000 * (i % 4)), note="年度维护合同"))
     db.session.flush()
+    return units
 
-    u = {name: _user(name) for name, *_ in USERS}
-    soon = utcnow() + timedelta(days=3)
-    past = utcnow() + timedelta(minutes=1)
-    open_units = [x for x in units if x.maintenance_status != MaintenanceStatus.STOPPED.value]
-    stopped = [x for x in units if x.maintenance_status == MaintenanceStatus.STOPPED.value]
 
-    def new(kind_index: int, unit: CustomerUnit, channel: str = "hotline"):
-        kind, summary, desc = PROBLEMS[kind_index % len(PROBLEMS)]
-        p = PEOPLE[kind_index % len(PEOPLE)]
-        return ops.register_ticket(u["cs"], ops.Intake(channel=channel, customer_id=unit.id, type=kind,
-                                                     reporter_name=p[0], reporter_dept=p[1], reporter_phone=p[2],
-                                                     summary=summary, description=desc))
+def _history(replay: _Replay, u: dict, open_units: list, workdays: list[date], first_month: date, today: date,
+             new, act) -> None:
+    """Five tickets a month (solved, called back and closed — the latest still on their way), one complaint a
+    quarter, and the service plan's monthly callbacks and visits, month by month."""
+    month, k = first_month, 0
+    while month <= today:
+        days = [d for d in workdays if (d.year, d.month) == (month.year, month.month)]
+        with clock_set_to(min(_at(month, 8), replay.now)):
+            sweep_service_plan(month)  # what the plan asked for this month, as the daily sweep would have
+        for i, day in enumerate(days[1::4][:5]):
+            _history_ticket(replay, u, open_units[(k * 5 + i) % len(open_units)], day, k, i, new, act)
+        _plan_records(replay, u, open_units, days, month, k)
+        month, k = month + relativedelta(months=1), k + 1
+    # Summaries of the past periods were filed at the time; only the latest are still to write.
+    latest = db.session.scalar(select(db.func.max(Reminder.due_at)).where(Reminder.kind == "summary"))
+    if latest is not None:
+        reminders.settle(Reminder.kind == "summary", Reminder.due_at < latest - timedelta(days=100),
+                         note="filed (demo history)")
 
-    def act(t, action, who, **data):
-        ops.take_action(t, action, u[who], data)
 
+def _history_ticket(replay: _Replay, u: dict, unit: CustomerUnit, day: date, k: int, i: int, new, act) -> None:
+    registered = _at(day, 9) + timedelta(minutes=(k * 37 + i * 53) % 240)
+    ticket = []
+
+    def register(kind_index, channel="hotline"):
+        return lambda: ticket.append(new(kind_index, unit, channel))
+
+    if i == 3:  # a consultation, answered by 实施部 the same day
+        replay.run([(registered, register(CONSULTATION[k % 2], "online")),
+                    (registered + timedelta(hours=2, minutes=10),
+                     lambda: act(ticket[0], "answer", "impl_engineer", answer="已电话说明操作步骤并发送说明文档"))])
+        return
+    engineer = ("engineer", "engineer2", "impl_engineer", None, "engineer")[i]
+    manager = "impl_manager" if engineer == "impl_engineer" else "dev_manager"
+    assigned = registered + timedelta(minutes=80 + 25 * i)
+    missed = i == 1 and k % 2 == 0  # now and then a deadline is missed
+    deadline = _at(day, 17, 30) if missed else _at(_next_workday(day, 3), 17, 30)
+    solved_day = _next_workday(day, 1 + i % 2)
+    called_day = _next_workday(solved_day)
+    steps = [(registered, register(MAINTENANCE[(k + i) % len(MAINTENANCE)]))]
+    if manager == "impl_manager":
+        steps.append((registered + timedelta(minutes=40),
+                      lambda: act(ticket[0], "route_to_impl", "dev_manager", reason="属于实施配置问题")))
+    steps += [
+        (assigned, lambda: act(ticket[0], "assign", manager, assignee_id=u[engineer].id, deadline=deadline,
+                               analysis="已定位原因，安排工程师处理")),
+        (assigned + timedelta(minutes=20),
+         lambda: act(ticket[0], "notify_deadline", "cs", whom=PEOPLE[i][0], method="phone")),
+        (_at(solved_day, 11 + i, 12 * i),
+         lambda: act(ticket[0], "resolve", engineer, process="远程排查并修正配置", result="问题已解决",
+                     hours_spent=Decimal(2 + i))),
+        (_at(called_day, 10, 10 * i),
+         lambda: act(ticket[0], "callback", "cs", solved=True, satisfaction=(5, 4, 5, 5, 3)[i], method="phone",
+                     text="客户确认已解决")),
+        (_at(called_day, 15, 10 * i), lambda: act(ticket[0], "close", "market", note="")),
+    ]
+    if i == 0 and k % 3 == 1:  # a complaint about the ticket, handled and confirmed with the customer
+        complaint = []
+        steps += [
+            (_at(called_day, 16), lambda: complaint.append(complaints.register(
+                u["cs"], customer_id=unit.id, ticket_number=ticket[0].number, channel="phone",
+                complainant=PEOPLE[k % len(PEOPLE)][0], content="上门前没有提前电话确认时间。",
+                handler_id=u["dev_manager"].id))),
+            (_at(_next_workday(called_day), 10), lambda: complaints.handle(
+                complaint[0], u["dev_manager"], handling="与工程师沟通上门流程", outcome="今后上门前一天电话确认")),
+            (_at(_next_workday(called_day), 15), lambda: complaints.confirm(
+                complaint[0], u["cs"], accepted=True, confirmation="客户表示理解")),
+        ]
+    replay.run(steps)
+
+
+def _plan_records(replay: _Replay, u: dict, open_units: list, days: list[date], month: date, k: int) -> None:
+    """The month's callbacks (one unit missed now and then) and visits (VIP monthly, ordinary quarterly)."""
+    if not days:
+        return
+    for n, unit in enumerate(open_units):
+        if (n + k) % 7 == 0:
+            continue  # not reached this month: the plan is not always kept
+        vip = unit.maintenance_status == MaintenanceStatus.VIP.value
+        steps = [(_at(days[min(2, len(days) - 1)], 10) + timedelta(minutes=20 * n),
+                  lambda unit=unit, n=n: service_plan.record(
+                      unit, "monthly", u["cs"], method="phone", contact_person=PEOPLE[n % len(PEOPLE)][0],
+                      outcome="系统运行正常", satisfaction=(5, 4, 5)[n % 3]))]
+        if vip or month.month % 3 == 2:
+            steps.append((_at(days[min(9, len(days) - 1)], 14) + timedelta(minutes=25 * n),
+                          lambda unit=unit, n=n: service_plan.record(
+                              unit, "visit", u["cs"], method="onsite", contact_person=PEOPLE[n % len(PEOPLE)][0],
+                              outcome="上门巡检，系统运行正常")))
+        replay.run(steps)
+
+
+def _showcase(u: dict, open_units: list, stopped: list, new, act, soon: datetime) -> None:
     eng = u["engineer"]
     # registered (to analyse), one of them urgent
     new(0, open_units[0]); t = new(1, open_units[1]); act(t, "approve_urgent", "market", request="客户来函要求优先处理")
@@ -143,23 +323,3 @@ def load_demo_data() -> bool:
     t = new(6, stopped[0]); act(t, "record_contact", "market", outcome="declined", text="客户暂不续费")
     t = new(0, open_units[4]); act(t, "reject", "dev_manager", reason="与已登记问题重复")
 
-    # A unit still with the project team: customer service starts its handover (售后服务交接) from its page.
-    project = create_unit("昆明市五华区医疗保障局", address="昆明市五华区人民中路 66 号", phone="0871-63181234",
-                          user_count=120, status=MaintenanceStatus.ORDINARY)
-    project.is_project = True
-    for p in PEOPLE[:2]:
-        db.session.add(Contact(customer_id=project.id, name=p[0], department=p[1], phone=p[2]))
-    # The 客服 contact block printed on letters (an administrator edits it on the archive's settings page).
-    if not letterhead.from_environment().complete and db.session.scalar(select(Letterhead.id).limit(1)) is None:
-        letterhead.save(dict(name="华信软件有限公司客户服务部", address="北京市海淀区中关村软件园 10 号楼",
-                             phone="400-810-1234", fax="010-82851235", email="service@huaxin-soft.example.cn",
-                             qq="800012345"), u["admin"])
-    # A complaint waiting for the development manager.
-    complaints.register(u["cs"], customer_id=open_units[1].id, channel="phone", complainant="孙丽",
-                        complainant_phone="13911112222", content="报表问题反映三次仍未解决，要求尽快给出答复。",
-                        handler_id=u["dev_manager"].id)
-
-    db.session.add(HotlineRecord(unit_name=UNITS[8][0], address=UNITS[8][1], phone="13612345678", contact_name="钱进",
-                                 content="系统登录时提示密码过期，无法修改密码", handling="已记录，待登记",
-                                 customer_id=units[8].id, recorded_by_id=u["cs"].id))
-    return True

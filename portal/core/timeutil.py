@@ -1,14 +1,30 @@
 """Time: stored as naive UTC in the database, shown in Asia/Shanghai."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+_SET_CLOCK: ContextVar[datetime | None] = ContextVar("portal_set_clock", default=None)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return _SET_CLOCK.get() or datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@contextmanager
+def clock_set_to(moment: datetime) -> Iterator[None]:
+    """Run the enclosed code as if it were `moment` (naive UTC) for everything that asks utcnow() or
+    today_local(): the demo data replays a year of history through the real operations at the times it
+    would have happened. Never in a request or a job."""
+    token = _SET_CLOCK.set(moment)
+    try:
+        yield
+    finally:
+        _SET_CLOCK.reset(token)
 
 
 def today_local() -> date:

@@ -51,3 +51,18 @@ class CnPhone:
         if normalized is None:
             raise ValidationError(PHONE_MESSAGE)
         field.data = normalized
+
+
+class LongText:
+    """At most `max` characters, refused with the limit and the text's length. Unlike WTForms' Length it puts no
+    `maxlength` on the field: with it a browser drops whatever is pasted beyond the limit, silently."""
+
+    def __init__(self, max: int):
+        self.max = max
+        self.field_flags: dict = {}
+
+    def __call__(self, form, field):
+        n = len(field.data or "")
+        if n > self.max:
+            raise ValidationError(_l("Too long: at most %(max)d characters, this text has %(n)d. Nothing was saved — "
+                                     "shorten it and send it again.", max=self.max, n=n))

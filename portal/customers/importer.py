@@ -280,8 +280,10 @@ def _parse_status(text: str) -> MaintenanceStatus | None:
     return STATUS_BY_LABEL.get(label)
 
 
-def _check_row(row: PlannedRow) -> None:
-    """Problems a row has on its own (without looking at other rows or the database)."""
+def _check_row(row: PlannedRow, may_set_status: bool = True) -> None:
+    """Problems a row has on its own (without looking at other rows or the database). Without the
+    permission to set a maintenance status the column is not used: the row says so if it asks for another
+    status than 普通维护, the status every new unit of theirs gets."""
     v = row.values
     if not v["unit_name"]:
         row.problems.append(_l("The unit name is missing."))
@@ -299,7 +301,11 @@ def _check_row(row: PlannedRow) -> None:
             row.user_count = int(count)
         else:
             row.problems.append(_l("Number of users “%(v)s” is not a whole number.", v=v["user_count"]))
-    if v["status"]:
+    if v["status"] and not may_set_status:
+        if _parse_status(v["status"]) != MaintenanceStatus.ORDINARY:
+            row.notes.append(_l("Maintenance status “%(v)s” not used: only the market manager sets a unit's "
+                                "maintenance status (a new unit starts as 普通维护).", v=v["status"]))
+    elif v["status"]:
         row.status = _parse_status(v["status"])
         if row.status is None:
             row.problems.append(_l("Unknown maintenance status “%(v)s” (use 已停止维护, 普通维护 or VIP维护).",
@@ -319,12 +325,13 @@ def _check_row(row: PlannedRow) -> None:
             row.problems.append(_l("E-mail “%(v)s” is not a valid address.", v=v["email"]))
 
 
-def build_plan(raw_rows: list[dict]) -> Plan:
-    """What importing these rows would do, and every row's problems. Reads the database, writes nothing."""
+def build_plan(raw_rows: list[dict], may_set_status: bool = True) -> Plan:
+    """What importing these rows would do, and every row's problems. Reads the database, writes nothing.
+    `may_set_status`: whether the importing user may set maintenance statuses (customers.set_status)."""
     rows = [PlannedRow(line=int(r["line"]), values={k: str(r.get(k) or "").strip() for k in COLUMNS})
             for r in raw_rows]
     for row in rows:
-        _check_row(row)
+        _check_row(row, may_set_status)
 
     existing = _existing_units({r.values["unit_name"] for r in rows if r.values["unit_name"]})
     known_contacts = _existing_contacts([u.id for u in existing.values()])
@@ -350,7 +357,7 @@ def build_plan(raw_rows: list[dict]) -> Plan:
 
     for name, first in first_of_new_unit.items():
         status_given = any(r.values["status"] for r in rows if r.values["unit_name"] == name)
-        if "status" not in first.unit_values and not status_given:
+        if may_set_status and "status" not in first.unit_values and not status_given:
             first.problems.append(_l("A new unit needs a maintenance status (已停止维护, 普通维护 or VIP维护)."))
     return Plan(rows=rows)
 
@@ -398,7 +405,9 @@ def apply_plan(plan: Plan, actor: User, filename: str) -> tuple[int, int]:
             u = {k: value for k, (value, _line) in row.unit_values.items()}
             created[v["unit_name"]] = ops.create_unit(
                 v["unit_name"], address=u.get("address", ""), phone=u.get("unit_phone", ""),
-                user_count=u.get("user_count", 0), status=MaintenanceStatus(u["status"]), actor=actor, reason=reason)
+                user_count=u.get("user_count", 0),
+                status=MaintenanceStatus(u.get("status", MaintenanceStatus.ORDINARY)),  # (no permission: the default)
+                actor=actor, reason=reason)
             units += 1
         if row.action == NOTHING or not row.has_contact:
             continue

@@ -26,6 +26,10 @@ from portal.notifications.models import Reminder
 PAGE_SIZE = 50
 
 
+STATUS_IS_THE_MANAGERS = _l("Only the market manager sets a unit's maintenance status; a new unit starts as "
+                            "普通维护.")
+
+
 class CustomerError(Exception):
     """Refused input. `field` names the form field the message belongs to, if any."""
 
@@ -63,10 +67,15 @@ def _clean_phone(phone: str, field: str = "phone") -> str:
 def create_unit(name: str, *, address: str = "", phone: str = "", user_count: int = 0,
                 status: MaintenanceStatus = MaintenanceStatus.ORDINARY, actor: User | None = None,
                 reason: str | None = None) -> CustomerUnit:
-    """A new unit and the first entry of its status history (`reason` says how it came in)."""
+    """A new unit and the first entry of its status history (`reason` says how it came in). A user starts it
+    with another status than 普通维护 only with customers.set_status (the status is the market manager's);
+    the demo data and the command line pass no actor."""
     name = name.strip()
     if not name:
         raise CustomerError(_l("The unit name is required."), field="name")
+    if actor is not None and MaintenanceStatus(status) != MaintenanceStatus.ORDINARY \
+            and not can_change_status(actor):
+        raise CustomerError(STATUS_IS_THE_MANAGERS, 403, field="status")
     if _name_taken(name):
         raise CustomerError(_l("A unit with this name already exists."), 409, field="name")
     if user_count < 0:

@@ -112,19 +112,24 @@ def change_status(unit_id: int):
 
 # --- create and edit ---------------------------------------------------------------
 
-def _form_page(form, title: str, cancel: str, status: int = 200, unit: CustomerUnit | None = None):
-    return render_template("customers/form.html", form=form, title=title, cancel=cancel, unit=unit), status
+def _form_page(form, title: str, cancel: str, status: int = 200, unit: CustomerUnit | None = None,
+               hint: str | None = None):
+    return render_template("customers/form.html", form=form, title=title, cancel=cancel, unit=unit,
+                           hint=hint), status
 
 
 @bp.route("/customers/new", methods=["GET", "POST"])
 @requires("customers.edit")
 def new():
     form = NewUnitForm()
+    may_set_status = ops.can_change_status(current_user)
+    if not may_set_status:
+        del form.status  # the market manager's decision: everyone else's new unit starts as 普通维护
     if form.validate_on_submit():
+        status = MaintenanceStatus(form.status.data) if may_set_status else MaintenanceStatus.ORDINARY
         try:
             unit = ops.create_unit(form.name.data, address=form.address.data or "", phone=form.phone.data or "",
-                                   user_count=form.user_count.data, status=MaintenanceStatus(form.status.data),
-                                   actor=current_user)
+                                   user_count=form.user_count.data, status=status, actor=current_user)
             unit.is_project = bool(form.is_project.data)
         except ops.CustomerError as e:
             db.session.rollback()
@@ -134,7 +139,8 @@ def new():
                 flash(_("Unit created."), "success")
                 return redirect(url_for("customers.show", unit_id=unit.id))
     return _form_page(form, _("New customer unit"), url_for("customers.index"),
-                      422 if request.method == "POST" else 200)
+                      422 if request.method == "POST" else 200,
+                      hint=None if may_set_status else ops.STATUS_IS_THE_MANAGERS)
 
 
 @bp.route("/customers/<int:unit_id>/edit", methods=["GET", "POST"])
@@ -306,7 +312,7 @@ def import_preview():
         filename, rows = importer.read_workbook(form.file.data)
     except importer.ImportFileError as e:
         return _import_page(422, upload_form=form, error=str(e.message))
-    plan = importer.build_plan(rows)
+    plan = importer.build_plan(rows, may_set_status=ops.can_change_status(current_user))
     token = importer.stash(rows, filename, current_user)
     return _preview(token, filename, plan, 200 if plan.ok else 422)
 
@@ -320,7 +326,7 @@ def import_confirm():
     if stashed is None:
         return _import_page(409, error=_("This import has expired or was already done. Upload the file again."))
     filename, rows = stashed
-    plan = importer.build_plan(rows)
+    plan = importer.build_plan(rows, may_set_status=ops.can_change_status(current_user))
     if not plan.ok:
         return _preview(form.token.data, filename, plan, 422,
                         error=_("The file has problems; nothing was imported. Correct the rows below in Excel "

@@ -13,7 +13,7 @@ from portal.tickets.models import Ticket
 CS = frozenset({
     "tickets.register", "tickets.view_all",
     "customers.view", "customers.edit", "customers.lookup",
-    "hotline.use",
+    "hotline.use", "hotline.duty",
     "service_plan.view", "service_plan.record",
     "archive.view", "handover.view", "handover.act",
     "complaints.view", "complaints.receive",

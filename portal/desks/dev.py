@@ -18,7 +18,8 @@ DESK = Desk(
             "tickets.view_all", "customers.view", "complaints.view", "complaints.handle", "complaints.be_handler",
             "metrics.view", "metrics.department", "metrics.unit_history",
         }),
-        Role.ENGINEER: frozenset({"tickets.view_assigned", "tickets.view_dev_queue"}),
+        # Engineers take hotline duty too (the roster needs more seats than 客服 alone can fill).
+        Role.ENGINEER: frozenset({"tickets.view_assigned", "tickets.view_dev_queue", "hotline.duty"}),
     },
     queues=(
         Queue("dev_urgent", _l("Urgent"), frozenset({Role.DEV_MANAGER}),

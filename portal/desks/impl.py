@@ -17,7 +17,7 @@ DESK = Desk(
             "tickets.view_all", "customers.view", "complaints.view", "complaints.handle", "complaints.be_handler",
             "metrics.view", "metrics.department", "metrics.unit_history",
         }),
-        Role.IMPL_ENGINEER: frozenset({"tickets.view_assigned", "tickets.view_impl_queue"}),
+        Role.IMPL_ENGINEER: frozenset({"tickets.view_assigned", "tickets.view_impl_queue", "hotline.duty"}),
     },
     queues=(
         MINE, MINE_RESOLVED,

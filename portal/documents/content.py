@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from dateutil.relativedelta import relativedelta
 from flask import render_template
 from flask_babel import force_locale
 from markupsafe import Markup
@@ -27,14 +28,15 @@ def cn_date(d: date | None, with_year: bool = True) -> str:
     return f"{d.year}年{d.month}月{d.day}日" if with_year else f"{d.month}月{d.day}日"
 
 
-def months_left(today: date, end: date) -> int:
-    """Whole months from today until the service stops (the day after `end`), a part month
-    counting as one: 6 days before the end is "仅剩 1 个月", never 0 while service lasts."""
-    if today > end:
-        return 0
+def time_left(today: date, end: date) -> tuple[int, int]:
+    """(whole months, days beyond them) from today until the service stops (the day after `end`); (0, 0)
+    once it has. Never rounded up: a letter must not promise a month the customer does not have."""
     stop = end + timedelta(days=1)
-    months = (stop.year - today.year) * 12 + (stop.month - today.month)
-    return months + (1 if stop.day > today.day else 0)
+    if today >= stop:
+        return 0, 0
+    delta = relativedelta(stop, today)  # calendar months: 31 Jan + 1 month is 28 Feb
+    months = delta.years * 12 + delta.months
+    return months, (stop - (today + relativedelta(months=months))).days
 
 
 def document_date(doc: Document) -> date:
@@ -85,7 +87,7 @@ def _expiry_notice(doc: Document, pages: int = 1) -> Built:
         recipient_phone=(contact.phone if contact and contact.phone else unit.phone),
         sender=author.display_name if author else ctx["lh"].name,
         boxes=[(label, key in checked) for key, label in FAX_BOXES],
-        months_left=months_left(today, contract.end_date),
+        left=time_left(today, contract.end_date),
         renew_by=cn_date(renew_by, with_year=renew_by.year != today.year),
         pages=pages,
     )

@@ -107,7 +107,8 @@ def download(doc_id: str):
 
 def _after_request_document(doc: Document):
     db.session.commit()
-    flash(_("The document is being generated; this page shows when it is ready."), "success")
+    # No flash: "being generated" is said by the page's status component alone, which the ready state
+    # replaces (a flash would go on saying it after the file is there).
     return redirect(url_for("documents.show", doc_id=doc.public_id))
 
 

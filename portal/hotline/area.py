@@ -11,6 +11,7 @@ AREA = Area(
     permissions=[
         Permission("hotline.use", "hotline duty records and the duty roster"),
         Permission("hotline.roster_edit", "arrange the duty roster"),
+        Permission("hotline.duty", "be put on a hotline duty shift"),
     ],
     nav=[NavEntry("hotline.index", _l("Hotline records"), 40),
          NavEntry("hotline.roster.index", _l("Duty roster"), 50)],

@@ -7,7 +7,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.core.params import IdField
-from portal.core.validators import CnPhone
+from portal.core.validators import CnPhone, LongText
 from portal.hotline.operations import UNIT_MESSAGE
 
 REQUIRED = _l("This field is required.")
@@ -19,8 +19,8 @@ class HotlineRecordForm(FlaskForm):
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
     phone = StringField(_l("Phone"), validators=[DataRequired(REQUIRED), Length(max=40), CnPhone()])
     contact_name = StringField(_l("Contact name"), validators=[DataRequired(REQUIRED), Length(max=64)])
-    content = TextAreaField(_l("Problem content"), validators=[DataRequired(REQUIRED), Length(max=20000)])
-    handling = TextAreaField(_l("Handling"), validators=[Optional(), Length(max=20000)])
+    content = TextAreaField(_l("Problem content"), validators=[DataRequired(REQUIRED), LongText(20000)])
+    handling = TextAreaField(_l("Handling"), validators=[Optional(), LongText(20000)])
     # Optional link to a known customer unit, chosen with the htmx unit lookup (radio inputs named customer_id).
     customer_id = IdField(_l("Customer unit"), validators=[Optional()])
 

@@ -2,6 +2,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from portal.complaints.models import Complaint, ComplaintState
 from portal.core.kernel import can
 from portal.extensions import db
 from portal.hotline.models import HotlineRecord
@@ -9,6 +10,7 @@ from portal.queues.definitions import COUNT_CAP, home_sections
 from portal.tickets.listing import row_labels
 
 bp = Blueprint("queues", __name__)
+HOME_COMPLAINTS = 10  # shown on the home page; the complaints list has the rest
 
 
 @bp.get("/")
@@ -23,5 +25,11 @@ def home():
             list(db.session.scalars(select(HotlineRecord).where(HotlineRecord.ticket_id.is_(None))
                                     .order_by(HotlineRecord.id.desc()).limit(10))),
         )
+    complaints = None
+    if can("complaints.be_handler"):  # complaints waiting for the person named to handle them: one bounded query
+        complaints = list(db.session.scalars(
+            select(Complaint).where(Complaint.handler_id == current_user.id,
+                                    Complaint.state == ComplaintState.RECEIVED.value)
+            .order_by(Complaint.received_at).limit(HOME_COMPLAINTS + 1)))
     return render_template("queues/home.html", sections=sections, hotline=hotline, cap=COUNT_CAP,
-                           row_labels=row_labels())
+                           row_labels=row_labels(), complaints=complaints, complaints_shown=HOME_COMPLAINTS)

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from portal.core.enums import Channel, ContactMethod, TicketType
 from portal.core.params import DATE_MESSAGE, BoundedDecimalField, IdField, coerce_optional_id, in_calendar
 from portal.core.timeutil import from_local
-from portal.core.validators import CnPhone
+from portal.core.validators import CnPhone, LongText
 
 REQUIRED = _l("This field is required.")
 
@@ -40,7 +40,7 @@ class TicketForm(FlaskForm):
     reporter_dept = StringField(_l("Department (科室)"), validators=[DataRequired(REQUIRED), Length(max=100)])
     reporter_phone = StringField(_l("Phone"), validators=[DataRequired(REQUIRED), Length(max=40), CnPhone()])
     summary = StringField(_l("Summary"), validators=[DataRequired(REQUIRED), Length(max=200)])
-    description = TextAreaField(_l("Detailed description"), validators=[Optional(), Length(max=20000)])
+    description = TextAreaField(_l("Detailed description"), validators=[Optional(), LongText(20000)])
     attachments = MultipleFileField(_l("Attachments"))
     hotline_record_id = HiddenField()
     # The caller picked from the unit's saved contacts (radio buttons the unit's choice brings): the
@@ -72,19 +72,19 @@ class RecordContactForm(_ActionForm):
     outcome = RadioField(_l("Outcome"), choices=[("proceed", _l("Customer continues (renewed / will pay)")),
                                                    ("declined", _l("Customer declined"))],
                          validators=[InputRequired(REQUIRED)])
-    text = TextAreaField(_l("What was agreed"), validators=[DataRequired(REQUIRED), Length(max=5000)])
+    text = TextAreaField(_l("What was agreed"), validators=[DataRequired(REQUIRED), LongText(5000)])
 
 
 class SuspendForFeeForm(_ActionForm):
-    analysis = TextAreaField(_l("Analysis"), validators=[DataRequired(REQUIRED), Length(max=5000)])
+    analysis = TextAreaField(_l("Analysis"), validators=[DataRequired(REQUIRED), LongText(5000)])
 
 
 class RecordFeeForm(_ActionForm):
     outcome = RadioField(_l("Outcome"), choices=[("agreed", _l("Fee agreed")), ("declined", _l("Customer declined"))],
                          validators=[InputRequired(REQUIRED)])
     fee = BoundedDecimalField(_l("Fee (yuan)"), places=2, validators=[Optional(), NumberRange(min=0, max=100000000)])
-    agreed_requirements = TextAreaField(_l("Agreed requirements"), validators=[Optional(), Length(max=10000)])
-    text = TextAreaField(_l("Result of the negotiation"), validators=[DataRequired(REQUIRED), Length(max=5000)])
+    agreed_requirements = TextAreaField(_l("Agreed requirements"), validators=[Optional(), LongText(10000)])
+    text = TextAreaField(_l("Result of the negotiation"), validators=[DataRequired(REQUIRED), LongText(5000)])
 
 
 class AssignForm(_ActionForm):
@@ -92,46 +92,46 @@ class AssignForm(_ActionForm):
     assignee_id = SelectField(_l("Assignee"), coerce=coerce_optional_id, validators=[InputRequired(_l("Choose the assignee."))],
                               validate_choice=False)
     deadline = LocalDateTimeField(_l("Deadline"), validators=[InputRequired(_l("Set a deadline."))])
-    analysis = TextAreaField(_l("Analysis"), validators=[Optional(), Length(max=5000)])
+    analysis = TextAreaField(_l("Analysis"), validators=[Optional(), LongText(5000)])
 
 
 class RouteToImplForm(_ActionForm):
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(REQUIRED), Length(max=5000)])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(REQUIRED), LongText(5000)])
 
 
 class RejectForm(_ActionForm):
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(REQUIRED), Length(max=5000)])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(REQUIRED), LongText(5000)])
     duplicate_of = StringField(_l("Duplicate of (ticket number)"), validators=[Optional(), Length(max=20)])
 
 
 class ApproveUrgentForm(_ActionForm):
     request = TextAreaField(_l("Customer's priority request (e-mail)"),
-                            validators=[DataRequired(REQUIRED), Length(max=5000)])
+                            validators=[DataRequired(REQUIRED), LongText(5000)])
 
 
 class NotifyDeadlineForm(_ActionForm):
     whom = StringField(_l("Told whom"), validators=[DataRequired(REQUIRED), Length(max=64)])
     method = SelectField(_l("How"), choices=ContactMethod.choices(), validators=[InputRequired(REQUIRED)])
     told_at = LocalDateTimeField(_l("When"), validators=[Optional()])
-    text = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+    text = TextAreaField(_l("Note"), validators=[Optional(), LongText(2000)])
 
 
 class ResolveForm(_ActionForm):
     # Not named `process`: that is a method of every WTForms form. action_data() renames it.
-    process_text = TextAreaField(_l("Process"), validators=[DataRequired(REQUIRED), Length(max=20000)])
-    result = TextAreaField(_l("Result"), validators=[DataRequired(REQUIRED), Length(max=20000)])
+    process_text = TextAreaField(_l("Process"), validators=[DataRequired(REQUIRED), LongText(20000)])
+    result = TextAreaField(_l("Result"), validators=[DataRequired(REQUIRED), LongText(20000)])
     hours_spent = BoundedDecimalField(_l("Hours spent"), places=1,
                                validators=[InputRequired(REQUIRED), NumberRange(min=0, max=10000)])
 
 
 class AnswerForm(_ActionForm):
-    answer = TextAreaField(_l("Answer"), validators=[DataRequired(REQUIRED), Length(max=20000)])
+    answer = TextAreaField(_l("Answer"), validators=[DataRequired(REQUIRED), LongText(20000)])
     follow_up = BooleanField(_l("The answer revealed another problem: register it as a new ticket"))
     follow_up_type = SelectField(_l("Type of the new ticket"),
                                  choices=[(t.value, t.title) for t in TicketType if t is not TicketType.CONSULTATION])
     follow_up_summary = StringField(_l("Summary of the new problem"), validators=[Optional(), Length(max=200)])
     follow_up_description = TextAreaField(_l("Description of the new problem"),
-                                          validators=[Optional(), Length(max=20000)])
+                                          validators=[Optional(), LongText(20000)])
 
 
 class CallbackForm(_ActionForm):
@@ -141,22 +141,22 @@ class CallbackForm(_ActionForm):
                                                             ("1", "1")], validators=[Optional()])
     method = SelectField(_l("How"), choices=ContactMethod.choices(), validators=[InputRequired(REQUIRED)])
     contact_person = StringField(_l("Spoke with"), validators=[Optional(), Length(max=64)])
-    text = TextAreaField(_l("Outcome"), validators=[DataRequired(REQUIRED), Length(max=5000)])
+    text = TextAreaField(_l("Outcome"), validators=[DataRequired(REQUIRED), LongText(5000)])
     # Not solved: the reopened work needs a new deadline (the workflow requires it then).
     deadline = LocalDateTimeField(_l("New deadline (if not solved)"), validators=[Optional()])
 
 
 class CloseForm(_ActionForm):
-    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=5000)])
+    note = TextAreaField(_l("Note"), validators=[Optional(), LongText(5000)])
 
 
 class ReopenForm(_ActionForm):
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(REQUIRED), Length(max=5000)])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(REQUIRED), LongText(5000)])
     deadline = LocalDateTimeField(_l("New deadline"), validators=[InputRequired(_l("Set a deadline."))])
 
 
 class CommentForm(_ActionForm):
-    text = TextAreaField(_l("Internal note"), validators=[Optional(), Length(max=20000)])
+    text = TextAreaField(_l("Internal note"), validators=[Optional(), LongText(20000)])
     attachments = MultipleFileField(_l("Attachments"))
 
 

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from portal.complaints.models import Complaint
 from portal.core import htmx, uploads
 from portal.core.kernel import requires
 from portal.core.params import ID_MAX, parse_id, parse_int
@@ -154,6 +155,8 @@ def _ticket_context(ticket: Ticket, failed: tuple[str, object] | None = None, er
         links=_visible_links(ticket), forms=forms, error=error, failed_action=failed[0] if failed else None,
         current_contract=ticket.customer.current_contract(today_local()),
         **followers.page_context(ticket, current_user),
+        complaints=list(db.session.scalars(select(Complaint).where(Complaint.ticket_id == ticket.id)
+                                           .order_by(Complaint.id))),
     )
 
 

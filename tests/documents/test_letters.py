@@ -2,6 +2,7 @@
 is embedded, and a summary settles its reminder."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -26,14 +27,34 @@ def generate(doc: Document, created_local: datetime | None = None) -> Document:
     return done
 
 
-@pytest.mark.parametrize("today, end, months", [
-    (date(2026, 3, 15), date(2026, 6, 30), 4),   # 3 months 16 days: a part month counts
-    (date(2026, 4, 1), date(2026, 6, 30), 3),    # exactly 3 months
-    (date(2026, 6, 25), date(2026, 6, 30), 1),   # 6 days left is still "1 month", never 0
-    (date(2026, 7, 1), date(2026, 6, 30), 0),    # ended
+# Issue 14: the letter said "仅剩 3 个月" with 2 months and 1 day left (a part month counted as a whole one).
+# The table now says the precise time left until the service stops (the day after the end date).
+@pytest.mark.parametrize("today, end, left", [
+    (date(2026, 3, 15), date(2026, 6, 30), (3, 16)),  # 3 months 16 days, not "4 months"
+    (date(2026, 4, 30), date(2026, 6, 30), (2, 1)),   # the issue's letter: 2 months and 1 day, not "3 months"
+    (date(2026, 4, 1), date(2026, 6, 30), (3, 0)),    # exactly 3 months
+    (date(2026, 6, 25), date(2026, 6, 30), (0, 6)),   # less than a month: 6 days
+    (date(2026, 6, 30), date(2026, 6, 30), (0, 1)),   # the last day
+    (date(2026, 1, 31), date(2026, 3, 1), (1, 2)),    # 31 Jan + 1 month is 28 Feb (no 31 Feb), then 2 days
+    (date(2026, 7, 1), date(2026, 6, 30), (0, 0)),    # ended
 ])
-def test_months_left_counts_a_part_month_as_one(today, end, months):
-    assert content.months_left(today, end) == months
+def test_time_left_is_whole_months_and_the_days_beyond_never_rounded_up(today, end, left):
+    assert content.time_left(today, end) == left
+
+
+@pytest.mark.parametrize("created, phrase", [
+    (datetime(2026, 4, 30, 10, 0), "维护期限仅剩2个月零1天"),
+    (datetime(2026, 4, 1, 10, 0), "维护期限仅剩3个月。"),
+    (datetime(2026, 6, 25, 10, 0), "维护期限不足1个月：还剩6天"),
+])
+def test_the_expiry_letter_states_the_precise_time_left(users, letterhead, vip_unit, created, phrase):
+    doc = ops.request_expiry_notice(vip_unit.contracts[0], users["market"], contact=vip_unit.contacts[0],
+                                    fax="0571-87654321", boxes=[], renew_by=date.today() + timedelta(days=30))
+    db.session.commit()
+    set_columns(Document, doc.id, created_at=from_local(created))
+    db.session.expire_all()
+    html = content.build(db.session.get(Document, doc.id)).html
+    assert phrase in flat(re.sub(r"<[^>]+>", "", html))
 
 
 def test_expiry_notice_is_the_fax_form_with_every_field_filled_in(users, letterhead, vip_unit):
@@ -60,7 +81,7 @@ def test_expiry_notice_is_the_fax_form_with_every_field_filled_in(users, letterh
     assert "时间：2026年3月15日" in t
     assert "尊敬的浙江省第一人民医院：" in t
     assert "服务期为：2025年7月1日至2026年6月30日" in t
-    assert "截至今日（2026年3月15日），维护期限仅剩4个月" in t
+    assert "截至今日（2026年3月15日），维护期限仅剩3个月零16天" in t  # (issue 14: was "4个月")
     assert "请在6月15日前续签维护服务合同" in t
     for line in ("服务机构名称：杭州智联信息技术有限公司客服部", "地址：杭州市西湖区文三路100号", "客服电话：0571-88880000",
                  "传真：0571-88880001", "Email：service@zhilian.cn", "QQ：800012345"):
