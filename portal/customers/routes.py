@@ -61,7 +61,9 @@ def lookup():
     """htmx search-select for the intake form: radio options, usable by keyboard."""
     q = request.args.get("customer_q", "")
     units = ops.search_units(q, limit=12) if q.strip() else []
-    return render_template("customers/_lookup_options.html", units=units, q=q)
+    # the intake form's field, or the ticket correction form's (prefixed) one
+    field_name = "edit-customer_id" if request.args.get("field") == "edit-customer_id" else "customer_id"
+    return render_template("customers/_lookup_options.html", units=units, q=q, field_name=field_name)
 
 
 def _show_context(unit: CustomerUnit, status_form: StatusForm | None = None, status_error: str | None = None) -> dict:

@@ -7,7 +7,7 @@ from sqlalchemy import and_
 from portal.core.enums import DepartmentKey, Role, State
 from portal.core.kernel import Desk
 from portal.core.timeutil import utcnow
-from portal.queues.definitions import MINE, MINE_RESOLVED, Queue, open_in
+from portal.queues.definitions import MINE, MINE_RESOLVED, MINE_WAITING, Queue, open_in, waiting_in
 from portal.tickets.models import Ticket
 
 DESK = Desk(
@@ -15,7 +15,7 @@ DESK = Desk(
     title=DepartmentKey.DEV.title,
     grants={
         Role.DEV_MANAGER: frozenset({
-            "tickets.view_all", "customers.view", "complaints.view", "complaints.handle", "complaints.be_handler",
+            "tickets.view_all", "customers.view", "customers.lookup", "complaints.view", "complaints.handle", "complaints.be_handler",
             "metrics.view", "metrics.department", "metrics.unit_history",
         }),
         Role.ENGINEER: frozenset({"tickets.view_assigned", "tickets.view_dev_queue"}),
@@ -31,7 +31,9 @@ DESK = Desk(
         Queue("dev_overdue", _l("Overdue in development"), frozenset({Role.DEV_MANAGER}),
               lambda u: and_(Ticket.state == State.ASSIGNED.value, Ticket.handling_department == "dev",
                              Ticket.deadline < utcnow()), order="deadline"),
-        MINE, MINE_RESOLVED,
+        Queue("dev_waiting", _l("Waiting for the customer"), frozenset({Role.DEV_MANAGER}), waiting_in("dev"),
+              order="deadline"),
+        MINE, MINE_WAITING, MINE_RESOLVED,
     ),
     reminder_kinds=("overdue", "overdue_manager", "urgent_no_response", "first_reply", "complaint_to_handle"),
 )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -8,11 +10,13 @@ from sqlalchemy import select
 from portal.core import uploads
 from portal.core.kernel import requires
 from portal.core.templating import is_fragment_request, render_page
+from portal.core.timeutil import to_local, utcnow
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.hotline.models import HotlineRecord
 from portal.tickets import access, listing, operations, workflow
-from portal.tickets.forms import ACTION_FORMS, AssignForm, TicketForm, action_data
+from portal.tickets.forms import (ACTION_FORMS, AssignForm, ChangeDeadlineForm, EditForm, ReassignForm, TicketForm,
+                                  action_data)
 from portal.tickets.models import Attachment, Callback, Event, Ticket
 
 bp = Blueprint("tickets", __name__)
@@ -88,7 +92,25 @@ def index():
 # --- one ticket -----------------------------------------------------------------
 
 def _assignee_choices(ticket: Ticket) -> list[tuple]:
-    return [("", _("Choose…"))] + [(u.id, u.display_name) for u in workflow.assignable_users(ticket)]
+    return [("", _("Choose…"))] + [(u.id, u.display_name) for u in workflow.assignable_users(ticket)
+                                   if u.id != ticket.assignee_id]
+
+
+def _prepare(form, ticket: Ticket, fresh: bool) -> None:
+    """Choices an action's form needs, and (for a form just shown) what it starts from."""
+    if isinstance(form, (AssignForm, ReassignForm)):
+        form.assignee_id.choices = _assignee_choices(ticket)
+    if isinstance(form, EditForm):
+        form.customer_id.choices = [(ticket.customer_id, ticket.customer.name)]
+        if fresh:  # the ticket as it is: the user changes only what is wrong
+            for name in workflow.EDITABLE:
+                getattr(form, name).data = getattr(ticket, name)
+    if isinstance(form, ChangeDeadlineForm) and fresh:
+        request_event = workflow.pending_deadline_request(ticket)
+        if request_event is not None:  # the assignee asked: the manager decides on what was asked
+            asked = datetime.fromisoformat(request_event.data["requested_deadline"])
+            form.deadline.data = to_local(asked).replace(tzinfo=None)
+            form.reason.data = request_event.text
 
 
 def _visible_links(ticket: Ticket) -> list[tuple[str, Ticket, bool]]:
@@ -114,19 +136,17 @@ def _ticket_context(ticket: Ticket, failed: tuple[str, object] | None = None, er
         else:
             form = ACTION_FORMS[action.key](formdata=None, prefix=action.key)
             form.version.data = ticket.version
-        if isinstance(form, AssignForm):
-            form.assignee_id.choices = _assignee_choices(ticket)
+        _prepare(form, ticket, fresh=not (failed and failed[0] == action.key))
         forms[action.key] = (action, form)
     return dict(
         ticket=ticket, events=events, attachments=attachments, callbacks=callbacks, masked=masked,
         links=_visible_links(ticket), forms=forms, error=error, failed_action=failed[0] if failed else None,
+        deadline_request=workflow.pending_deadline_request(ticket),
         current_contract=ticket.customer.current_contract(_today()),
     )
 
 
 def _today():
-    from portal.core.timeutil import to_local, utcnow
-
     return to_local(utcnow()).date()
 
 
@@ -144,8 +164,7 @@ def act(number: str, action: str):
     if action not in ACTION_FORMS:
         abort(404)
     form = ACTION_FORMS[action](prefix=action)
-    if isinstance(form, AssignForm):
-        form.assignee_id.choices = _assignee_choices(ticket)
+    _prepare(form, ticket, fresh=False)
     status, error = 200, None
     try:
         workflow.check(action, ticket, current_user)
