@@ -167,7 +167,17 @@ def act(number: str, action: str):
     _prepare(form, ticket, fresh=False)
     status, error = 200, None
     try:
-        workflow.check(action, ticket, current_user)
+        try:
+            workflow.check(action, ticket, current_user)
+        except (workflow.NotAllowed, workflow.WrongState):
+            # Refused on a ticket someone changed since the form was shown (e.g. reassigned while its
+            # engineer was resolving it): say that, the real reason, rather than what it has become.
+            posted = form.version.data or ""
+            if (posted.isdigit() and int(posted) != ticket.version
+                    and workflow.may_take(workflow.ACTIONS[action], current_user)):
+                raise workflow.StaleTicket(_("Someone else changed this ticket after you opened it. "
+                                             "Reload and try again."))
+            raise
         files, file_errors = ([], [])
         if "attachments" in form._fields:
             files, file_errors = uploads.check_all(request.files.getlist(form.attachments.name))

@@ -33,7 +33,8 @@ Actions for real days (issue 14), decided as a department would expect them:
   `waiting_customer` (待客户): no overdue reminder, no overdue queue, not counted as missing its
   deadline. `resume` (the assignee, the manager or 客服 when the customer comes back) moves the
   deadline on by the time waited (or to the date given) and 客服 tells the customer the new date.
-* `edit` — 客服 and the two managers correct an open ticket: the title's parts (reporter, 科室, phone —
+* `edit` — 客服 corrects any open ticket, the two managers any open ticket past 市场部's gate (not
+  `awaiting_market`): the title's parts (reporter, 科室, phone —
   checked like intake), summary, description, unit and type. Every change is kept as old → new in the
   event. While the ticket still waits in a queue (not yet assigned) a new type, or a unit whose
   maintenance has stopped (or no longer has), re-runs the intake rules: the ticket goes where a new
@@ -751,7 +752,9 @@ ACTIONS: dict[str, Action] = {
                assignee_from=_states(State.WAITING_CUSTOMER),
                targets=(goes_to(State.ASSIGNED, notifies=(ASSIGNEE, Role.CS)),),
                handler=_resume, own_department=True, records=frozenset({"deadline", "deadline_notified_at"})),
-        Action("edit", _l("Correct the ticket"), _by({Role.CS, *MANAGER_OF}, *OPEN),
+        Action("edit", _l("Correct the ticket"),
+               # 客服 any open ticket; the managers once it has passed 市场部's gate (it is theirs then)
+               {**_by({Role.CS}, *OPEN), **_by(MANAGER_OF, *(OPEN - {State.AWAITING_MARKET}))},
                targets=(stays(),
                         goes_to(State.REGISTERED, types={M, R}, notifies=(Role.DEV_MANAGER,)),
                         goes_to(State.IMPL_QUEUE, types={C}, notifies=(Role.IMPL_MANAGER,)),

@@ -186,6 +186,10 @@ def _intake(ticket_type: str, stopped: bool) -> str:
 NEW_TYPE = {M: C, R: M, C: M}  # the correction "edit:type" makes
 
 
+# 客服 corrects any open ticket; the managers those past 市场部's gate
+EDITORS = {**_from("cs", states=OPEN_STATES), **_from(*MANAGERS, states=OPEN_STATES - {"awaiting_market"})}
+
+
 def _edit_type_to(s: Situation) -> str:
     return _intake(NEW_TYPE[s.type], s.stopped)
 
@@ -283,13 +287,13 @@ EXPECTED: dict[str, Rule] = {
     "resume": Rule(
         "resume", {"assignee": frozenset({"waiting_customer"}), **_from(*MANAGERS, "cs", states={"waiting_customer"})},
         to="assigned", own_department=True, notifies=lambda s: {s.assignee, "cs"}),
-    "edit:fields": Rule("edit", _from("cs", *MANAGERS, states=OPEN_STATES), to=None),
+    "edit:fields": Rule("edit", EDITORS, to=None),
     "edit:type": Rule(
-        "edit", _from("cs", *MANAGERS, states=OPEN_STATES), to=_edit_type_to,
+        "edit", EDITORS, to=_edit_type_to,
         # once assigned the type is fixed (the assignee hands the ticket back first)
         only_if=lambda s: s.state in QUEUED_STATES, notifies=_edit_notifies(_edit_type_to)),
     "edit:unit": Rule(
-        "edit", _from("cs", *MANAGERS, states=OPEN_STATES), to=_edit_unit_to,
+        "edit", EDITORS, to=_edit_unit_to,
         notifies=_edit_notifies(_edit_unit_to)),
 }
 VARIANTS = list(EXPECTED)
