@@ -370,3 +370,18 @@ def test_a_closed_ticket_is_not_corrected(auth, users, unit_factory):
     before = snapshot(number)
     r = post(auth.client_for("cs"), number, "edit", str(ticket(number).version), **edit_fields(number, summary="x"))
     assert r.status_code == 409 and snapshot(number) == before
+
+
+def test_a_ticket_handed_back_after_its_first_reply_raises_no_first_reply_reminder(auth, users, unit_factory):
+    from portal.tickets.jobs import sweep
+
+    never_answered = register(auth, unit_factory())
+    handed_back = register(auth, unit_factory())
+    assign(auth, handed_back, users)
+    act(auth.client_for("engineer"), handed_back, "hand_back", reason="不是我的问题")
+    sweep(utcnow() + timedelta(days=30))  # far past the first-reply window of both
+    db.session.commit()
+    reminded = {t for t in (never_answered, handed_back)
+                if db.session.scalars(select(Reminder).where(Reminder.ticket_id == ticket(t).id,
+                                                             Reminder.kind == "first_reply")).first()}
+    assert reminded == {never_answered}
