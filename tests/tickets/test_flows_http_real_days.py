@@ -385,3 +385,16 @@ def test_a_ticket_handed_back_after_its_first_reply_raises_no_first_reply_remind
                 if db.session.scalars(select(Reminder).where(Reminder.ticket_id == ticket(t).id,
                                                              Reminder.kind == "first_reply")).first()}
     assert reminded == {never_answered}
+
+
+def test_the_correction_forms_unit_search_offers_units_under_the_forms_own_field_name(auth, users, unit_factory):
+    unit = unit_factory(name="杭州市西湖区人民医院")
+    number = register(auth, unit_factory())
+    for who in ("cs", "dev_manager", "impl_manager"):
+        assert 'name="edit-customer_id"' in page(auth.client_for(who), number), who
+        r = auth.client_for(who).get("/customers/lookup?customer_q=西湖&field=edit-customer_id",
+                                     headers={"HX-Request": "true"})
+        assert r.status_code == 200, who
+        assert f'name="edit-customer_id" value="{unit.id}"' in r.get_data(as_text=True)
+    intake = auth.client_for("cs").get("/customers/lookup?customer_q=西湖").get_data(as_text=True)
+    assert f'name="customer_id" value="{unit.id}"' in intake  # the intake form's stays as it was
