@@ -96,7 +96,7 @@ def _assignee_choices(ticket: Ticket) -> list[tuple]:
                                    if u.id != ticket.assignee_id]
 
 
-def _prepare(form, ticket: Ticket, fresh: bool) -> None:
+def _prepare(form, ticket: Ticket, fresh: bool, deadline_request: Event | None = None) -> None:
     """Choices an action's form needs, and (for a form just shown) what it starts from."""
     if isinstance(form, (AssignForm, ReassignForm)):
         form.assignee_id.choices = _assignee_choices(ticket)
@@ -106,7 +106,7 @@ def _prepare(form, ticket: Ticket, fresh: bool) -> None:
             for name in workflow.EDITABLE:
                 getattr(form, name).data = getattr(ticket, name)
     if isinstance(form, ChangeDeadlineForm) and fresh:
-        request_event = workflow.pending_deadline_request(ticket)
+        request_event = deadline_request
         if request_event is not None:  # the assignee asked: the manager decides on what was asked
             asked = datetime.fromisoformat(request_event.data["requested_deadline"])
             form.deadline.data = to_local(asked).replace(tzinfo=None)
@@ -130,18 +130,19 @@ def _ticket_context(ticket: Ticket, failed: tuple[str, object] | None = None, er
     callbacks = list(db.session.scalars(select(Callback).where(Callback.ticket_id == ticket.id).order_by(Callback.id)))
     masked = access.personal_data_masked(current_user, ticket)
     forms = {}
+    deadline_request = workflow.pending_deadline_request(ticket)
     for action in workflow.available_actions(ticket, current_user):
         if failed and failed[0] == action.key:
             form = failed[1]
         else:
             form = ACTION_FORMS[action.key](formdata=None, prefix=action.key)
             form.version.data = ticket.version
-        _prepare(form, ticket, fresh=not (failed and failed[0] == action.key))
+        _prepare(form, ticket, fresh=not (failed and failed[0] == action.key), deadline_request=deadline_request)
         forms[action.key] = (action, form)
     return dict(
         ticket=ticket, events=events, attachments=attachments, callbacks=callbacks, masked=masked,
         links=_visible_links(ticket), forms=forms, error=error, failed_action=failed[0] if failed else None,
-        deadline_request=workflow.pending_deadline_request(ticket),
+        deadline_request=deadline_request,
         current_contract=ticket.customer.current_contract(_today()),
     )
 
