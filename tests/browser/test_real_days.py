@@ -69,3 +69,30 @@ def test_reassigned_with_a_new_deadline_and_the_deadline_moved_again_the_custome
     expect(offered(page, "request_deadline_change")).to_have_count(1)
     expect(offered(page, "change_deadline")).to_have_count(0)  # the engineer asks; the manager decides
     assert re.search(r"改派", page.locator("#ticket ol.timeline").inner_text())
+
+
+def test_customer_service_corrects_the_unit_and_phone_and_a_stopped_units_ticket_goes_to_market(
+        page, ticket_factory, unit_factory):
+    from portal.core.enums import MaintenanceStatus
+
+    number = ticket_factory(summary="药房发药机报错").number
+    stopped_id = unit_factory(name="温州市鹿城区停保医院", status=MaintenanceStatus.STOPPED).id
+    release_db()
+
+    login(page, "cs")
+    page.goto(f"/tickets/{number}")
+    box = offered(page, "edit")
+    box.locator("summary").click()
+    form = box.locator("form")
+    expect(form.locator("[name='edit-reporter_phone']")).to_have_value("13800138000")  # the ticket as it is
+    form.locator("#edit-customer_q").press_sequentially("鹿城", delay=20)
+    option = form.locator(f"#edit-unit-options input[name='edit-customer_id'][value='{stopped_id}']")
+    expect(option).to_be_visible()
+    option.check()
+    act(page, "edit", {"reporter_phone": "0577-88123456", "reason": "登记时选错单位"}, to_state="awaiting_market")
+    entry = page.locator("#ticket ol.timeline > li").last
+    expect(entry).to_contain_text("更正问题单")
+    expect(entry).to_contain_text("温州市鹿城区停保医院")
+    expect(entry.locator("del").first).to_be_visible()
+    expect(page.locator("#ticket .ticket-side")).to_contain_text("温州市鹿城区停保医院")
+    no_horizontal_overflow(page)
