@@ -224,9 +224,11 @@ def _broken(key: str, **changes) -> dict:
     _broken("assign", records=frozenset({"no_such_column"})),
     _broken("comment", targets=()),
     _broken("resolve", any_viewer=True),
+    _broken("comment", assignee_from=frozenset({State.ASSIGNED})),  # anyone, and the assignee besides
+    _broken("reassign", allowed={Role.CS: frozenset({State.ASSIGNED})}),  # own department, but no manager
 ], ids=["closing-without-reason", "reason-without-closing", "target-twice", "unknown-recipient",
         "target-type-outside-action", "records-dispatcher-column", "records-unknown-column", "no-target",
-        "two-kinds-of-who"])
+        "two-kinds-of-who", "anyone-and-the-assignee", "own-department-without-a-manager"])
 def test_a_malformed_table_entry_fails_at_import(actions):
     with pytest.raises(ValueError):
         workflow._validate(actions, REGISTER)
