@@ -17,7 +17,8 @@ depends_on = None
 OLD_STATES = ("state IN ('awaiting_market','registered','pending_fee','ready_to_assign','impl_queue','assigned',"
               "'resolved','callback_done','closed')")
 NEW_STATES = OLD_STATES.replace("'assigned',", "'assigned','waiting_customer',")
-OLD_ASSIGNED = "state NOT IN ('assigned','resolved','callback_done') OR (assignee_id IS NOT NULL AND deadline IS NOT NULL)"
+OLD_ASSIGNED = ("state NOT IN ('assigned','resolved','callback_done') "
+                "OR (assignee_id IS NOT NULL AND deadline IS NOT NULL)")
 NEW_ASSIGNED = OLD_ASSIGNED.replace("'assigned',", "'assigned','waiting_customer',")
 CONSTRAINTS = ("ck_tickets_state_known", "ck_tickets_assigned_has_assignee")
 

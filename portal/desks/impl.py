@@ -14,7 +14,8 @@ DESK = Desk(
     title=DepartmentKey.IMPL.title,
     grants={
         Role.IMPL_MANAGER: frozenset({
-            "tickets.view_all", "customers.view", "customers.lookup", "complaints.view", "complaints.handle", "complaints.be_handler",
+            "tickets.view_all", "customers.view", "customers.lookup",  # (the unit search of 更正问题单)
+            "complaints.view", "complaints.handle", "complaints.be_handler",
             "metrics.view", "metrics.department", "metrics.unit_history",
         }),
         Role.IMPL_ENGINEER: frozenset({"tickets.view_assigned", "tickets.view_impl_queue"}),

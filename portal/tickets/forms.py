@@ -189,7 +189,8 @@ ACTION_FORMS: dict[str, type[_ActionForm]] = {
     "assign": AssignForm, "route_to_impl": RouteToImplForm, "reject": RejectForm,
     "approve_urgent": ApproveUrgentForm, "notify_deadline": NotifyDeadlineForm, "resolve": ResolveForm,
     "answer": AnswerForm, "callback": CallbackForm, "close": CloseForm, "reopen": ReopenForm, "comment": CommentForm,
-    "reassign": ReassignForm, "change_deadline": ChangeDeadlineForm, "request_deadline_change": RequestDeadlineChangeForm,
+    "reassign": ReassignForm, "change_deadline": ChangeDeadlineForm,
+    "request_deadline_change": RequestDeadlineChangeForm,
     "hand_back": HandBackForm, "wait_customer": WaitCustomerForm, "resume": ResumeForm, "edit": EditForm,
 }
 

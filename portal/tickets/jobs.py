@@ -86,7 +86,8 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     #    a ticket passed from 市场部 to the 开发部经理 unanswered is the manager's to answer now.
     role = case(*[(Ticket.state == s, r.value) for s, r in FIRST_REPLY_STATES.items()])
     #    A ticket handed back to a queue after an assignment has had its first reply.
-    waiting = (Ticket.state.in_(list(FIRST_REPLY_STATES)), Ticket.created_at < cutoff, Ticket.first_assigned_at.is_(None))
+    waiting = (Ticket.state.in_(list(FIRST_REPLY_STATES)), Ticket.created_at < cutoff,
+               Ticket.first_assigned_at.is_(None))
     reply_key = _key("first_reply", Ticket.state)
     created["first_reply"] = reminders.reopen(Reminder.key.in_(select(reply_key).where(*waiting)), at=now) \
         + reminders.open_from_select(
