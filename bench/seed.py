@@ -247,6 +247,8 @@ S_AWAIT, S_REG, S_FEE, S_READY, S_IMPL, S_ASSIGNED, S_RESOLVED, S_CB, S_CLOSED =
     State.AWAITING_MARKET.value, State.REGISTERED.value, State.PENDING_FEE.value, State.READY_TO_ASSIGN.value,
     State.IMPL_QUEUE.value, State.ASSIGNED.value, State.RESOLVED.value, State.CALLBACK_DONE.value,
     State.CLOSED.value)
+S_WAIT = State.WAITING_CUSTOMER.value
+WAIT_REASONS = ("等待客户提供出错时的日志|等待客户确定上门时间|等待客户提供测试数据").split("|")
 SOLVED, ANSWERED, DECLINED, INVALID = (r.value for r in CloseReason)
 MAINT, REQ, CONSULT = (t.value for t in TicketType)
 
@@ -258,6 +260,7 @@ COVER = [
     (MAINT, S_REG, SOLVED, False, False, True),
     (MAINT, S_IMPL, SOLVED, False, True, False),
     (MAINT, S_ASSIGNED, SOLVED, False, False, False),
+    (MAINT, S_WAIT, SOLVED, False, False, False),
     (MAINT, S_RESOLVED, SOLVED, False, False, False),
     (MAINT, S_CB, SOLVED, False, False, False),
     (MAINT, S_CLOSED, SOLVED, False, False, True),
@@ -692,7 +695,7 @@ H = 3600.0  # seconds per hour; step delays below are in hours
 
 
 def _plan(r: random.Random, ticket_type: str, stopped: bool, outcome: str, routed: bool, urgent: bool,
-          failed_callbacks: int) -> list[tuple]:
+          failed_callbacks: int, wait: bool = False) -> list[tuple]:
     """The whole way from registration to closing, as (action, to-state or None, close reason, delay in hours).
 
     The order and the states are those portal.tickets.workflow allows; the ticket may stop anywhere on it.
@@ -727,6 +730,10 @@ def _plan(r: random.Random, ticket_type: str, stopped: bool, outcome: str, route
         steps.append(("route_to_impl", S_IMPL, None, r.uniform(1, 48)))
     steps.append(("assign", S_ASSIGNED, None, r.uniform(0.5, 48) * fast))
     steps.append(("notify_deadline", None, None, r.uniform(0.2, 24) * fast))
+    if wait:  # paused while the customer must act, resumed with the deadline moved on, told again
+        steps.append(("wait_customer", S_WAIT, None, r.uniform(2, 48) * fast))
+        steps.append(("resume", S_ASSIGNED, None, r.uniform(24, 120)))
+        steps.append(("notify_deadline", None, None, r.uniform(0.2, 24) * fast))
     for _ in range(failed_callbacks):
         steps.append(("resolve", S_RESOLVED, None, r.uniform(2, 240) * fast))
         steps.append(("callback", S_ASSIGNED, None, r.uniform(4, 120)))  # not solved: back to the engineer
@@ -760,6 +767,7 @@ class _Builder:
     def __init__(self, r: random.Random, ids: _NextIds, units: _Units, users: _Users, now: datetime):
         self.r, self.ids, self.units, self.users, self.now = r, ids, units, users, now
         self.last_of_unit: dict[int, tuple[int, str]] = {}  # for "duplicate of" references
+        self.waiting_since: dict[int, datetime] = {}  # ticket id → when it began to wait for the customer
 
     # -- the intake: who reported what --------------------------------------------------------------
     def intake(self, ticket_type: str, unit_id: int) -> tuple[str, str, str, str, str]:
@@ -898,6 +906,19 @@ class _Builder:
             text_ = r.choice(NOTIFY_TEXTS)
             data = {"whom": t["reporter_name"], "method": "phone", "told_at": at.isoformat(),
                     "deadline": t["deadline"].isoformat()}
+        elif action == "wait_customer":
+            actor = u.dev_manager[0]  # (the cover's only waiting ticket is 开发部's)
+            text_ = r.choice(WAIT_REASONS)
+            self.waiting_since[t["id"]] = at
+            data = {"deadline": t["deadline"].isoformat()}
+        elif action == "resume":
+            actor = r.choice(u.cs)
+            waited = at - self.waiting_since.pop(t["id"])
+            previous = t["deadline"]
+            t["deadline"] = (previous + waited).replace(microsecond=0)
+            t["deadline_notified_at"] = None
+            data = {"previous_deadline": previous.isoformat(), "deadline": t["deadline"].isoformat(),
+                    "waited_minutes": int(waited.total_seconds() // 60)}
         elif action == "resolve":
             actor = t["assignee_id"]
             hours = Decimal(r.randint(1, 32)) / 2
@@ -984,7 +1005,7 @@ def _add_tickets(writer: _Writer, ids: _NextIds, r: random.Random, count: int, u
                 need_stopped, unit_id = False, units.pick(r)
                 if unit_id in units.stopped_at:
                     need_stopped = units.stopped_at[unit_id] <= created
-            steps = _plan(r, ticket_type, need_stopped, outcome, routed, urgent, 0)
+            steps = _plan(r, ticket_type, need_stopped, outcome, routed, urgent, 0, wait=target == S_WAIT)
             keep = next((k + 1 for k, s in enumerate(steps) if s[1] == target and s[2] in (None, outcome)),
                         len(steps))
             while keep < len(steps) and steps[keep][1] is None:

@@ -73,6 +73,8 @@ class State(LabeledEnum):
     READY_TO_ASSIGN = "ready_to_assign", _l("To assign")
     IMPL_QUEUE = "impl_queue", _l("Awaiting implementation")
     ASSIGNED = "assigned", _l("In progress")
+    # Paused while the customer must act (data to send, a visit date): the service clock stops.
+    WAITING_CUSTOMER = "waiting_customer", _l("Waiting for the customer")
     RESOLVED = "resolved", _l("Awaiting callback")
     CALLBACK_DONE = "callback_done", _l("Awaiting closure")
     CLOSED = "closed", _l("Closed")

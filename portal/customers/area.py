@@ -9,7 +9,7 @@ AREA = Area(
     permissions=[
         Permission("customers.view", "see customer units, their contacts and contracts"),
         Permission("customers.edit", "create and edit units, contacts and contracts; import from Excel"),
-        Permission("customers.lookup", "search units while registering a problem"),
+        Permission("customers.lookup", "search units while registering or correcting a problem"),
         Permission("customers.set_status", "set a unit's maintenance status"),
     ],
     nav=[NavEntry("customers.index", _l("Customers"), 70)],

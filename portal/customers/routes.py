@@ -68,7 +68,10 @@ def lookup():
         return render_template("customers/_lookup_options.html", matches=matches or [], phone=q.strip(),
                                bad_phone=matches is None)
     units = ops.search_units(q, limit=12) if q.strip() else []
-    return render_template("customers/_lookup_options.html", matches=[ops.CallerMatch(u, []) for u in units], q=q)
+    # the intake form's field, or the ticket correction form's (prefixed) one
+    field_name = "edit-customer_id" if request.args.get("field") == "edit-customer_id" else "customer_id"
+    return render_template("customers/_lookup_options.html", matches=[ops.CallerMatch(u, []) for u in units], q=q,
+                           field_name=field_name)
 
 
 def _show_context(unit: CustomerUnit, status_form: StatusForm | None = None, status_error: str | None = None) -> dict:

@@ -32,6 +32,8 @@ DESK = Desk(
         Queue("cs_tell_deadline", _l("Deadlines to tell the customer"), frozenset({Role.CS}),
               lambda u: and_(Ticket.state == State.ASSIGNED.value, Ticket.deadline_notified_at.is_(None))),
         Queue("cs_callback", _l("Callbacks to make"), frozenset({Role.CS}), open_in(State.RESOLVED)),
+        # the customer must act: 客服 is who they call, and who chases them
+        Queue("cs_waiting", _l("Waiting for the customer"), frozenset({Role.CS}), open_in(State.WAITING_CUSTOMER)),
     ),
     reminder_kinds=("tell_deadline", "callback_due", "monthly_callback", "visit", "summary", "duty_roster"),
 )

@@ -7,7 +7,7 @@ from sqlalchemy import and_
 from portal.core.enums import DepartmentKey, Role, State
 from portal.core.kernel import Desk
 from portal.core.timeutil import utcnow
-from portal.queues.definitions import MINE, MINE_RESOLVED, Queue, open_in
+from portal.queues.definitions import MINE, MINE_RESOLVED, MINE_WAITING, Queue, open_in, waiting_in
 from portal.tickets.models import Ticket
 
 DESK = Desk(
@@ -15,7 +15,8 @@ DESK = Desk(
     title=DepartmentKey.DEV.title,
     grants={
         Role.DEV_MANAGER: frozenset({
-            "tickets.view_all", "customers.view", "complaints.view", "complaints.handle", "complaints.be_handler",
+            "tickets.view_all", "customers.view", "customers.lookup",  # (the unit search of 更正问题单)
+            "complaints.view", "complaints.handle", "complaints.be_handler",
             "metrics.view", "metrics.department", "metrics.unit_history",
         }),
         # Engineers take hotline duty too (the roster needs more seats than 客服 alone can fill).
@@ -32,7 +33,9 @@ DESK = Desk(
         Queue("dev_overdue", _l("Overdue in development"), frozenset({Role.DEV_MANAGER}),
               lambda u: and_(Ticket.state == State.ASSIGNED.value, Ticket.handling_department == "dev",
                              Ticket.deadline < utcnow()), order="deadline"),
-        MINE, MINE_RESOLVED,
+        Queue("dev_waiting", _l("Waiting for the customer"), frozenset({Role.DEV_MANAGER}), waiting_in("dev"),
+              order="deadline"),
+        MINE, MINE_WAITING, MINE_RESOLVED,
     ),
     reminder_kinds=("overdue", "overdue_manager", "urgent_no_response", "first_reply", "complaint_to_handle"),
 )

@@ -6,7 +6,7 @@ from sqlalchemy import and_
 from portal.core.enums import DepartmentKey, Role, State, TicketType
 from portal.core.kernel import Desk
 from portal.core.timeutil import utcnow
-from portal.queues.definitions import MINE, MINE_RESOLVED, Queue
+from portal.queues.definitions import MINE, MINE_RESOLVED, MINE_WAITING, Queue, waiting_in
 from portal.tickets.models import Ticket
 
 DESK = Desk(
@@ -14,13 +14,14 @@ DESK = Desk(
     title=DepartmentKey.IMPL.title,
     grants={
         Role.IMPL_MANAGER: frozenset({
-            "tickets.view_all", "customers.view", "complaints.view", "complaints.handle", "complaints.be_handler",
+            "tickets.view_all", "customers.view", "customers.lookup",  # (the unit search of 更正问题单)
+            "complaints.view", "complaints.handle", "complaints.be_handler",
             "metrics.view", "metrics.department", "metrics.unit_history",
         }),
         Role.IMPL_ENGINEER: frozenset({"tickets.view_assigned", "tickets.view_impl_queue", "hotline.duty"}),
     },
     queues=(
-        MINE, MINE_RESOLVED,
+        MINE, MINE_WAITING, MINE_RESOLVED,
         Queue("impl_consult", _l("Consultations to answer"), frozenset({Role.IMPL_MANAGER, Role.IMPL_ENGINEER}),
               lambda u: and_(Ticket.state == State.IMPL_QUEUE.value,
                              Ticket.type == TicketType.CONSULTATION.value)),
@@ -30,6 +31,8 @@ DESK = Desk(
         Queue("impl_overdue", _l("Overdue in implementation"), frozenset({Role.IMPL_MANAGER}),
               lambda u: and_(Ticket.state == State.ASSIGNED.value, Ticket.handling_department == "impl",
                              Ticket.deadline < utcnow()), order="deadline"),
+        Queue("impl_waiting", _l("Waiting for the customer"), frozenset({Role.IMPL_MANAGER}), waiting_in("impl"),
+              order="deadline"),
     ),
     reminder_kinds=("overdue", "overdue_manager", "urgent_no_response", "first_reply", "complaint_to_handle"),
 )

@@ -54,6 +54,16 @@ MINE_RESOLVED = Queue("mine_resolved", _l("Resolved by me, awaiting callback"),
                       frozenset({Role.ENGINEER, Role.IMPL_ENGINEER}),
                       lambda u: and_(Ticket.assignee_id == u.id, Ticket.state == State.RESOLVED.value))
 
+MINE_WAITING = Queue("mine_waiting", _l("Mine, waiting for the customer"),
+                     frozenset({Role.ENGINEER, Role.IMPL_ENGINEER}),
+                     lambda u: and_(Ticket.assignee_id == u.id, Ticket.state == State.WAITING_CUSTOMER.value),
+                     order="deadline")
+
+
+def waiting_in(department: str) -> Callable[[User], ColumnElement]:
+    """Paused tickets of a department (its manager watches them; no clock runs)."""
+    return lambda u: and_(Ticket.state == State.WAITING_CUSTOMER.value, Ticket.handling_department == department)
+
 
 class _QueueIndex(Mapping):
     """Every desk's queues by key (the desks declare them; portal/desks)."""

@@ -26,6 +26,15 @@ NOTICES = [
     Kind("resolve", _l("Resolved: callback due")),
     Kind("callback", _l("Callback recorded")),
     Kind("reopen", _l("Reopened")),
+    Kind("reassign", _l("Reassigned"), recipients="the new and the previous assignee"),
+    Kind("change_deadline", _l("Deadline changed: tell the customer"), recipients="the assignee and cs"),
+    Kind("request_deadline_change", _l("A new deadline is asked for"),
+         recipients="the manager of the handling department"),
+    Kind("hand_back", _l("Handed back to the queue"), recipients="the manager whose queue it returns to"),
+    Kind("wait_customer", _l("Waiting for the customer"), recipients="cs"),
+    Kind("resume", _l("Resumed: new deadline to tell"), recipients="the assignee and cs"),
+    Kind("edit", _l("Ticket corrected and moved"),
+         recipients="the role of the queue a corrected type or unit moves it to"),
 ]
 # Followers hear of every event (portal/tickets/followers.py): an action not declared above is a notice
 # titled as in the history.
@@ -36,10 +45,11 @@ NOTICES.append(Kind("mention", _l("Someone mentioned you in a note"), recipients
 # Reminders: each links to its ticket (notifications do that for every reminder with a ticket).
 REMINDERS = [
     Kind("tell_deadline", _l("Tell the customer the deadline"), recipients="cs",
-         settled_by="notify_deadline (or a new assignment, a resolution, or closing)"),
+         settled_by="notify_deadline (or a new deadline — assignment, change, reassignment, resume —, "
+                    "a hand-back, a resolution, or closing)"),
     Kind("callback_due", _l("Callback due"), recipients="cs", settled_by="callback (or reopening, or closing)"),
     Kind("overdue", _l("Ticket past its deadline"), recipients="the assignee",
-         settled_by="the ticket leaving 'assigned' or a new deadline"),
+         settled_by="the ticket leaving 'assigned' (also to wait for the customer) or a new deadline"),
     Kind("overdue_manager", _l("Ticket past its deadline (escalated)"),
          recipients="dev_manager or impl_manager (the handling department's)",
          settled_by="the ticket leaving 'assigned' or a new deadline"),
@@ -64,6 +74,18 @@ def action_title(key: str) -> str:
     return str(action.title) if action else key
 
 
+EDIT_FIELD_TITLES = {
+    "reporter_name": _l("Reporter"), "reporter_dept": _l("Department (科室)"), "reporter_phone": _l("Phone"),
+    "summary": _l("Summary"), "description": _l("Detailed description"), "customer": _l("Customer unit"),
+    "type": _l("Type"),
+}
+
+
+def edit_field_title(name: str) -> str:
+    """A corrected field's name in the history (`edit` keeps old → new per field)."""
+    return str(EDIT_FIELD_TITLES.get(name, name))
+
+
 def link_title(kind: str) -> str:
     return str(LINK_TITLES.get(kind, kind))
 
@@ -74,5 +96,5 @@ AREA = Area(
     nav=[NavEntry("tickets.new", _l("Register problem"), 20), NavEntry("tickets.index", _l("Tickets"), 30)],
     kinds=[*NOTICES, *REMINDERS],
     template_filters={"mask_name": mask_name, "mask_phone": mask_phone},
-    template_globals={"action_title": action_title, "link_title": link_title},
+    template_globals={"action_title": action_title, "link_title": link_title, "edit_field_title": edit_field_title},
 )

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import and_, exists, or_
 from sqlalchemy.sql import ColumnElement
 
-from portal.core.enums import MaintenanceStatus
+from portal.core.enums import MaintenanceStatus, State
 from portal.core.timeutil import utcnow
 from portal.customers.models import CustomerUnit
 from portal.tickets.models import Ticket
@@ -54,10 +54,13 @@ def deadline_kept() -> ColumnElement:
 
 
 def deadline_missed(now: datetime | None = None) -> ColumnElement:
-    """Resolved after its deadline, or still unresolved with the deadline past (`now`, naive UTC)."""
+    """Resolved after its deadline, or still unresolved with the deadline past (`now`, naive UTC) — unless
+    it waits for the customer: its clock has stopped, and resuming moves the deadline on."""
     now = now or utcnow()
     return and_(Ticket.deadline.is_not(None),
-                or_(Ticket.resolved_at > Ticket.deadline, and_(Ticket.resolved_at.is_(None), Ticket.deadline < now)))
+                or_(Ticket.resolved_at > Ticket.deadline,
+                    and_(Ticket.resolved_at.is_(None), Ticket.deadline < now,
+                         Ticket.state != State.WAITING_CUSTOMER.value)))
 
 
 def valid_level(value: str) -> bool:

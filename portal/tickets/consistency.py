@@ -14,9 +14,13 @@ each state implies. This module checks, for every ticket at once, that this stil
 * the columns the history implies agree: closed_at and the closing reason (the table's, for the
   action that closed it), resolved_at (set by
   resolve/answer, cleared by a failed callback or a reopen), the assignee of the last
-  assignment (of a consultation: who answered it), whether the deadline was told since it was
-  last set (an assignment, a reopen, a failed callback), the urgent flag,
-  the hours summed over the resolutions, one callback record per callback event.
+  assignment or reassignment (none after a hand-back; of a consultation: who answered it), whether the
+  deadline was told since it last changed (an assignment, a reopen, a failed callback, a deadline change, a
+  reassignment with a new deadline, a resume, a hand-back), the urgent flag, the hours summed over the
+  resolutions, one callback record per callback event.
+
+A ticket's type can be corrected (`edit`, whose event records `type_before` → `type`): each event is
+judged by the type in force when it was taken.
 
 It runs as two SQL statements (window functions over the events in (ticket_id, id) order, and
 an aggregate per ticket) whose rows are streamed, so a million tickets need bounded memory.
@@ -43,6 +47,10 @@ ALL_STATES = frozenset(s.value for s in State)
 # resolved_at (a failed callback and a reopen clear it); assign and reopen start an assignment, and
 # they and a failed callback set a deadline the customer must be told anew.
 RESOLVING = ("resolve", "answer")
+# assign and reassign name the assignee (event data assignee_id); a hand-back leaves none.
+ASSIGNING = ("assign", "reassign", "hand_back")
+# Events after which the customer is owed the deadline again (a reassignment only with a new one).
+NEW_DEADLINE = ("assign", "reopen", "change_deadline", "resume", "hand_back")
 
 
 def N_(msgid: str) -> str:
@@ -158,6 +166,10 @@ def _after_close_allowed() -> list[str]:
     return sorted(key for key, a in workflow.ACTIONS.items() if State.CLOSED in a.from_states)
 
 
+def _type_change(event) -> object:
+    return and_(event.action == "edit", event.data["type"].as_string().is_not(None))
+
+
 def _event_problems(batch: int) -> Iterator[Problem]:
     w = dict(partition_by=Event.ticket_id, order_by=Event.id)
     e = select(
@@ -165,18 +177,25 @@ def _event_problems(batch: int) -> Iterator[Problem]:
         func.row_number().over(**w).label("n"),
         func.lag(Event.to_state).over(**w).label("prev_to"),
         func.lag(Event.created_at).over(**w).label("prev_at"),
+        # the last type correction up to this event, and the ticket's first one
+        func.max(case((_type_change(Event), Event.id))).over(**w).label("last_type_change"),
+        func.min(case((_type_change(Event), Event.id))).over(partition_by=Event.ticket_id).label("first_type_change"),
     ).subquery("e")
+    last_tc, first_tc = aliased(Event), aliased(Event)
+    # The type in force when the event was taken: set by the last correction so far, else the type
+    # before the first correction, else the ticket's type (never corrected).
+    ticket_type = func.coalesce(last_tc.data["type"].as_string(), first_tc.data["type_before"].as_string(), Ticket.type)
     first, later = e.c.n == 1, e.c.n > 1
     is_register, not_register = e.c.action == "register", e.c.action != "register"
     after_close = and_(func.coalesce(e.c.from_state, "") == S.CLOSED.value, e.c.action.not_in(_after_close_allowed()))
     conditions = {
         "first_not_register": and_(first, or_(not_register, e.c.from_state.is_not(None))),
         "register_not_first": and_(later, is_register),
-        "intake_state": and_(first, is_register, _not(_intake_ok(e, Ticket.type))),
+        "intake_state": and_(first, is_register, _not(_intake_ok(e, ticket_type))),
         "chain_broken": and_(later, e.c.from_state.is_distinct_from(e.c.prev_to)),
         "event_after_close": and_(later, not_register, after_close),
-        "illegal_transition": and_(later, not_register, _not(after_close), _not(_legal_transition(e, Ticket.type))),
-        "wrong_type": and_(not_register, _not(_type_allows(e, Ticket.type))),
+        "illegal_transition": and_(later, not_register, _not(after_close), _not(_legal_transition(e, ticket_type))),
+        "wrong_type": and_(not_register, _not(_type_allows(e, ticket_type))),
         "time_backwards": and_(later, e.c.created_at < e.c.prev_at),
         "before_created": and_(first, e.c.created_at < Ticket.created_at),
     }
@@ -184,6 +203,8 @@ def _event_problems(batch: int) -> Iterator[Problem]:
     stmt = (
         select(e.c.id, e.c.ticket_id, e.c.action, e.c.from_state, e.c.to_state, e.c.prev_to, Ticket.number, *flags)
         .join(Ticket, Ticket.id == e.c.ticket_id)
+        .outerjoin(last_tc, last_tc.id == e.c.last_type_change)
+        .outerjoin(first_tc, first_tc.id == e.c.first_type_change)
         .where(or_(*conditions.values()))
         .order_by(e.c.ticket_id, e.c.id)
     )
@@ -225,10 +246,12 @@ def _ticket_problems(batch: int) -> Iterator[Problem]:
                          and_(Event.action == "callback", Event.to_state == S.ASSIGNED.value))).label("last_unresolve"),
             _last_id(Event.action == "assign").label("last_assign"),
             _last_id(Event.action == "answer").label("last_answer"),
-            # a new deadline to tell: an assignment, a reopen, a failed callback (which sets one)
-            _last_id(or_(Event.action.in_(("assign", "reopen")),
-                         and_(Event.action == "callback", Event.to_state == S.ASSIGNED.value))
-                     ).label("last_assignment"),
+            _last_id(Event.action.in_(ASSIGNING)).label("last_assignee_event"),
+            # a new deadline to tell: NEW_DEADLINE, a failed callback (which sets one), a reassignment with a new one
+            _last_id(or_(Event.action.in_(NEW_DEADLINE),
+                         and_(Event.action == "callback", Event.to_state == S.ASSIGNED.value),
+                         and_(Event.action == "reassign",
+                              Event.data["deadline_changed"].as_boolean().is_(True)))).label("last_assignment"),
             _last_id(Event.action == "notify_deadline").label("last_told"),
             _last_id(and_(Event.to_state == S.CLOSED.value, Event.from_state != S.CLOSED.value)).label("last_closing"),
             func.count(case((Event.action == "approve_urgent", 1))).label("urgent_events"),
@@ -247,8 +270,11 @@ def _ticket_problems(batch: int) -> Iterator[Problem]:
                              or_(h.c.last_unresolve.is_(None), h.c.last_resolution > h.c.last_unresolve))
     told_expected = and_(h.c.last_told.is_not(None),
                          or_(h.c.last_assignment.is_(None), h.c.last_told > h.c.last_assignment))
-    ever_assigned = h.c.last_assign.is_not(None)
-    answered = and_(~ever_assigned, h.c.last_answer.is_not(None))  # a consultation: its answerer handled it
+    ever_assigned = h.c.last_assignee_event.is_not(None)
+    # a consultation: its answerer handled it (answered after its last assignment event, if any)
+    answered = and_(h.c.last_answer.is_not(None),
+                    or_(h.c.last_assignee_event.is_(None), h.c.last_answer > h.c.last_assignee_event))
+    assigned_last = and_(ever_assigned, ~answered)
     reason_expected = case(*[(closing.action == key, literal(a.closing_reason.value))
                              for key, a in workflow.ACTIONS.items() if a.closing_reason], else_=None)
     assignee_recorded = exists().where(TicketAssignee.ticket_id == t.id, TicketAssignee.user_id == t.assignee_id)
@@ -268,9 +294,13 @@ def _ticket_problems(batch: int) -> Iterator[Problem]:
                                      or_(and_(resolved_expected, t.resolved_at.is_(None)),
                                          and_(~resolved_expected, t.resolved_at.is_not(None)))),
         "assignee_mismatch": and_(h.c.events.is_not(None), or_(
-            and_(ever_assigned, or_(t.assignee_id.is_distinct_from(assign_ev.data["assignee_id"].as_integer()),
-                                    t.deadline.is_(None), t.first_assigned_at.is_(None), t.assigned_at.is_(None),
-                                    ~assignee_recorded)),
+            and_(assigned_last, assign_ev.action != "hand_back",
+                 or_(t.assignee_id.is_distinct_from(assign_ev.data["assignee_id"].as_integer()),
+                     t.deadline.is_(None), t.first_assigned_at.is_(None), t.assigned_at.is_(None),
+                     ~assignee_recorded)),
+            and_(assigned_last, assign_ev.action == "hand_back",
+                 or_(t.assignee_id.is_not(None), t.deadline.is_not(None), t.first_assigned_at.is_(None),
+                     t.assigned_at.is_not(None))),
             and_(answered, or_(t.assignee_id.is_distinct_from(answer_ev.actor_id), ~assignee_recorded)),
             and_(~ever_assigned, ~answered, t.assignee_id.is_not(None)),
             and_(~ever_assigned, or_(t.deadline.is_not(None),
@@ -297,7 +327,7 @@ def _ticket_problems(batch: int) -> Iterator[Problem]:
         .select_from(t)
         .outerjoin(h, h.c.ticket_id == t.id)
         .outerjoin(last, last.id == h.c.last_id)
-        .outerjoin(assign_ev, assign_ev.id == h.c.last_assign)
+        .outerjoin(assign_ev, assign_ev.id == h.c.last_assignee_event)
         .outerjoin(answer_ev, answer_ev.id == h.c.last_answer)
         .outerjoin(closing, closing.id == h.c.last_closing)
         .outerjoin(cb, cb.c.ticket_id == t.id)

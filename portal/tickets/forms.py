@@ -160,11 +160,62 @@ class CommentForm(_ActionForm):
     attachments = MultipleFileField(_l("Attachments"))
 
 
+# --- actions for real days (portal/tickets/workflow.py's docstring) ---
+
+class ReassignForm(_ActionForm):
+    assignee_id = SelectField(_l("New assignee"), coerce=coerce_optional_id,
+                              validators=[InputRequired(_l("Choose the assignee."))], validate_choice=False)
+    deadline = LocalDateTimeField(_l("New deadline (empty: keep the deadline)"), validators=[Optional()])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(REQUIRED), LongText(5000)])
+
+
+class ChangeDeadlineForm(_ActionForm):
+    deadline = LocalDateTimeField(_l("New deadline"), validators=[InputRequired(_l("Set a deadline."))])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(REQUIRED), LongText(5000)])
+
+
+class RequestDeadlineChangeForm(_ActionForm):
+    deadline = LocalDateTimeField(_l("Deadline asked for"), validators=[InputRequired(_l("Set a deadline."))])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(REQUIRED), LongText(5000)])
+
+
+class HandBackForm(_ActionForm):
+    reason = TextAreaField(_l("Why it goes back (e.g. not our problem, wrongly routed)"),
+                           validators=[DataRequired(REQUIRED), LongText(5000)])
+
+
+class WaitCustomerForm(_ActionForm):
+    reason = TextAreaField(_l("What the customer must do (data to send, a visit date)"),
+                           validators=[DataRequired(REQUIRED), LongText(5000)])
+
+
+class ResumeForm(_ActionForm):
+    deadline = LocalDateTimeField(_l("New deadline (empty: moved on by the time waited)"), validators=[Optional()])
+    text = TextAreaField(_l("Note"), validators=[Optional(), LongText(5000)])
+
+
+class EditForm(_ActionForm):
+    """Filled in with the ticket as it is (routes); only what differs is changed."""
+
+    reporter_name = StringField(_l("Reporter"), validators=[DataRequired(REQUIRED), Length(max=64)])
+    reporter_dept = StringField(_l("Department (科室)"), validators=[DataRequired(REQUIRED), Length(max=100)])
+    reporter_phone = StringField(_l("Phone"), validators=[DataRequired(REQUIRED), Length(max=40), CnPhone()])
+    summary = StringField(_l("Summary"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    description = TextAreaField(_l("Detailed description"), validators=[Optional(), LongText(20000)])
+    customer_id = SelectField(_l("Customer unit"), coerce=coerce_optional_id, validate_choice=False,
+                              validators=[InputRequired(_l("Choose the customer unit."))])
+    type = SelectField(_l("Type"), choices=TicketType.choices(), validators=[InputRequired(REQUIRED)])
+    reason = TextAreaField(_l("Why (optional)"), validators=[Optional(), LongText(2000)])
+
+
 ACTION_FORMS: dict[str, type[_ActionForm]] = {
     "record_contact": RecordContactForm, "suspend_for_fee": SuspendForFeeForm, "record_fee": RecordFeeForm,
     "assign": AssignForm, "route_to_impl": RouteToImplForm, "reject": RejectForm,
     "approve_urgent": ApproveUrgentForm, "notify_deadline": NotifyDeadlineForm, "resolve": ResolveForm,
     "answer": AnswerForm, "callback": CallbackForm, "close": CloseForm, "reopen": ReopenForm, "comment": CommentForm,
+    "reassign": ReassignForm, "change_deadline": ChangeDeadlineForm,
+    "request_deadline_change": RequestDeadlineChangeForm,
+    "hand_back": HandBackForm, "wait_customer": WaitCustomerForm, "resume": ResumeForm, "edit": EditForm,
 }
 
 

@@ -18,7 +18,7 @@ MAX_ID = 2**31 - 1  # a larger number is no row's id (and the databases refuse i
 
 
 @bp.get("/tickets/new/customer")
-@requires("customers.lookup")
+@requires("tickets.register")  # the intake form's panel: who registers problems
 def for_intake():
     """The chosen unit's contacts to pick the caller from, and (out of band) its history panel. The caller
     stays picked: the contact asked for, else the one whose number was typed (unit search or phone field)."""

@@ -1,7 +1,8 @@
 """Ticket reminders swept from the database (SPEC §4): tickets past their deadline (the
 assignee, then their manager), urgent tickets with no response within the emergency window,
 and problems without a first reply within N working days (Chinese calendar, with its
-make-up workdays). Each reminder is keyed so that a second sweep creates nothing new, and
+make-up workdays). A ticket waiting for the customer gets none of these: its clock has stopped (resuming
+moves its deadline on). Each reminder is keyed so that a second sweep creates nothing new, and
 closes itself once the ticket has moved on. Every step is one set-based statement."""
 from __future__ import annotations
 
@@ -84,7 +85,9 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     #    One reminder per ticket and waiting state (the state ends its key), for the role that state waits on:
     #    a ticket passed from 市场部 to the 开发部经理 unanswered is the manager's to answer now.
     role = case(*[(Ticket.state == s, r.value) for s, r in FIRST_REPLY_STATES.items()])
-    waiting = (Ticket.state.in_(list(FIRST_REPLY_STATES)), Ticket.created_at < cutoff)
+    #    A ticket handed back to a queue after an assignment has had its first reply.
+    waiting = (Ticket.state.in_(list(FIRST_REPLY_STATES)), Ticket.created_at < cutoff,
+               Ticket.first_assigned_at.is_(None))
     reply_key = _key("first_reply", Ticket.state)
     created["first_reply"] = reminders.reopen(Reminder.key.in_(select(reply_key).where(*waiting)), at=now) \
         + reminders.open_from_select(

@@ -29,7 +29,8 @@ class Ticket(db.Model):
         ),
         # Work in progress always has someone doing it, with a deadline.
         CheckConstraint(
-            "state NOT IN ('assigned','resolved','callback_done') OR (assignee_id IS NOT NULL AND deadline IS NOT NULL)",
+            "state NOT IN ('assigned','waiting_customer','resolved','callback_done') "
+            "OR (assignee_id IS NOT NULL AND deadline IS NOT NULL)",
             name="assigned_has_assignee",
         ),
         CheckConstraint("hours_spent IS NULL OR hours_spent >= 0", name="hours_not_negative"),
@@ -114,7 +115,12 @@ class Ticket(db.Model):
         return self.state == State.ASSIGNED.value and self.deadline is not None
 
     def is_overdue(self, now: datetime) -> bool:
+        """(A ticket waiting for the customer is not: its clock has stopped.)"""
         return self.deadline_running and self.deadline < now
+
+    @property
+    def waiting_customer(self) -> bool:
+        return self.state == State.WAITING_CUSTOMER.value
 
     @property
     def deadline_told(self) -> bool:

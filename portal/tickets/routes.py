@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -10,7 +12,7 @@ from portal.core import htmx, uploads
 from portal.core.kernel import requires
 from portal.core.params import ID_MAX, parse_id, parse_int
 from portal.core.templating import render_page
-from portal.core.timeutil import today_local
+from portal.core.timeutil import to_local, today_local
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.hotline.models import HotlineRecord
@@ -18,7 +20,8 @@ from portal.hotline.roster import on_duty_now
 from portal.hotline.operations import AlreadyLinked
 from portal.notifications.reading import mark_ticket_read, unread_about
 from portal.tickets import access, followers, listing, mentions, operations, workflow
-from portal.tickets.forms import ACTION_FORMS, AssignForm, TicketForm, action_data, prefill_from_reporter
+from portal.tickets.forms import (ACTION_FORMS, AssignForm, ChangeDeadlineForm, EditForm, ReassignForm, TicketForm,
+                                  action_data, prefill_from_reporter)
 from portal.tickets.models import Attachment, Callback, Event, Ticket
 
 bp = Blueprint("tickets", __name__)
@@ -120,7 +123,25 @@ def index():
 # --- one ticket -----------------------------------------------------------------
 
 def _assignee_choices(ticket: Ticket) -> list[tuple]:
-    return [("", _("Choose…"))] + [(u.id, u.display_name) for u in workflow.assignable_users(ticket)]
+    return [("", _("Choose…"))] + [(u.id, u.display_name) for u in workflow.assignable_users(ticket)
+                                   if u.id != ticket.assignee_id]
+
+
+def _prepare(form, ticket: Ticket, fresh: bool, deadline_request: Event | None = None) -> None:
+    """Choices an action's form needs, and (for a form just shown) what it starts from."""
+    if isinstance(form, (AssignForm, ReassignForm)):
+        form.assignee_id.choices = _assignee_choices(ticket)
+    if isinstance(form, EditForm):
+        form.customer_id.choices = [(ticket.customer_id, ticket.customer.name)]
+        if fresh:  # the ticket as it is: the user changes only what is wrong
+            for name in workflow.EDITABLE:
+                getattr(form, name).data = getattr(ticket, name)
+    if isinstance(form, ChangeDeadlineForm) and fresh:
+        request_event = deadline_request
+        if request_event is not None:  # the assignee asked: the manager decides on what was asked
+            asked = datetime.fromisoformat(request_event.data["requested_deadline"])
+            form.deadline.data = to_local(asked).replace(tzinfo=None)
+            form.reason.data = request_event.text
 
 
 def _visible_links(ticket: Ticket) -> list[tuple[str, Ticket, bool]]:
@@ -140,6 +161,7 @@ def _ticket_context(ticket: Ticket, failed: tuple[str, object] | None = None, er
     callbacks = list(db.session.scalars(select(Callback).where(Callback.ticket_id == ticket.id).order_by(Callback.id)))
     masked = access.personal_data_masked(current_user, ticket)
     forms = {}
+    deadline_request = workflow.pending_deadline_request(ticket)
     for action in workflow.available_actions(ticket, current_user):
         if failed and failed[0] == action.key:
             form = failed[1]
@@ -147,12 +169,12 @@ def _ticket_context(ticket: Ticket, failed: tuple[str, object] | None = None, er
             form = ACTION_FORMS[action.key](formdata=None, prefix=action.key)
             form.version.data = ticket.version
             prefill_from_reporter(form, ticket)
-        if isinstance(form, AssignForm):
-            form.assignee_id.choices = _assignee_choices(ticket)
+        _prepare(form, ticket, fresh=not (failed and failed[0] == action.key), deadline_request=deadline_request)
         forms[action.key] = (action, form)
     return dict(
         ticket=ticket, events=events, attachments=attachments, callbacks=callbacks, masked=masked,
         links=_visible_links(ticket), forms=forms, error=error, failed_action=failed[0] if failed else None,
+        deadline_request=deadline_request,
         current_contract=ticket.customer.current_contract(today_local()),
         **followers.page_context(ticket, current_user),
         complaints=list(db.session.scalars(select(Complaint).where(Complaint.ticket_id == ticket.id)
@@ -182,11 +204,20 @@ def act(number: str, action: str):
     if action not in ACTION_FORMS:
         abort(404)
     form = ACTION_FORMS[action](prefix=action)
-    if isinstance(form, AssignForm):
-        form.assignee_id.choices = _assignee_choices(ticket)
+    _prepare(form, ticket, fresh=False)
     status, error, mentioned = 200, None, []
     try:
-        workflow.check(action, ticket, current_user)
+        try:
+            workflow.check(action, ticket, current_user)
+        except (workflow.NotAllowed, workflow.WrongState):
+            # Refused on a ticket someone changed since the form was shown (e.g. reassigned while its
+            # engineer was resolving it): say that, the real reason, rather than what it has become.
+            posted = form.version.data or ""
+            if (posted.isdigit() and int(posted) != ticket.version
+                    and workflow.may_take(workflow.ACTIONS[action], current_user)):
+                raise workflow.StaleTicket(_("Someone else changed this ticket after you opened it. "
+                                             "Reload and try again."))
+            raise
         files, file_errors = ([], [])
         if "attachments" in form._fields:
             files, file_errors = _checked_attachments(form.attachments.name)

@@ -18,6 +18,38 @@ department and recorded with the callback; either way the ticket goes back to it
 客服 owes the customer the new deadline (the tell_deadline obligation opens again).
 
 Adding an action: one `Action(...)` entry in ACTIONS and one handler.
+
+Actions for real days (issue 14), decided as a department would expect them:
+
+* `reassign` — the manager of the department handling the ticket (开发部经理 for 开发部's, 实施部经理
+  for 实施部's) gives an `assigned` or `waiting_customer` ticket to another engineer of that department.
+  Old and new assignee are told. The deadline is kept unless a new one is set; a new deadline must be
+  told to the customer again (the `tell_deadline` obligation reopens).
+* `change_deadline` — that manager moves the deadline of an `assigned` ticket, with a reason; the
+  assignee and 客服 are told and 客服 owes the customer the new date. The assignee cannot move it
+  alone: `request_deadline_change` records the date they ask for and why and tells the manager, who
+  then decides with `change_deadline` (its form is filled in with the request) or declines in a note.
+* `hand_back` — the assignee returns an `assigned` ticket to the queue it came from, with a reason:
+  开发部's problems to `registered`, new requirements to `ready_to_assign` (their fee stays agreed),
+  实施部's tickets to `impl_queue`. The 实施部经理 can hand a problem routed to 实施部 back to the
+  development manager (`impl_queue` → `registered`, handled by 开发部 again); a consultation stays with
+  实施部. The ticket loses its assignee and deadline (whoever worked on it still sees it).
+* `wait_customer` / `resume` — the assignee or the department's manager pauses an `assigned` ticket
+  while the customer must act (data to send, a visit date to give); 客服 is told. A waiting ticket is
+  `waiting_customer` (待客户): no overdue reminder, no overdue queue, not counted as missing its
+  deadline. `resume` (the assignee, the manager or 客服 when the customer comes back) moves the
+  deadline on by the time waited (or to the date given) and 客服 tells the customer the new date.
+* `edit` — 客服 corrects any open ticket, the two managers any open ticket past 市场部's gate (not
+  `awaiting_market`): the title's parts (reporter, 科室, phone —
+  checked like intake), summary, description, unit and type. Every change is kept as old → new in the
+  event. While the ticket still waits in a queue (not yet assigned) a new type, or a unit whose
+  maintenance has stopped (or no longer has), re-runs the intake rules: the ticket goes where a new
+  registration of that type for that unit would go (a requirement found in a maintenance problem stays
+  `registered`, a consultation becoming a problem leaves `impl_queue` for `registered`, a stopped
+  unit's ticket goes to 市场部 first). Once assigned the type is fixed — the assignee hands it back
+  first — and a corrected unit does not move the ticket.
+* `assign` also gives a consultation in `impl_queue` to a particular implementation engineer, who
+  resolves it like any other ticket (客服 calls back); `answer` remains the quick way.
 """
 from __future__ import annotations
 
@@ -82,7 +114,14 @@ class TableViolation(RuntimeError):
 # ---------------------------------------------------------------------------
 
 ASSIGNEE = "assignee"  # a recipient: the ticket's assignee once the action is done
+PREVIOUS_ASSIGNEE = "previous_assignee"  # a recipient: the assignee before the action
+MANAGER = "manager"  # a recipient: the manager of the department handling the ticket once the action is done
+RECIPIENT_TOKENS = frozenset({ASSIGNEE, PREVIOUS_ASSIGNEE, MANAGER})
 Recipient = Role | str
+
+# The managers, and the department (Ticket.handling_department) whose tickets each manages.
+MANAGER_OF = {Role.DEV_MANAGER: "dev", Role.IMPL_MANAGER: "impl"}
+MANAGER_ROLE = {dept: role for role, dept in MANAGER_OF.items()}
 
 
 @dataclass(frozen=True)
@@ -143,10 +182,12 @@ class Action:
     rows: tuple[type, ...] = ()  # the kinds of records it adds besides the event
     assignee_from: frozenset[State] = frozenset()  # `resolve`: the current assignee, whatever the role
     any_viewer: bool = False  # `comment`: anyone who may see the ticket
+    # A manager (MANAGER_OF) may take it only on tickets their own department handles.
+    own_department: bool = False
 
     @property
     def assignee_only(self) -> bool:
-        return bool(self.assignee_from)
+        return bool(self.assignee_from) and not self.allowed
 
     def roles(self) -> frozenset[Role]:
         return frozenset(self.allowed)
@@ -158,15 +199,23 @@ class Action:
             return frozenset(State)
         return frozenset(self.assignee_from).union(*self.allowed.values())
 
-    def states_for(self, user: User) -> frozenset[State]:
+    def states_for(self, user: User, t: Ticket) -> frozenset[State] | None:
+        """The states from which this user may take it on this ticket; None: not entitled at all."""
         if self.any_viewer:
             return frozenset(State)
-        if self.assignee_only:
-            return self.assignee_from
         out: set[State] = set()
+        entitled = False
         for role in user.roles:
-            out |= self.allowed.get(role, frozenset())
-        return frozenset(out)
+            if role not in self.allowed:
+                continue
+            if self.own_department and role in MANAGER_OF and MANAGER_OF[role] != t.handling_department:
+                continue
+            entitled = True
+            out |= self.allowed[role]
+        if self.assignee_from and t.assignee_id is not None and t.assignee_id == user.id:
+            entitled = True
+            out |= self.assignee_from
+        return frozenset(out) if entitled else None
 
     def types_of(self, target: Target) -> frozenset[TicketType]:
         return self.types if target.types is None else self.types & target.types
@@ -231,6 +280,12 @@ def had_an_assignee(t: Ticket) -> bool:
     return t.assignee_id is not None and t.deadline is not None
 
 
+@guard(_l("A consultation stays with the implementation department: answer it or assign it."))
+def not_a_waiting_consultation(t: Ticket) -> bool:
+    """`hand_back` from 实施部's queue returns a routed problem to 开发部; a consultation has nowhere to go."""
+    return not (t.state == State.IMPL_QUEUE.value and t.type == TicketType.CONSULTATION.value)
+
+
 # ---------------------------------------------------------------------------
 # Handlers: validate the action's own data, write the columns the table lists,
 # and pick one of the declared targets. They never assign `state` themselves.
@@ -277,7 +332,9 @@ def _record_fee(t: Ticket, actor: User, d: dict) -> Step:
 
 
 def _assignee_role(t: Ticket) -> Role:
-    return Role.IMPL_ENGINEER if t.state == State.IMPL_QUEUE.value else Role.ENGINEER
+    """Who can take the ticket: 实施部's queue and 实施部's tickets go to implementation engineers."""
+    impl = t.state == State.IMPL_QUEUE.value or (t.state != State.REGISTERED.value and t.handling_department == "impl")
+    return Role.IMPL_ENGINEER if impl else Role.ENGINEER
 
 
 def assignable_users(t: Ticket) -> list[User]:
@@ -292,18 +349,31 @@ def assignable_users(t: Ticket) -> list[User]:
     )
 
 
-def _assign(t: Ticket, actor: User, d: dict) -> Step:
-    _require(d, "assignee_id", "deadline")
-    assignee = db.session.get(User, int(d["assignee_id"]))
+def _eligible_assignee(t: Ticket, user_id) -> User:
     role = _assignee_role(t)
+    try:
+        assignee = db.session.get(User, int(user_id))
+    except (TypeError, ValueError, OverflowError):
+        assignee = None
     if assignee is None or not assignee.active or role not in assignee.roles:
         raise InvalidInput(
             _l("Choose an active %(role)s.", role=role.title), {"assignee_id": _l("Not an eligible assignee.")}
         )
-    deadline: datetime = d["deadline"]
+    return assignee
+
+
+def _future(deadline: datetime, field_name: str = "deadline") -> datetime:
+    if deadline <= utcnow():
+        msg = _l("The deadline must be in the future.")
+        raise InvalidInput(msg, {field_name: msg})
+    return deadline
+
+
+def _assign(t: Ticket, actor: User, d: dict) -> Step:
+    _require(d, "assignee_id", "deadline")
+    assignee = _eligible_assignee(t, d["assignee_id"])
+    deadline: datetime = _future(d["deadline"])
     now = utcnow()
-    if deadline <= now:
-        raise InvalidInput(_l("The deadline must be in the future."), {"deadline": _l("The deadline must be in the future.")})
     t.assignee_id = assignee.id
     t.deadline = deadline
     t.deadline_notified_at = None  # 客服 must tell the customer again for this assignment
@@ -400,14 +470,14 @@ def _callback(t: Ticket, actor: User, d: dict) -> Step:
         return Step(State.CALLBACK_DONE, d["text"], data, rows=[callback])
     # Not solved: back to the engineer, never closed — with a new deadline (the old one belonged to
     # the attempt that failed), which 客服 must tell the customer again.
-    deadline = _new_deadline(d)
+    deadline = _required_new_deadline(d)
     t.resolved_at = None
     t.deadline = deadline
     t.deadline_notified_at = None
     return Step(State.ASSIGNED, d["text"], {**data, "deadline": deadline.isoformat()}, rows=[callback])
 
 
-def _new_deadline(d: dict) -> datetime:
+def _required_new_deadline(d: dict) -> datetime:
     """The deadline of reopened work: required, and ahead (reopened overdue at once helps nobody)."""
     if not d.get("deadline"):
         msg = _l("Set a new deadline for the reopened work.")
@@ -424,7 +494,7 @@ def _close(t: Ticket, actor: User, d: dict) -> Step:
 
 def _reopen(t: Ticket, actor: User, d: dict) -> Step:
     _require(d, "reason")
-    t.deadline = _new_deadline(d)
+    t.deadline = _required_new_deadline(d)
     t.resolved_at = None
     t.deadline_notified_at = None
     t.assigned_at = utcnow()
@@ -435,6 +505,172 @@ def _comment(t: Ticket, actor: User, d: dict) -> Step:
     if not (d.get("text") or "").strip() and not d.get("has_files"):
         raise InvalidInput(_l("Write a note or attach a file."), {"text": _l("This field is required.")})
     return Step(None, d.get("text") or "")
+
+
+# --- actions for real days (see the module docstring) ---------------------------------------------
+
+def _new_deadline(t: Ticket, deadline: datetime) -> None:
+    """A new deadline is a new promise: 客服 tells the customer again."""
+    t.deadline = deadline
+    t.deadline_notified_at = None
+
+
+def _reassign(t: Ticket, actor: User, d: dict) -> Step:
+    _require(d, "assignee_id", "reason")
+    assignee = _eligible_assignee(t, d["assignee_id"])
+    if assignee.id == t.assignee_id:
+        msg = _l("The ticket is already assigned to %(name)s.", name=assignee.display_name)
+        raise InvalidInput(msg, {"assignee_id": msg})
+    previous = t.assignee
+    data = {"assignee_id": assignee.id, "assignee": assignee.display_name,
+            "previous_assignee_id": t.assignee_id, "previous_assignee": previous.display_name if previous else "",
+            "deadline_changed": False}
+    if d.get("deadline") and d["deadline"] != t.deadline:
+        data.update(previous_deadline=t.deadline.isoformat(), deadline_changed=True)
+        _new_deadline(t, _future(d["deadline"]))
+    data["deadline"] = t.deadline.isoformat()
+    t.assignee_id = assignee.id
+    t.assigned_at = utcnow()
+    rows = [] if db.session.get(TicketAssignee, (t.id, assignee.id)) else [TicketAssignee(ticket_id=t.id,
+                                                                                          user_id=assignee.id)]
+    return Step(None, d["reason"], data, rows=rows)
+
+
+def _change_deadline(t: Ticket, actor: User, d: dict) -> Step:
+    _require(d, "deadline", "reason")
+    deadline = _future(d["deadline"])
+    if deadline == t.deadline:
+        msg = _l("That is the deadline already.")
+        raise InvalidInput(msg, {"deadline": msg})
+    data = {"previous_deadline": t.deadline.isoformat(), "deadline": deadline.isoformat()}
+    _new_deadline(t, deadline)
+    return Step(None, d["reason"], data)
+
+
+def _request_deadline_change(t: Ticket, actor: User, d: dict) -> Step:
+    _require(d, "deadline", "reason")
+    deadline = _future(d["deadline"])
+    return Step(None, d["reason"], {"requested_deadline": deadline.isoformat(), "deadline": t.deadline.isoformat()})
+
+
+def _hand_back(t: Ticket, actor: User, d: dict) -> Step:
+    _require(d, "reason")
+    data = {}
+    if t.state == State.IMPL_QUEUE.value:  # 实施部经理: a routed problem back to 开发部
+        t.handling_department = "dev"
+        to = State.REGISTERED
+    else:  # the assignee: back to the queue it was assigned from
+        data = {"previous_assignee_id": t.assignee_id,
+                "previous_assignee": t.assignee.display_name if t.assignee else ""}
+        if t.handling_department == "impl":
+            to = State.IMPL_QUEUE
+        elif t.type == TicketType.REQUIREMENT.value:
+            to = State.READY_TO_ASSIGN  # its fee stays agreed
+        else:
+            to = State.REGISTERED
+        t.assignee_id = None
+        t.deadline = None
+        t.deadline_notified_at = None
+        t.assigned_at = None
+    return Step(to, d["reason"], data)
+
+
+def _wait_customer(t: Ticket, actor: User, d: dict) -> Step:
+    _require(d, "reason")
+    return Step(State.WAITING_CUSTOMER, d["reason"], {"deadline": t.deadline.isoformat()})
+
+
+def last_event(t: Ticket, action_key: str) -> Event | None:
+    return db.session.scalars(select(Event).where(Event.ticket_id == t.id, Event.action == action_key)
+                              .order_by(Event.id.desc()).limit(1)).first()
+
+
+def pending_deadline_request(t: Ticket) -> Event | None:
+    """The assignee's latest request for a new deadline, unless the deadline has changed since
+    (or the ticket is no longer in the assignment it was asked in)."""
+    if t.state != State.ASSIGNED.value:
+        return None
+    asked = last_event(t, "request_deadline_change")
+    if asked is None:
+        return None
+    since = db.session.scalar(select(Event.id).where(
+        Event.ticket_id == t.id, Event.id > asked.id,
+        Event.action.in_(("change_deadline", "reassign", "hand_back", "resume", "assign", "reopen"))).limit(1))
+    return None if since is not None else asked
+
+
+def _resume(t: Ticket, actor: User, d: dict) -> Step:
+    now = utcnow()
+    paused = last_event(t, "wait_customer")
+    since = paused.created_at if paused is not None else now
+    waited = max(now - since, timedelta(0))
+    previous = t.deadline
+    # The clock stopped while the customer had to act: the deadline moves on by the time waited,
+    # unless the resumer sets a new one.
+    deadline = _future(d["deadline"]) if d.get("deadline") else (previous + waited).replace(microsecond=0)
+    _new_deadline(t, deadline)
+    return Step(State.ASSIGNED, d.get("text") or "",
+                {"previous_deadline": previous.isoformat(), "deadline": deadline.isoformat(),
+                 "waited_minutes": int(waited.total_seconds() // 60)})
+
+
+EDITABLE = ("reporter_name", "reporter_dept", "reporter_phone", "summary", "description", "customer_id", "type")
+# Before assignment a ticket waits in a queue; there a new type or unit re-runs the intake rules.
+QUEUED = frozenset({State.AWAITING_MARKET, State.REGISTERED, State.PENDING_FEE, State.READY_TO_ASSIGN,
+                    State.IMPL_QUEUE})
+
+
+def _edit(t: Ticket, actor: User, d: dict) -> Step:
+    """Everything is checked before anything is written to the ticket (a refusal writes nothing)."""
+    from portal.customers.models import CustomerUnit
+
+    new: dict[str, object] = {}
+    for name in ("reporter_name", "reporter_dept", "reporter_phone", "summary", "description"):
+        if d.get(name) is None:
+            continue
+        value = str(d[name]).strip()
+        if name != "description" and not value:
+            raise InvalidInput(_l("Please fill in the required fields."), {name: _l("This field is required.")})
+        if value != (getattr(t, name) or ""):
+            new[name] = value
+    unit = t.customer
+    if d.get("customer_id") not in (None, "") and d["customer_id"] != t.customer_id:
+        unit = db.session.get(CustomerUnit, d["customer_id"])
+        if unit is None:
+            raise InvalidInput(_l("Choose the customer unit."), {"customer_id": _l("Choose the customer unit.")})
+    new_type = d.get("type") or t.type
+    if new_type not in TicketType._value2member_map_:
+        raise InvalidInput(_l("Unknown type."), {"type": _l("Unknown type.")})
+    type_changed = new_type != t.type
+    if type_changed and State(t.state) not in QUEUED:
+        raise WrongState(_l("The type can be corrected only before the ticket is assigned: the assignee hands "
+                            "it back first."))
+    if not new and unit is t.customer and not type_changed:
+        raise InvalidInput(_l("Nothing has changed."))
+
+    changes: dict[str, list] = {name: [getattr(t, name) or "", value] for name, value in new.items()}
+    data: dict = {}
+    for name, value in new.items():
+        setattr(t, name, value)
+    if unit is not t.customer:
+        changes["customer"] = [t.customer.name, unit.name]
+        data["customer_id"] = [t.customer_id, unit.id]
+        t.customer = unit
+        t.customer_id = unit.id
+    if type_changed:
+        changes["type"] = [t.type, new_type]
+        data.update(type_before=t.type, type=new_type)  # (consistency.py reads the type in force from these)
+        t.type = new_type
+    to = None
+    if State(t.state) in QUEUED and ("customer" in changes or type_changed):
+        rule = REGISTER.rule_for(TicketType(t.type), MaintenanceStatus(unit.maintenance_status))
+        # A corrected unit alone moves the ticket only into or out of 市场部's hands (maintenance stopped).
+        market_involved = State.AWAITING_MARKET in (rule.to, State(t.state))
+        if (type_changed or market_involved) and rule.to.value != t.state:
+            to = rule.to
+            t.handling_department = "impl" if to is State.IMPL_QUEUE else "dev"
+    data["changes"] = changes
+    return Step(to, d.get("reason") or "", data)
 
 
 # ---------------------------------------------------------------------------
@@ -468,7 +704,7 @@ ACTIONS: dict[str, Action] = {
                 **_by({Role.IMPL_MANAGER}, State.IMPL_QUEUE)},
                targets=(goes_to(State.ASSIGNED, notifies=(ASSIGNEE, Role.CS)),),
                handler=_assign,
-               types=frozenset({M, R}),  # consultations are answered, not assigned
+               # a consultation too: 实施部经理 may give it to a particular implementation engineer
                guards=(past_fee_gate,),
                records=frozenset({"assignee_id", "deadline", "deadline_notified_at", "assigned_at",
                                   "first_assigned_at", "analysis", "handling_department"}),
@@ -513,6 +749,43 @@ ACTIONS: dict[str, Action] = {
                types=frozenset({M, R}),  # a consultation is answered, never worked to a deadline
                records=frozenset({"deadline", "resolved_at", "deadline_notified_at", "assigned_at"})),
         Action("comment", _l("Internal note"), {}, any_viewer=True, targets=(stays(),), handler=_comment),
+        # --- actions for real days (module docstring) ---
+        Action("reassign", _l("Reassign"), _by(MANAGER_OF, State.ASSIGNED, State.WAITING_CUSTOMER),
+               targets=(stays(notifies=(ASSIGNEE, PREVIOUS_ASSIGNEE)),),
+               handler=_reassign, own_department=True,
+               records=frozenset({"assignee_id", "assigned_at", "deadline", "deadline_notified_at"}),
+               rows=(TicketAssignee,)),
+        Action("change_deadline", _l("Change deadline"), _by(MANAGER_OF, State.ASSIGNED),
+               targets=(stays(notifies=(ASSIGNEE, Role.CS)),),
+               handler=_change_deadline, own_department=True,
+               records=frozenset({"deadline", "deadline_notified_at"})),
+        Action("request_deadline_change", _l("Ask for a new deadline"), {}, assignee_from=_states(State.ASSIGNED),
+               targets=(stays(notifies=(MANAGER,)),), handler=_request_deadline_change),
+        Action("hand_back", _l("Hand back"), _by({Role.IMPL_MANAGER}, State.IMPL_QUEUE),
+               assignee_from=_states(State.ASSIGNED),
+               targets=(goes_to(State.REGISTERED, types={M}, notifies=(MANAGER,)),
+                        goes_to(State.READY_TO_ASSIGN, types={R}, notifies=(MANAGER,)),
+                        goes_to(State.IMPL_QUEUE, types={M, C}, notifies=(MANAGER,))),
+               handler=_hand_back, guards=(not_a_waiting_consultation,),
+               records=frozenset({"handling_department", "assignee_id", "deadline", "deadline_notified_at",
+                                  "assigned_at"})),
+        Action("wait_customer", _l("Wait for the customer"), _by(MANAGER_OF, State.ASSIGNED),
+               assignee_from=_states(State.ASSIGNED),
+               targets=(goes_to(State.WAITING_CUSTOMER, notifies=(Role.CS,)),),
+               handler=_wait_customer, own_department=True),
+        Action("resume", _l("Resume"), _by({*MANAGER_OF, Role.CS}, State.WAITING_CUSTOMER),
+               assignee_from=_states(State.WAITING_CUSTOMER),
+               targets=(goes_to(State.ASSIGNED, notifies=(ASSIGNEE, Role.CS)),),
+               handler=_resume, own_department=True, records=frozenset({"deadline", "deadline_notified_at"})),
+        Action("edit", _l("Correct the ticket"),
+               # 客服 any open ticket; the managers once it has passed 市场部's gate (it is theirs then)
+               {**_by({Role.CS}, *OPEN), **_by(MANAGER_OF, *(OPEN - {State.AWAITING_MARKET}))},
+               targets=(stays(),
+                        goes_to(State.REGISTERED, types={M, R}, notifies=(Role.DEV_MANAGER,)),
+                        goes_to(State.IMPL_QUEUE, types={C}, notifies=(Role.IMPL_MANAGER,)),
+                        goes_to(State.AWAITING_MARKET, notifies=(Role.MARKET,))),
+               handler=_edit,
+               records=frozenset({*EDITABLE, "handling_department"})),
     ]
 }
 
@@ -575,14 +848,16 @@ def _validate(actions: dict[str, Action], register: Register) -> None:
             if t.types is not None and not t.types <= a.types:
                 raise ValueError(f"{where}: a target's types are among the action's")
             for r in t.notifies:
-                if r is not ASSIGNEE and not isinstance(r, Role):
-                    raise ValueError(f"{where}: notifies roles or ASSIGNEE, not {r!r}")
+                if r not in RECIPIENT_TOKENS and not isinstance(r, Role):
+                    raise ValueError(f"{where}: notifies roles, ASSIGNEE, PREVIOUS_ASSIGNEE or MANAGER, not {r!r}")
         if not a.records <= _TICKET_COLUMNS or a.records & DISPATCHER_COLUMNS:
             raise ValueError(f"{where}: records only ticket columns the dispatcher does not own")
         if not all(isinstance(g, Guard) for g in a.guards):
             raise ValueError(f"{where}: guards are @guard functions")
-        if bool(a.allowed) + a.assignee_only + a.any_viewer != 1:
-            raise ValueError(f"{where}: taken by roles, by the assignee or by any viewer — one of them")
+        if a.any_viewer == bool(a.allowed or a.assignee_from):
+            raise ValueError(f"{where}: taken by roles and/or the assignee, or by any viewer")
+        if a.own_department and not set(a.allowed) & set(MANAGER_OF):
+            raise ValueError(f"{where}: own_department concerns the managers' roles")
     for ticket_type in TicketType:
         for status in MaintenanceStatus:
             if not any(ticket_type in r.types and r.applies(status) for r in register.intake):
@@ -601,18 +876,20 @@ def may_take(action: Action, user: User) -> bool:
     """Whether the user's roles (or assignment) entitle them to the action at all."""
     if action.any_viewer:
         return True
-    if action.assignee_only:
+    if action.assignee_from:
         return True  # checked against the ticket in _check
     return bool(user.roles & action.roles())
 
 
 def _check(action: Action, t: Ticket, user: User) -> None:
-    if action.assignee_only:
-        if t.assignee_id != user.id:
+    states = action.states_for(user, t)
+    if states is None:
+        if action.assignee_only:
             raise NotAllowed(_l("Only the engineer this ticket is assigned to may do this."))
-    elif not may_take(action, user):
+        if action.own_department and user.roles & set(MANAGER_OF) & action.roles():
+            raise NotAllowed(_l("Only the manager of the department handling this ticket may do this."))
         raise NotAllowed(_l("Your role may not do this: %(action)s.", action=action.title))
-    if State(t.state) not in action.states_for(user) or TicketType(t.type) not in action.types:
+    if State(t.state) not in states or TicketType(t.type) not in action.types:
         raise WrongState(_not_now(action, t))
     for g in action.guards:
         if not g.holds(t):
@@ -669,7 +946,7 @@ def perform(t: Ticket, action_key: str, actor: User, data: dict, expected_versio
     action = check(action_key, t, actor)
     if expected_version is not None and int(expected_version) != t.version:
         raise StaleTicket(_l("Someone else changed this ticket after you opened it. Reload and try again."))
-    from_state = t.state
+    from_state, previous_assignee_id = t.state, t.assignee_id
     # No autoflush while the handler runs: its look-ups must not write half a change (and bump
     # the version) before the action is complete.
     with db.session.no_autoflush:
@@ -703,7 +980,7 @@ def perform(t: Ticket, action_key: str, actor: User, data: dict, expected_versio
     db.session.add(event)
     db.session.add_all(step.rows)
     db.session.flush()
-    _notify(t, event, actor, target.notifies)
+    _notify(t, event, actor, target.notifies, previous_assignee_id)
     return event
 
 
@@ -734,10 +1011,14 @@ def start(t: Ticket, actor: User, text: str = "", data: dict | None = None) -> E
 # The obligations of 客服 that an action creates, and the ones it fulfils (SPEC §4): after each
 # assignment tell the customer the deadline; after each resolution call back. A resolution makes a
 # deadline not yet told moot (the callback comes next); a closed ticket owes nothing any more.
+# Every new deadline is a new promise to tell (a change, a reassignment with a new date, a resume, a reopening,
+# an unsolved callback); a ticket handed back has no deadline to tell any more.
 OPENS = {"assign": "tell_deadline", "reopen": "tell_deadline", "resolve": "callback_due",
-         "callback": "tell_deadline"}  # (callback: only when not solved, i.e. the ticket is assigned again)
+         "callback": "tell_deadline",  # only when not solved, i.e. the ticket is assigned again
+         "change_deadline": "tell_deadline", "resume": "tell_deadline"}
 SETTLES = {"assign": ("tell_deadline",), "reopen": ("tell_deadline", "callback_due"), "resolve": ("tell_deadline",),
-           "notify_deadline": ("tell_deadline",), "callback": ("callback_due",)}
+           "notify_deadline": ("tell_deadline",), "callback": ("callback_due",),
+           "change_deadline": ("tell_deadline",), "resume": ("tell_deadline",), "hand_back": ("tell_deadline",)}
 
 
 def _obligations(t: Ticket, event: Event) -> None:
@@ -748,9 +1029,10 @@ def _obligations(t: Ticket, event: Event) -> None:
     if t.state == State.CLOSED.value:
         reminders.settle(Reminder.ticket_id == t.id, note="closed")
         return
-    if event.action in SETTLES:
-        reminders.settle_ticket(t.id, *SETTLES[event.action], note=event.action)
-    kind = OPENS.get(event.action)
+    new_deadline = event.action == "reassign" and event.data.get("deadline_changed")
+    if event.action in SETTLES or new_deadline:
+        reminders.settle_ticket(t.id, *SETTLES.get(event.action, ("tell_deadline",)), note=event.action)
+    kind = "tell_deadline" if new_deadline else OPENS.get(event.action)
     if kind == "tell_deadline" and t.state != State.ASSIGNED.value:
         kind = None  # a deadline to tell exists only for work under way (a solved callback opens nothing)
     if kind:
@@ -759,10 +1041,15 @@ def _obligations(t: Ticket, event: Event) -> None:
                                   due_at=event.created_at + timedelta(hours=hours))])
 
 
-def _notify(t: Ticket, event: Event, actor: User, recipients: tuple[Recipient, ...]) -> None:
+def _notify(t: Ticket, event: Event, actor: User, recipients: tuple[Recipient, ...],
+            previous_assignee_id: int | None = None) -> None:
     _obligations(t, event)
     roles = [r.value for r in recipients if isinstance(r, Role)]
+    if MANAGER in recipients:
+        roles.append(MANAGER_ROLE[t.handling_department].value)
     user_ids = {t.assignee_id} if ASSIGNEE in recipients and t.assignee_id else set()
+    if PREVIOUS_ASSIGNEE in recipients and previous_assignee_id:
+        user_ids.add(previous_assignee_id)
     if roles:
         user_ids |= set(
             db.session.scalars(

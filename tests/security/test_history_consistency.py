@@ -149,6 +149,46 @@ def every_path(drive: Driver) -> dict[str, Ticket]:
     out["assigned"] = d.assign(new(), to="engineer2")
     out["resolved"] = d.resolve(d.tell(d.assign(new())))
     out["callback_done"] = d.callback(d.resolve(d.assign(new())))
+    # Days as they are (issue 14): reassigned (deadline kept), a new deadline asked for and given, paused for the
+    # customer and resumed, reassigned back with a new deadline, told each time, then solved.
+    t = d.tell(d.assign(new()))
+    u = drive.users
+    d(t, "reassign", "dev_manager", assignee_id=u["engineer2"].id, deadline=None, reason="工程师病假")
+    d(t, "request_deadline_change", "engineer2", deadline=utcnow() + timedelta(days=6), reason="问题复杂")
+    d(t, "change_deadline", "dev_manager", deadline=utcnow() + timedelta(days=6), reason="同意延期")
+    d.tell(t)
+    d(t, "wait_customer", "engineer2", reason="等待客户提供数据")
+    d(t, "resume", "cs", deadline=None, text="客户已提供数据")
+    d.tell(t)
+    d(t, "reassign", "dev_manager", assignee_id=u["engineer"].id, deadline=utcnow() + timedelta(days=4),
+      reason="原工程师已康复")
+    d.tell(t)
+    d.close(d.callback(d.resolve(t)))
+    out["reassigned_paused_solved"] = t
+    # Handed back: by 实施部's engineer to its queue, by 实施部经理 to 开发部, by 开发部's engineer to the
+    # analysis queue; then the type corrected (a requirement: still to analyse) and the fee gate passed.
+    t = new()
+    d(t, "route_to_impl", "dev_manager", reason="实施部处理")
+    d.assign(t, who="impl_manager", to="impl_engineer")
+    d(t, "hand_back", "impl_engineer", reason="不是我的问题")
+    d(t, "hand_back", "impl_manager", reason="属于开发部")
+    d.assign(t)
+    d(t, "hand_back", "engineer", reason="其实是新需求")
+    d(t, "edit", "dev_manager", type="requirement", reason="新增需求")
+    d(t, "suspend_for_fee", "dev_manager", analysis="约需三人日")
+    out["handed_back_retyped"] = t
+    # A consultation corrected into a problem (to 开发部), its unit corrected to a stopped one (to 市场部),
+    # its title corrected; and a consultation given to an implementation engineer, resolved and closed.
+    t = new(type="consultation", summary="如何导出")
+    d(t, "edit", "impl_manager", type="maintenance", reason="其实是故障")
+    d(t, "edit", "cs", customer_id=stopped.id, reporter_phone="13900139000", summary="导出报错")
+    out["edited_to_market"] = t
+    t = new(type="consultation", summary="如何配置打印模板")
+    d.assign(t, who="impl_manager", to="impl_engineer")
+    d.close(d.callback(d.resolve(t, who="impl_engineer")))
+    out["consultation_assigned"] = t
+    t = d.assign(new())
+    out["waiting_customer"] = d(t, "wait_customer", "dev_manager", reason="等待现场时间")
     return out
 
 
@@ -169,7 +209,7 @@ def test_tickets_driven_through_every_workflow_path_have_consistent_histories(dr
     used = set(db.session.scalars(select(Event.action).distinct()))
     assert used == set(ACTIONS) | {"register"}, "the paths take every action"
     states = set(db.session.scalars(select(Ticket.state).distinct()))
-    assert len(states) == 9, "tickets are left in every state"
+    assert len(states) == 10, "tickets are left in every state"
     assert len(db.session.scalars(select(Ticket.id)).all()) == len(tickets) + 1  # + the consultation's follow-up
     assert check() == []
 
@@ -346,6 +386,44 @@ def test_a_planted_inconsistency_is_reported_for_that_ticket_only(kind, drive, u
     paths = every_path(drive)
     plant = PLANTS[kind]
     t = plant(paths, users) if plant.__code__.co_argcount == 2 else plant(paths)
+    db.session.commit()
+    found = problems_by_ticket()
+    assert kind in found.get(t.id, set()), f"{kind} not reported; found {found}"
+    assert set(found) == {t.id}, "no other ticket is reported"
+
+
+def also_handed_back_with_an_assignee_left(p, users):
+    t = p["handed_back_retyped"]  # handed back: nobody holds it
+    set_ticket(t, assignee_id=users["engineer"].id)
+    return t, "assignee_mismatch"
+
+
+def also_type_correction_forgotten(p, users):
+    t = p["handed_back_retyped"]  # without its correction, the requirement's fee step was taken on a problem
+    edit = next(e for e in events_of(t) if e.action == "edit")
+    set_event(edit.id, data={"changes": {}})
+    return t, "wrong_type"
+
+
+def also_reassigned_to_someone_else(p, users):
+    t = p["reassigned_paused_solved"]  # the last reassignment named engineer
+    set_ticket(t, assignee_id=users["engineer2"].id)
+    return t, "assignee_mismatch"
+
+
+def also_resumed_deadline_said_told(p, users):
+    t = p["waiting_customer"]
+    set_ticket(t, deadline_notified_at=utcnow())
+    return t, "deadline_told_mismatch"
+
+
+ALSO = {name: fn for name, fn in globals().items() if name.startswith("also_")}
+
+
+@pytest.mark.parametrize("name", sorted(ALSO))
+def test_inconsistencies_around_the_actions_for_real_days_are_reported(name, drive, users):
+    paths = every_path(drive)
+    t, kind = ALSO[name](paths, users)
     db.session.commit()
     found = problems_by_ticket()
     assert kind in found.get(t.id, set()), f"{kind} not reported; found {found}"

@@ -33,7 +33,9 @@ from tests.conftest import PASSWORD, _wipe
 M, R, C = "maintenance", "requirement", "consultation"
 ALL_TYPES = frozenset({M, R, C})
 OPEN_STATES = frozenset({"awaiting_market", "registered", "pending_fee", "ready_to_assign", "impl_queue",
-                         "assigned", "resolved", "callback_done"})
+                         "assigned", "waiting_customer", "resolved", "callback_done"})
+# Before assignment a ticket waits in a queue (a corrected type or unit re-runs the intake rules there).
+QUEUED_STATES = frozenset({"awaiting_market", "registered", "pending_fee", "ready_to_assign", "impl_queue"})
 ALL_STATES = OPEN_STATES | {"closed"}
 
 # Who acts. "engineer" is the assignee of tickets assigned in 开发部, "impl_engineer" of those
@@ -62,6 +64,7 @@ class Situation:
     assignee: str | None = None  # persona
     told: bool = False  # the customer was told the deadline of the current assignment
     urgent: bool = False
+    dept: str = "dev"  # the department handling it (dev | impl)
 
 
 ASSIGN = ("assign", "dev_manager")
@@ -69,17 +72,24 @@ TELL = ("notify_deadline", "cs")
 RESOLVE = ("resolve", "engineer")
 SOLVED = ("callback:solved", "cs")
 FEE_GATE = (("suspend_for_fee", "dev_manager"), ("record_fee:agreed", "market_manager"))
+IN_IMPL = (("route_to_impl", "dev_manager"), ("assign", "impl_manager"))
 S = Situation
 SITUATIONS = [
     # 维护问题
     S("maint_awaiting_market", M, "awaiting_market", stopped=True),
     S("maint_registered", M, "registered"),
     S("maint_registered_urgent", M, "registered", (("approve_urgent", "market"),), urgent=True),
-    S("maint_impl_queue", M, "impl_queue", (("route_to_impl", "dev_manager"),)),
+    S("maint_impl_queue", M, "impl_queue", (("route_to_impl", "dev_manager"),), dept="impl"),
     S("maint_assigned", M, "assigned", (ASSIGN,), assignee="engineer"),
     S("maint_assigned_told", M, "assigned", (ASSIGN, TELL), assignee="engineer", told=True),
-    S("maint_assigned_in_impl", M, "assigned",
-      (("route_to_impl", "dev_manager"), ("assign", "impl_manager"), TELL), assignee="impl_engineer", told=True),
+    S("maint_assigned_in_impl", M, "assigned", IN_IMPL + (TELL,), assignee="impl_engineer", told=True, dept="impl"),
+    # paused while the customer must act; handed back by the assignee
+    S("maint_waiting", M, "waiting_customer", (ASSIGN, TELL, ("wait_customer", "engineer")), assignee="engineer",
+      told=True),
+    S("maint_waiting_in_impl", M, "waiting_customer", IN_IMPL + (("wait_customer", "impl_manager"),),
+      assignee="impl_engineer", dept="impl"),
+    S("maint_handed_back", M, "registered", (ASSIGN, TELL, ("hand_back", "engineer"))),
+    S("maint_handed_back_in_impl", M, "impl_queue", IN_IMPL + (("hand_back", "impl_engineer"),), dept="impl"),
     S("maint_resolved", M, "resolved", (ASSIGN, RESOLVE), assignee="engineer"),
     S("maint_resolved_told", M, "resolved", (ASSIGN, TELL, RESOLVE), assignee="engineer", told=True),
     # not solved: a new deadline, to be told again (issue 14)
@@ -97,6 +107,8 @@ SITUATIONS = [
     S("req_pending_fee", R, "pending_fee", FEE_GATE[:1]),
     S("req_ready_to_assign", R, "ready_to_assign", FEE_GATE),
     S("req_assigned", R, "assigned", FEE_GATE + (ASSIGN,), assignee="engineer"),
+    S("req_waiting", R, "waiting_customer", FEE_GATE + (ASSIGN, ("wait_customer", "dev_manager")),
+      assignee="engineer"),
     S("req_resolved_told", R, "resolved", FEE_GATE + (ASSIGN, TELL, RESOLVE), assignee="engineer", told=True),
     S("req_callback_done", R, "callback_done", FEE_GATE + (ASSIGN, TELL, RESOLVE, SOLVED),
       assignee="engineer", told=True),
@@ -107,13 +119,15 @@ SITUATIONS = [
     S("req_closed_invalid", R, "closed", (("reject", "dev_manager"),), close_reason="invalid"),
     # 咨询
     S("consult_awaiting_market", C, "awaiting_market", stopped=True),
-    S("consult_impl_queue", C, "impl_queue"),
+    S("consult_impl_queue", C, "impl_queue", dept="impl"),
+    # 实施部经理 gives a consultation to a particular implementation engineer
+    S("consult_assigned", C, "assigned", (("assign", "impl_manager"),), assignee="impl_engineer", dept="impl"),
     # who answered it handled it (issue 14)
     S("consult_closed_answered", C, "closed", (("answer", "impl_engineer"),), close_reason="answered",
-      assignee="impl_engineer"),
+      assignee="impl_engineer", dept="impl"),
     S("consult_closed_declined", C, "closed", (("record_contact:declined", "market_manager"),), stopped=True,
       close_reason="declined"),
-    S("consult_closed_invalid", C, "closed", (("reject", "impl_manager"),), close_reason="invalid"),
+    S("consult_closed_invalid", C, "closed", (("reject", "impl_manager"),), close_reason="invalid", dept="impl"),
 ]
 SITUATION = {s.key: s for s in SITUATIONS}
 
@@ -124,6 +138,8 @@ SITUATION = {s.key: s for s in SITUATIONS}
 # ---------------------------------------------------------------------------
 
 MARKET = ("market", "market_manager")
+MANAGERS = ("dev_manager", "impl_manager")
+MANAGES = {"dev_manager": "dev", "impl_manager": "impl"}  # the department whose tickets each manager handles
 
 
 def _from(*roles: str, states) -> dict[str, frozenset[str]]:
@@ -136,15 +152,62 @@ class Rule:
     # role → states it may act from; the key "assignee" means the ticket's current assignee
     # whatever the role, "anyone" every user (the route's visibility check does the rest).
     who: dict[str, frozenset[str]]
-    to: str | dict | None = None  # None: no state change; a dict: by ticket type
+    to: str | dict | Callable | None = None  # None: no state change; a dict: by ticket type; or by situation
     close_reason: str | None = None
     types: frozenset[str] = ALL_TYPES
     only_if: Callable[[Situation], bool] = lambda s: True  # a further condition SPEC §3 states
     notifies: Callable[[Situation], set[str]] = lambda s: set()  # personas who must get a reminder
+    own_department: bool = False  # a manager acts only on tickets their own department handles
 
 
 def _assignee_for(s: Situation) -> str:
     return "impl_engineer" if s.state == "impl_queue" else "engineer"
+
+
+def _other_engineer(s: Situation) -> str:
+    return "impl_engineer_other" if s.dept == "impl" else "engineer_other"
+
+
+def _manager_of(dept: str) -> str:
+    return "impl_manager" if dept == "impl" else "dev_manager"
+
+
+def _hand_back_to(s: Situation) -> str:
+    if s.state == "impl_queue":
+        return "registered"  # 实施部经理: a routed problem back to 开发部
+    if s.dept == "impl":
+        return "impl_queue"
+    return "ready_to_assign" if s.type == R else "registered"  # a requirement's fee stays agreed
+
+
+# Where a corrected type or unit puts a ticket that still waits in a queue: where a new registration
+# would go (a stopped unit's to 市场部 first, consultations to 实施部, the rest to 开发部).
+def _intake(ticket_type: str, stopped: bool) -> str:
+    return "awaiting_market" if stopped else "impl_queue" if ticket_type == C else "registered"
+
+
+NEW_TYPE = {M: C, R: M, C: M}  # the correction "edit:type" makes
+
+
+# 客服 corrects any open ticket; the managers those past 市场部's gate
+EDITORS = {**_from("cs", states=OPEN_STATES), **_from(*MANAGERS, states=OPEN_STATES - {"awaiting_market"})}
+
+
+def _edit_type_to(s: Situation) -> str:
+    return _intake(NEW_TYPE[s.type], s.stopped)
+
+
+def _edit_unit_to(s: Situation) -> str:
+    """To the other unit (stopped ↔ ordinary): moves only into or out of 市场部's hands, only in a queue."""
+    if s.state not in QUEUED_STATES:
+        return s.state
+    new = _intake(s.type, not s.stopped)
+    return new if "awaiting_market" in (new, s.state) else s.state
+
+
+def _edit_notifies(to: Callable[[Situation], str]) -> Callable[[Situation], set[str]]:
+    who = {"registered": "dev_manager", "impl_queue": "impl_manager", "awaiting_market": "market"}
+    return lambda s: set() if to(s) == s.state else {who[to(s)]}
 
 
 EXPECTED: dict[str, Rule] = {
@@ -168,8 +231,7 @@ EXPECTED: dict[str, Rule] = {
         "assign", {**_from("dev_manager", states={"registered", "ready_to_assign"}),
                    **_from("impl_manager", states={"impl_queue"})},
         to="assigned",
-        # consultations are answered, not assigned
-        types=frozenset({M, R}),
+        # every type: 实施部经理 may give a consultation to a particular implementation engineer (issue 14)
         # a new requirement passes the fee gate before it can be assigned
         only_if=lambda s: not (s.type == R and s.state == "registered"),
         notifies=lambda s: {_assignee_for(s), "cs"}),
@@ -205,6 +267,39 @@ EXPECTED: dict[str, Rule] = {
         # back to the previous assignee: only a ticket that had one
         only_if=lambda s: s.assignee is not None, notifies=lambda s: {s.assignee}),
     "comment": Rule("comment", {"anyone": ALL_STATES}, to=None),
+    # --- actions for real days (issue 14) ---
+    "reassign": Rule(
+        "reassign", _from(*MANAGERS, states={"assigned", "waiting_customer"}), to=None, own_department=True,
+        notifies=lambda s: {s.assignee, _other_engineer(s)}),  # the previous and the new assignee
+    "reassign:new_deadline": Rule(
+        "reassign", _from(*MANAGERS, states={"assigned", "waiting_customer"}), to=None, own_department=True,
+        notifies=lambda s: {s.assignee, _other_engineer(s)}),
+    "change_deadline": Rule(
+        "change_deadline", _from(*MANAGERS, states={"assigned"}), to=None, own_department=True,
+        notifies=lambda s: {s.assignee, "cs"}),  # 客服 tells the customer again
+    "request_deadline_change": Rule(
+        "request_deadline_change", {"assignee": frozenset({"assigned"})}, to=None,
+        notifies=lambda s: {_manager_of(s.dept)}),
+    "hand_back": Rule(
+        "hand_back", {"assignee": frozenset({"assigned"}), **_from("impl_manager", states={"impl_queue"})},
+        to=_hand_back_to,
+        # a consultation waiting in 实施部 has no other queue to go back to
+        only_if=lambda s: not (s.state == "impl_queue" and s.type == C),
+        notifies=lambda s: {_manager_of("impl" if _hand_back_to(s) == "impl_queue" else "dev")}),
+    "wait_customer": Rule(
+        "wait_customer", {"assignee": frozenset({"assigned"}), **_from(*MANAGERS, states={"assigned"})},
+        to="waiting_customer", own_department=True, notifies=lambda s: {"cs"}),
+    "resume": Rule(
+        "resume", {"assignee": frozenset({"waiting_customer"}), **_from(*MANAGERS, "cs", states={"waiting_customer"})},
+        to="assigned", own_department=True, notifies=lambda s: {s.assignee, "cs"}),
+    "edit:fields": Rule("edit", EDITORS, to=None),
+    "edit:type": Rule(
+        "edit", EDITORS, to=_edit_type_to,
+        # once assigned the type is fixed (the assignee hands the ticket back first)
+        only_if=lambda s: s.state in QUEUED_STATES, notifies=_edit_notifies(_edit_type_to)),
+    "edit:unit": Rule(
+        "edit", EDITORS, to=_edit_unit_to,
+        notifies=_edit_notifies(_edit_unit_to)),
 }
 VARIANTS = list(EXPECTED)
 
@@ -219,21 +314,22 @@ class Success:
 def expect(s: Situation, variant: str, persona: str):
     """Success(...) or the exception class SPEC §3 calls for."""
     rule = EXPECTED[variant]
+    role = ROLE_OF[persona]
     if "anyone" in rule.who:
         states = rule.who["anyone"]
-    elif "assignee" in rule.who:
-        if persona != s.assignee:
+    else:  # the assignee, and/or the roles named (a manager only in their own department, where so)
+        states, entitled = set(), False
+        if "assignee" in rule.who and persona == s.assignee:
+            entitled, states = True, states | rule.who["assignee"]
+        if role in rule.who and not (rule.own_department and role in MANAGES and MANAGES[role] != s.dept):
+            entitled, states = True, states | rule.who[role]
+        if not entitled:
             return NotAllowed
-        states = rule.who["assignee"]
-    elif ROLE_OF[persona] in rule.who:
-        states = rule.who[ROLE_OF[persona]]
-    else:
-        return NotAllowed
     if s.state not in states or s.type not in rule.types or not rule.only_if(s):
         return WrongState
     if rule.to is None:  # no state change: the ticket keeps its state and closing reason
         return Success(s.state, s.close_reason, frozenset(rule.notifies(s)) - {persona})
-    to = rule.to[s.type] if isinstance(rule.to, dict) else rule.to
+    to = rule.to[s.type] if isinstance(rule.to, dict) else rule.to(s) if callable(rule.to) else rule.to
     return Success(to, rule.close_reason, frozenset(rule.notifies(s)) - {persona})
 
 
@@ -247,6 +343,7 @@ class World:
     tickets: dict[str, int] = field(default_factory=dict)  # situation → ticket id
     original_number: str = ""
     original_id: int = 0
+    units: dict = field(default_factory=dict)  # stopped? → unit id
     # Strong references: the session's identity map is weak, and reloading a user with its roles
     # for every case would dominate the matrix's run time.
     loaded: dict = field(default_factory=dict)
@@ -265,9 +362,11 @@ class World:
             self.loaded[key] = db.session.get(Ticket, self.tickets[situation])
         return self.loaded[key]
 
-    def data_for(self, variant: str, state: str) -> tuple[str, dict]:
-        """The action key and valid data for a variant on a ticket in `state`."""
+    def data_for(self, variant: str, state: str, s: Situation | None = None) -> tuple[str, dict]:
+        """The action key and valid data for a variant on a ticket in `state` (of situation `s`)."""
         deadline = (utcnow() + timedelta(days=3)).replace(microsecond=0)
+        later = (utcnow() + timedelta(days=5)).replace(microsecond=0)
+        other = self.users[_other_engineer(s)] if s else self.users["engineer_other"]
         data = {
             "record_contact:proceed": {"outcome": "proceed", "text": "客户已续签维护合同"},
             "record_contact:declined": {"outcome": "declined", "text": "客户不再续费"},
@@ -290,6 +389,16 @@ class World:
             "close": {"note": "关闭"},
             "reopen": {"reason": "客户反映问题再次出现", "deadline": deadline},
             "comment": {"text": "内部备注", "has_files": False},
+            "reassign": {"assignee_id": other, "deadline": None, "reason": "工程师病假"},
+            "reassign:new_deadline": {"assignee_id": other, "deadline": later, "reason": "换人，需要更多时间"},
+            "change_deadline": {"deadline": later, "reason": "需要等待硬件到货"},
+            "request_deadline_change": {"deadline": later, "reason": "问题比预想复杂"},
+            "hand_back": {"reason": "不是我的问题"},
+            "wait_customer": {"reason": "等待客户提供数据"},
+            "resume": {"deadline": None, "text": "客户已提供数据"},
+            "edit:fields": {"reporter_phone": "13900139000", "summary": "打印机卡纸", "description": "更正的描述"},
+            "edit:type": {"type": NEW_TYPE[s.type] if s else R},
+            "edit:unit": {"customer_id": self.units[not s.stopped] if s else self.units[False]},
         }[variant]
         return EXPECTED[variant].action, data
 
@@ -311,6 +420,7 @@ def world(app):
     w = World(users)
     units = {False: create_unit("矩阵测试人民医院", status=MaintenanceStatus.ORDINARY).id,
              True: create_unit("矩阵测试停保医院", status=MaintenanceStatus.STOPPED).id}
+    w.units = units
 
     def register(ticket_type: str, stopped: bool) -> Ticket:
         intake = ops.Intake(channel="hotline", customer_id=units[stopped], type=ticket_type, reporter_name="刘建国",
@@ -327,6 +437,7 @@ def world(app):
         assert (t.state, t.close_reason, t.urgent, t.deadline_notified_at is not None) == (
             s.state, s.close_reason, s.urgent, s.told), f"situation {s.key} was not built as described"
         assert t.assignee_id == (users[s.assignee] if s.assignee else None), s.key
+        assert t.handling_department == s.dept, s.key
         w.tickets[s.key] = t.id
     db.session.commit()
     w.loaded.clear()
@@ -418,7 +529,7 @@ def test_action_does_what_spec_says_or_is_refused_without_writing(world, situati
 def check_case(world: World, s: Situation, variant: str, persona: str) -> None:
     ticket = world.ticket(s.key)
     actor = world.user(persona)
-    key, data = world.data_for(variant, s.state)
+    key, data = world.data_for(variant, s.state, s)
     want = expect(s, variant, persona)
 
     if not isinstance(want, Success):
@@ -442,7 +553,8 @@ def check_case(world: World, s: Situation, variant: str, persona: str) -> None:
     assert stored.id == event.id
     assert (stored.action, stored.from_state, stored.to_state, stored.actor_id) == (key, s.state, want.to, actor.id)
     assert counts_after["events"] == counts["events"] + 1
-    assert after["version"] == before["version"] + (0 if key == "comment" else 1)
+    # a note and a request for a new deadline leave the ticket's row alone
+    assert after["version"] == before["version"] + (0 if key in ("comment", "request_deadline_change") else 1)
     assert counts_after["callbacks"] == counts["callbacks"] + (1 if key == "callback" else 0)
     assert counts_after["tickets"] == counts["tickets"]
 
@@ -530,7 +642,73 @@ def _records_comment(w, s, before, after, data, event, actor):
     assert event.text == "内部备注"
 
 
+def _records_reassign(w, s, before, after, data, event, actor):
+    assert after["assignee_id"] == data["assignee_id"] != before["assignee_id"]
+    assert db.session.get(TicketAssignee, (after["id"], data["assignee_id"])) is not None, "the new one sees it"
+    assert (event.data["previous_assignee_id"], event.data["assignee_id"]) == (before["assignee_id"],
+                                                                             data["assignee_id"])
+    if data["deadline"]:
+        assert after["deadline"] == data["deadline"] and after["deadline_notified_at"] is None, \
+            "a new deadline is told to the customer again"
+    else:
+        assert (after["deadline"], after["deadline_notified_at"]) == (before["deadline"],
+                                                                      before["deadline_notified_at"])
+
+
+def _records_change_deadline(w, s, before, after, data, event, actor):
+    assert after["deadline"] == data["deadline"] and after["deadline_notified_at"] is None
+    assert after["assignee_id"] == before["assignee_id"]
+    assert event.data["previous_deadline"] == before["deadline"].isoformat() and event.text == data["reason"]
+
+
+def _records_request_deadline_change(w, s, before, after, data, event, actor):
+    assert after == before, "asking changes nothing: the manager decides"
+    assert event.data["requested_deadline"] == data["deadline"].isoformat() and event.text == data["reason"]
+
+
+def _records_hand_back(w, s, before, after, data, event, actor):
+    assert after["handling_department"] == ("impl" if after["state"] == "impl_queue" else "dev")
+    assert (after["assignee_id"], after["deadline"], after["deadline_notified_at"]) == (None, None, None)
+    if s.assignee:  # whoever worked on it keeps seeing it
+        assert db.session.get(TicketAssignee, (after["id"], w.users[s.assignee])) is not None
+    assert event.text == data["reason"]
+
+
+def _records_wait_customer(w, s, before, after, data, event, actor):
+    _records_nothing_else(w, s, before, after, data, event, actor)
+    assert event.text == data["reason"]
+
+
+def _records_resume(w, s, before, after, data, event, actor):
+    assert after["assignee_id"] == before["assignee_id"]
+    waited = db.session.scalars(select(Event).where(Event.ticket_id == after["id"], Event.action == "wait_customer")
+                                .order_by(Event.id.desc())).first()
+    moved = after["deadline"] - before["deadline"]
+    assert timedelta(0) <= moved <= utcnow() - waited.created_at + timedelta(seconds=1), \
+        "the deadline moves on by the time waited"
+    assert after["deadline_notified_at"] is None, "the customer is told the new deadline"
+
+
+def _records_edit(w, s, before, after, data, event, actor):
+    changes = event.data["changes"]
+    for name, value in data.items():
+        if name == "customer_id":
+            assert after["customer_id"] == value and event.data["customer_id"] == [before["customer_id"], value]
+            assert set(changes) == {"customer"}
+        else:
+            assert after[name] == value and changes[name] == [before[name] or "", value], name
+    if "type" in data:
+        assert (event.data["type_before"], event.data["type"]) == (s.type, data["type"])
+    changed = {k for k in after if after[k] != before[k]} - {"state", "version", "updated_at", "handling_department"}
+    assert changed == set(data), f"edit changed {changed}"
+    assert after["handling_department"] == ("impl" if after["state"] == "impl_queue" else before["handling_department"]
+                                            if after["state"] == before["state"] else "dev")
+
+
 RECORDS = {
+    "reassign": _records_reassign, "change_deadline": _records_change_deadline,
+    "request_deadline_change": _records_request_deadline_change, "hand_back": _records_hand_back,
+    "wait_customer": _records_wait_customer, "resume": _records_resume, "edit": _records_edit,
     "assign": _records_assign, "record_fee": _records_record_fee, "approve_urgent": _records_approve_urgent,
     "notify_deadline": _records_notify_deadline, "resolve": _records_resolve, "answer": _records_answer,
     "callback": _records_callback, "reject": _records_reject, "reopen": _records_reopen,
@@ -555,7 +733,10 @@ def test_available_actions_are_exactly_those_spec_allows(world, situation, perso
 def test_the_table_covers_every_action_of_the_spec_vocabulary():
     spec_actions = {"record_contact", "suspend_for_fee", "record_fee", "assign", "route_to_impl", "reject",
                     "approve_urgent", "notify_deadline", "resolve", "answer", "callback", "close", "reopen",
-                    "comment"}
+                    "comment",
+                    # issue 14: days as they are
+                    "reassign", "change_deadline", "request_deadline_change", "hand_back", "wait_customer",
+                    "resume", "edit"}
     assert set(workflow.ACTIONS) == spec_actions == {r.action for r in EXPECTED.values()}
 
 
