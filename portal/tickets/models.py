@@ -192,3 +192,15 @@ class Callback(db.Model):
     made_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     made_by = relationship("User", lazy="joined")
+
+
+class SavedView(db.Model):
+    """A person's named ticket list: the list's query string, normalised by its GET form (listing.Filters)."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_saved_views_user_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(40))
+    query: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
