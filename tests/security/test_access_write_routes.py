@@ -31,6 +31,7 @@ NOT_PARAMETRIZED = {
                     "user_id are ignored (tests/security/test_privilege_fields.py)",
     "auth.end_other_sessions": "no object: ends the caller's own other sessions only "
                                "(tests/auth/test_session_list.py)",
+    "tickets.view_create": "no object: saves a view for the caller only (tests/tickets/test_lists_for_people.py)",
 }
 
 
@@ -188,6 +189,22 @@ ATTACKS: dict[str, list[Attack]] = {
     "admin.end_sessions": [Attack(but("admin"), lambda w: dict(user_id=w.users["admin"].id))],
     "admin.rename_department": [Attack(but("admin"), lambda w: dict(key="dev"), lambda w: {"d2-name": "改名"})],
     "admin.jobs.retry": [Attack(but("admin"), lambda w: dict(job_id="deliver-1"))],
+    "tickets.bulk_action": [
+        Attack(("engineer",), lambda w: {}, lambda w: dict(action="comment", text="写入尝试", t=[
+            f"{w.tickets[k].number}:{w.tickets[k].version}" for k in ("others", "impl_others", "awaiting_market")]),
+            expect=(200,), why="tickets outside the engineer's visibility: each refused as not found, none written"),
+        Attack(("impl_engineer",), lambda w: {}, lambda w: dict(action="comment", text="写入尝试", t=[
+            f"{w.tickets[k].number}:{w.tickets[k].version}" for k in ("others", "impl_others", "registered")]),
+            expect=(200,), why="tickets outside the implementation engineer's visibility"),
+        Attack(but("dev_manager", "impl_manager"), lambda w: {}, lambda w: dict(
+            action="assign", assignee_id=w.users["engineer"].id,
+            deadline=(date.today() + timedelta(days=3)).isoformat() + "T10:00",
+            t=[f"{w.tickets['registered'].number}:{w.tickets['registered'].version}"]),
+            expect=(403,), why="a role the workflow never lets assign"),
+    ],
+    "tickets.view_delete": [
+        Attack(but("cs"), lambda w: dict(view_id=w.saved_view_id), expect=(404,), why="another user's saved view"),
+    ],
 }
 
 
@@ -197,6 +214,12 @@ def world(users, ticket_factory, unit_factory):
 
     w = build_world(users, ticket_factory, unit_factory)
     w.import_token = importer.stash([{"name": "导入单位"}], "单位.xlsx", w.users["cs"])
+    from portal.tickets.models import SavedView
+
+    view = SavedView(user_id=w.users["cs"].id, name="客服的视图", query="urgent=1")
+    db.session.add(view)
+    db.session.commit()
+    w.saved_view_id = view.id
     return w
 
 
