@@ -1,0 +1,64 @@
+"""The ticket list for people, in the browser at 1366×768 (issue 14, item 4): bulk assignment of five tickets,
+one of them changed by someone else meanwhile (four done, one refused and said why), and a saved view that
+appears in its owner's menu."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from playwright.sync_api import expect
+
+from portal.auth.models import User
+from portal.extensions import db
+from portal.tickets.models import Ticket
+from portal.tickets import operations as ops
+from tests.browser.ui import local_input, login, release_db
+
+
+def test_bulk_assign_five_one_stale_four_done_one_refused(page, users, ticket_factory):
+    tickets = [ticket_factory(summary=f"批量分派{i}") for i in range(5)]
+    numbers = [t.number for t in tickets]
+    stale_id, engineer_id, market_id = tickets[2].id, users["engineer"].id, users["market"].id
+    release_db()
+    login(page, "dev_manager")
+    page.goto("/tickets?state=registered&sort=oldest")
+    for n in numbers:
+        box = page.locator(f"input[type=checkbox][name=t][value^='{n}:']")
+        expect(box).to_be_visible()
+        box.check()
+    # meanwhile 市场部 approves one as urgent: the version the list showed is no longer the ticket's
+    ops.take_action(db.session.get(Ticket, stale_id), "approve_urgent", db.session.get(User, market_id),
+                    {"request": "客户邮件要求加急"})
+    release_db()
+    page.select_option("#bulk-action", "assign")
+    page.select_option("#bulk-assignee", str(engineer_id))
+    page.fill("#bulk-deadline", local_input(3))
+    with page.expect_navigation():
+        page.click("#bulk-form button[type=submit]")
+    assert urlsplit(page.url).path == "/tickets/bulk"
+    expect(page.locator(".bulk-summary")).to_contain_text("完成 4 张，拒绝 1 张")
+    done = page.locator(".bulk-done li")
+    expect(done).to_have_count(4)
+    refused = page.locator(".bulk-refused li")
+    expect(refused).to_have_count(1)
+    expect(refused).to_contain_text(numbers[2])
+    expect(refused).to_contain_text("他人已作修改")
+
+
+def test_a_saved_view_appears_in_the_navigation(page, users, ticket_factory):
+    ticket_factory(channel="email", summary="邮件来的问题")
+    release_db()
+    login(page, "cs")
+    page.goto("/tickets")
+    page.select_option("#f-channel", "email")
+    page.wait_for_url("**/tickets?*channel=email*")
+    page.fill("#view-name", "邮件渠道")
+    with page.expect_navigation():
+        page.click("form.save-view button[type=submit]:not([form])")
+    nav_link = page.locator("header nav .saved-views a", has_text="邮件渠道")
+    expect(nav_link).to_be_visible()
+    page.goto("/")
+    expect(nav_link).to_be_visible()
+    with page.expect_navigation():
+        nav_link.click()
+    assert "channel=email" in page.url
+    expect(page.locator("#f-channel")).to_have_value("email")
