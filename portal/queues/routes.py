@@ -2,6 +2,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from portal.core.enums import Role
 from portal.core.kernel import can
 from portal.extensions import db
 from portal.hotline.models import HotlineRecord
@@ -23,5 +24,25 @@ def home():
             list(db.session.scalars(select(HotlineRecord).where(HotlineRecord.ticket_id.is_(None))
                                     .order_by(HotlineRecord.id.desc()).limit(10))),
         )
+    callbacks = monthly_callbacks() if can("service_plan.record") else None
     return render_template("queues/home.html", sections=sections, hotline=hotline, cap=COUNT_CAP,
-                           row_labels=row_labels())
+                           row_labels=row_labels(), callbacks=callbacks)
+
+
+CALLBACK_ROWS = 10
+
+
+def monthly_callbacks() -> tuple[int, list[tuple]]:
+    """客服's open monthly callback reminders as a queue (issue 14): how many (capped) and the first few,
+    soonest due first, each with its unit's name — two statements, from the open-reminders index."""
+    from portal.customers.models import CustomerUnit
+    from portal.notifications.models import Reminder
+
+    open_cs = (Reminder.closed_at.is_(None), Reminder.role == Role.CS.value, Reminder.kind == "monthly_callback")
+    inner = select(Reminder.id).where(*open_cs).limit(COUNT_CAP + 1).subquery()
+    count = db.session.scalar(select(func.count()).select_from(inner))
+    rows = db.session.execute(
+        select(Reminder.customer_id, Reminder.period, Reminder.due_at, CustomerUnit.name)
+        .join(CustomerUnit, CustomerUnit.id == Reminder.customer_id)
+        .where(*open_cs).order_by(Reminder.due_at, Reminder.id).limit(CALLBACK_ROWS)).all()
+    return count, rows
