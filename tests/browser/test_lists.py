@@ -62,3 +62,26 @@ def test_a_saved_view_appears_in_the_navigation(page, users, ticket_factory):
         nav_link.click()
     assert "channel=email" in page.url
     expect(page.locator("#f-channel")).to_have_value("email")
+
+
+def test_unit_filter_picked_by_name_and_live_search_reacts_to_pasted_text(page, ticket_factory, unit_factory):
+    a, b = unit_factory(name="北京积水潭医院"), unit_factory(name="上海瑞金医院")
+    ta, tb = ticket_factory(unit=a, summary="积水潭的打印机"), ticket_factory(unit=b, summary="瑞金的扫描仪")
+    na, nb = ta.number, tb.number
+    release_db()
+    login(page, "cs")
+    page.goto("/tickets")
+    page.fill("#f-unit-q", "积水潭")
+    option = page.locator("#f-unit-options input[name=customer_id]")
+    expect(option).to_have_count(1)
+    option.check()
+    page.wait_for_url("**/tickets?*customer_id=*")
+    expect(page.locator("#results")).to_contain_text(na)
+    expect(page.locator("#results")).not_to_contain_text(nb)
+    assert "customer_q" not in page.url  # the look-up box is not part of the list's address
+    # live search on `input`: text put in without a key press (as a mouse paste does) still searches
+    page.goto("/tickets")
+    page.locator("#q").evaluate("el => { el.value = '扫描仪'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    page.wait_for_url("**/tickets?*q=*")
+    expect(page.locator("#results")).to_contain_text(nb)
+    expect(page.locator("#results")).not_to_contain_text(na)
