@@ -21,10 +21,10 @@ def test_bulk_assign_five_one_stale_four_done_one_refused(page, users, ticket_fa
     release_db()
     login(page, "dev_manager")
     page.goto("/tickets?state=registered&sort=oldest")
+    page.check("input[data-check-all=bulk-form]")  # tick all on this page: exactly these five
     for n in numbers:
-        box = page.locator(f"input[type=checkbox][name=t][value^='{n}:']")
-        expect(box).to_be_visible()
-        box.check()
+        expect(page.locator(f"input[type=checkbox][name=t][value^='{n}:']")).to_be_checked()
+    expect(page.locator("input[type=checkbox][name=t]:checked")).to_have_count(5)
     # meanwhile 市场部 approves one as urgent: the version the list showed is no longer the ticket's
     ops.take_action(db.session.get(Ticket, stale_id), "approve_urgent", db.session.get(User, market_id),
                     {"request": "客户邮件要求加急"})
