@@ -92,7 +92,7 @@ class Filters:
 
     @classmethod
     def from_args(cls, args: MultiDict) -> "Filters":
-        states = [s for s in args.getlist("state") if s in State._value2member_map_]
+        states = list(dict.fromkeys(s for s in args.getlist("state") if s in State._value2member_map_))
         t = args.get("type", "")
         channel = args.get("channel", "")
         sort = args.get("sort", "urgent")

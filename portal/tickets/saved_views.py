@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.tickets.models import SavedView
 
 MAX_PER_USER = 20  # what the menu shows; more would not fit
+QUERY_MAX = 1000  # the column's length
 
 
 class ViewError(ValueError):
@@ -29,6 +30,8 @@ def save(user: User, name: str, query: str) -> SavedView:
     name = (name or "").strip()[:40]
     if not name:
         raise ViewError(str(_l("Give the view a name.")))
+    if len(query) > QUERY_MAX:  # (normalising can lengthen a query: 2026-1-5 → 2026-01-05)
+        raise ViewError(str(_l("This list has too many filters to save as a view.")))
     existing = db.session.scalar(select(SavedView).where(SavedView.user_id == user.id, SavedView.name == name))
     if existing is not None:  # the same name again: the view now shows this list
         existing.query = query

@@ -280,3 +280,13 @@ def test_list_shows_bulk_controls_only_for_possible_actions(auth, users, ticket_
     assert 'id="bulk-form"' in dm and 'value="assign"' in dm and f'value="{t.number}:' in dm
     cs = auth.client_for("cs").get("/tickets").get_data(as_text=True)
     assert 'id="bulk-form"' in cs and '<option value="assign">' not in cs  # cs may only comment
+
+
+def test_a_long_hostile_view_query_is_saved_within_its_column_or_refused_never_a_500(auth, users):
+    c = auth.client_for("cs")
+    query = "&".join(f"date_from=2026-1-{1 + i % 9}&q={'长' * 90}" for i in range(12))[:1000]
+    query += "&" + "&".join(["state=closed", "state=registered"] * 20)
+    r = c.post("/tickets/views", data={"name": "很长", "query": query[:1000]})
+    assert r.status_code == 303
+    view = db.session.scalar(select(SavedView).where(SavedView.user_id == users["cs"].id))
+    assert view is None or len(view.query) <= 1000
