@@ -4,6 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal.core import htmx, uploads
 from portal.core.kernel import requires
@@ -147,9 +148,11 @@ def view_create():
     try:
         saved_views.save(current_user, form.name.data, query)
         db.session.commit()
-    except saved_views.ViewError as e:
+    except (saved_views.ViewError, IntegrityError) as e:
+        # (IntegrityError: the same name saved twice at once, e.g. a double click — the first one stands)
         db.session.rollback()
-        flash(str(e), "error")
+        flash(str(e) if isinstance(e, saved_views.ViewError) else _("A view of that name exists already."),
+              "error")
         return redirect(url_for("tickets.index") + ("?" + query if query else ""), 303)
     flash(_("View “%(name)s” saved: it is in the menu.", name=form.name.data.strip()), "success")
     return redirect(url_for("tickets.index") + ("?" + query if query else ""), 303)

@@ -290,3 +290,15 @@ def test_a_long_hostile_view_query_is_saved_within_its_column_or_refused_never_a
     assert r.status_code == 303
     view = db.session.scalar(select(SavedView).where(SavedView.user_id == users["cs"].id))
     assert view is None or len(view.query) <= 1000
+
+
+def test_saving_a_view_under_its_name_again_updates_it_and_a_person_has_at_most_twenty(auth, users):
+    c = auth.client_for("cs")
+    c.post("/tickets/views", data={"name": "加急", "query": "urgent=1"})
+    c.post("/tickets/views", data={"name": "加急", "query": "urgent=1&channel=email"})
+    views = list(db.session.scalars(select(SavedView).where(SavedView.user_id == users["cs"].id)))
+    assert [(v.name, v.query) for v in views] == [("加急", "channel=email&urgent=1")]
+    for i in range(25):
+        c.post("/tickets/views", data={"name": f"视图{i}", "query": "urgent=1"})
+    assert db.session.scalar(select(db.func.count()).select_from(SavedView).where(
+        SavedView.user_id == users["cs"].id)) == 20
