@@ -144,3 +144,35 @@ def test_actions_on_invisible_or_forbidden_tickets_write_nothing(auth, tickets, 
         assert r.status_code == 404
     db.session.expire_all()
     assert db.session.query(Event).count() == before
+
+
+@pytest.mark.parametrize("role", ALL)
+def test_jump_box_opens_only_visible_tickets_and_says_not_found_otherwise(auth, tickets, role):
+    """/tickets/jump (issue 14): a ticket outside the user's visibility is 'not found', like a missing one —
+    by its whole number and by its digits alike; the answer never names or links the hidden ticket."""
+    c = auth.client_for(role)
+    for key, t in tickets.items():
+        visible = role in FULL or role in VISIBLE_TO[key]
+        for n in (t.number, str(t.id)):
+            r = c.get("/tickets/jump", query_string={"n": n})
+            assert r.status_code == 302, (role, key, n)
+            opened = r.headers["Location"].endswith(f"/tickets/{t.number}")
+            assert opened == visible, (role, key, n)
+            if not visible:
+                assert t.number not in c.get(r.headers["Location"]).get_data(as_text=True).replace(
+                    f"问题单 {n}", "")  # the message repeats what was typed, nothing more
+
+
+@pytest.mark.parametrize("role", ALL)
+def test_bulk_comment_writes_only_on_tickets_the_role_sees(auth, tickets, role):
+    from portal.tickets.models import Event
+
+    c = auth.client_for(role)
+    items = [f"{t.number}:{t.version}" for t in tickets.values()]
+    r = c.post("/tickets/bulk", data={"action": "comment", "text": "批量", "t": items})
+    assert r.status_code == 200
+    db.session.expire_all()
+    for key, t in tickets.items():
+        wrote = db.session.query(Event).filter_by(ticket_id=t.id, action="comment").count()
+        # a note is for anyone who sees the ticket (the workflow's `comment`, reference viewers included)
+        assert wrote == (1 if role in FULL or role in VISIBLE_TO[key] else 0), (role, key)

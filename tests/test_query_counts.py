@@ -18,6 +18,9 @@ PAGES = [  # (user, path) — each page seen by someone it shows rows to
     ("cs", "/"), ("dev_manager", "/"), ("engineer", "/"), ("market", "/"),
     ("cs", "/tickets"), ("engineer", "/tickets"),
     ("cs", "/tickets?q=打印"), ("engineer", "/tickets?q=打印"), ("cs", "/tickets?q=打印&type=maintenance"),
+    ("cs", "/tickets?channel=hotline&type=maintenance&urgent=0&sort=oldest"),
+    ("dev_manager", "/tickets?state=registered&channel=hotline&sort=newest"),  # with the bulk controls
+    ("engineer", "/tickets?assignee_id=1&date_from=2026-01-01&date_to=2030-12-31&sort=deadline"),
     ("cs", "/customers"), ("cs", "/customers?q=医院"),
     ("cs", "/hotline"),
     ("cs", "/service-plan"),

@@ -3,9 +3,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from portal.complaints.models import Complaint, ComplaintState
+from portal.core.enums import Role
 from portal.core.kernel import can
+from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.hotline.models import HotlineRecord
+from portal.notifications.models import Reminder
 from portal.queues.definitions import COUNT_CAP, home_sections
 from portal.tickets.listing import row_labels
 
@@ -31,5 +34,23 @@ def home():
             select(Complaint).where(Complaint.handler_id == current_user.id,
                                     Complaint.state == ComplaintState.RECEIVED.value)
             .order_by(Complaint.received_at).limit(HOME_COMPLAINTS + 1)))
+    callbacks = monthly_callbacks() if can("service_plan.record") else None
     return render_template("queues/home.html", sections=sections, hotline=hotline, cap=COUNT_CAP,
-                           row_labels=row_labels(), complaints=complaints, complaints_shown=HOME_COMPLAINTS)
+                           row_labels=row_labels(), complaints=complaints, complaints_shown=HOME_COMPLAINTS,
+                           callbacks=callbacks)
+
+
+CALLBACK_ROWS = 10
+
+
+def monthly_callbacks() -> tuple[int, list[tuple]]:
+    """客服's open monthly callback reminders as a queue (issue 14): how many (capped) and the first few,
+    soonest due first, each with its unit's name — two statements, from the open-reminders index."""
+    open_cs = (Reminder.closed_at.is_(None), Reminder.role == Role.CS.value, Reminder.kind == "monthly_callback")
+    inner = select(Reminder.id).where(*open_cs).limit(COUNT_CAP + 1).subquery()
+    count = db.session.scalar(select(func.count()).select_from(inner))
+    rows = db.session.execute(
+        select(Reminder.customer_id, Reminder.period, Reminder.due_at, CustomerUnit.name)
+        .join(CustomerUnit, CustomerUnit.id == Reminder.customer_id)
+        .where(*open_cs).order_by(Reminder.due_at, Reminder.id).limit(CALLBACK_ROWS)).all()
+    return count, rows

@@ -237,3 +237,42 @@ def action_data(form: _ActionForm) -> dict:
         out["solved"] = {"yes": True, "no": False}.get(out["solved"])
         out["satisfaction"] = int(out["satisfaction"]) if out.get("satisfaction") else None
     return out
+
+
+class BulkForm(FlaskForm):
+    """The list's bulk action: what to do to the ticked tickets (the tickets come as `t`, number:version)."""
+    action = SelectField(_l("Action"), choices=[("assign", _l("Assign")), ("close", _l("Close")),
+                                               ("comment", _l("Internal note"))],
+                         validators=[InputRequired(REQUIRED)])
+    assignee_id = IdField(_l("Assignee"), validators=[Optional()])
+    deadline = LocalDateTimeField(_l("Deadline"), validators=[Optional()])
+    text = TextAreaField(_l("Note"), validators=[Optional(), Length(max=5000)])
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if not ok:
+            return False
+        if self.action.data == "assign":
+            if not self.assignee_id.data:
+                self.assignee_id.errors = [_l("Choose the assignee.")]
+                ok = False
+            if not self.deadline.data:
+                self.deadline.errors = [_l("Set a deadline.")]
+                ok = False
+        if self.action.data == "comment" and not (self.text.data or "").strip():
+            self.text.errors = [REQUIRED]
+            ok = False
+        return ok
+
+    def action_data(self) -> dict:
+        text = (self.text.data or "").strip()
+        if self.action.data == "assign":
+            return {"assignee_id": self.assignee_id.data, "deadline": self.deadline.utc(), "analysis": text}
+        if self.action.data == "close":
+            return {"note": text}
+        return {"text": text}
+
+
+class SavedViewForm(FlaskForm):
+    name = StringField(_l("Name of the view"), validators=[DataRequired(REQUIRED), Length(max=40)])
+    query = HiddenField()

@@ -17,7 +17,7 @@ from sqlalchemy.orm import defaultload
 from werkzeug.datastructures import MultiDict
 
 from portal.auth.models import User
-from portal.core.enums import CloseReason, State, TicketType
+from portal.core.enums import Channel, CloseReason, State, TicketType
 from portal.core.pagination import Key, Keyset
 from portal.core.params import BoundedDateField, CursorField, IdField, QueryForm, parse_id, parse_int
 from portal.core.timeutil import from_local, utcnow
@@ -69,6 +69,7 @@ class ListArgs(QueryForm):
 class Filters:
     state: list[str] = field(default_factory=list)
     type: str = ""
+    channel: str = ""
     customer_id: int | None = None
     assignee_id: int | None = None
     urgent: bool = False
@@ -91,14 +92,16 @@ class Filters:
 
     @classmethod
     def from_args(cls, args: MultiDict) -> "Filters":
-        states = [s for s in args.getlist("state") if s in State._value2member_map_]
+        states = list(dict.fromkeys(s for s in args.getlist("state") if s in State._value2member_map_))
         t = args.get("type", "")
+        channel = args.get("channel", "")
         sort = args.get("sort", "urgent")
         department, maintenance, deadline = (args.get(k, "") for k in ("department", "maintenance", "deadline"))
         parsed = ListArgs(args)
         return cls(
             state=states,
             type=t if t in TicketType._value2member_map_ else "",
+            channel=channel if channel in Channel._value2member_map_ else "",
             customer_id=parsed.customer_id.data,
             assignee_id=parsed.assignee_id.data,
             urgent=args.get("urgent") in ("1", "on", "true"),
@@ -132,12 +135,41 @@ class Filters:
         return out
 
 
+def normal_query(args: MultiDict) -> str:
+    """The list's query string as its form reads it (what it ignores dropped, keys in order, no cursor):
+    what a saved view stores, so that two spellings of one list are one view."""
+    from urllib.parse import urlencode
+
+    f = Filters.from_args(args)
+    d = f.query_args(after="")
+    if d.get("sort") == Filters.sort:  # the default says nothing
+        del d["sort"]
+    return urlencode(sorted(d.items()), doseq=True)
+
+
+ASSIGNEE_CHOICES_MAX = 200
+
+
+def assignee_choices() -> list[tuple[int, str]]:
+    """The people tickets are assigned to (engineers of both departments), for the assignee filter and
+    bulk assignment — one query, bounded."""
+    from portal.auth.models import UserRole
+    from portal.core.enums import Role
+
+    return [(i, n) for i, n in db.session.execute(
+        select(User.id, User.display_name).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role.in_([Role.ENGINEER.value, Role.IMPL_ENGINEER.value]), User.active.is_(True))
+        .distinct().order_by(User.display_name, User.id).limit(ASSIGNEE_CHOICES_MAX))]
+
+
 def _not_understood(args: MultiDict) -> tuple[str, ...]:
     """The names of the filters given a value the list cannot use (they are ignored, and the page says so)."""
     checks = {  # numbers and dates: ListArgs
         "department": lambda v: v in conditions.DEPARTMENTS, "maintenance": conditions.valid_level,
         "deadline": lambda v: v in conditions.DEADLINE_OUTCOMES,
         "solved": lambda v: v in ("1", "on", "true"), "responded": lambda v: v in ("1", "on", "true"),
+        "sort": lambda v: v in SORTS, "type": lambda v: v in TicketType._value2member_map_,
+        "channel": lambda v: v in Channel._value2member_map_,
     }
     return tuple(k for k, ok in checks.items() if args.get(k) not in (None, "") and not ok(args.get(k)))
 
@@ -161,6 +193,8 @@ def choices(f: "Filters") -> dict:
 
     return {
         "type_choices": TicketType.choices(),
+        "channel_choices": Channel.choices(),
+        "assignee_choices": assignee_choices(),
         "sort_choices": list(SORT_TITLES.items()),
         "queue_title": BY_KEY[f.queue].title if f.queue else "",
         "row_labels": row_labels(),
@@ -175,6 +209,7 @@ FILTER_TITLES = {
     "customer_id": _l("Customer unit"), "assignee_id": _l("Assignee"), "date_from": _l("Registered from"),
     "date_to": _l("Registered to"), "department": _l("Department"), "maintenance": _l("Maintenance level"),
     "solved": _l("Solved"), "responded": _l("Assigned"), "deadline": _l("Deadline"),
+    "sort": _l("Sort"), "type": _l("Type"), "channel": _l("Channel"),
 }
 DEADLINE_TITLES = {"kept": _l("kept (resolved by the deadline)"),
                    "missed": _l("missed (resolved late, or open past the deadline)")}
@@ -247,6 +282,8 @@ def _filtered(stmt, f: Filters, user: User):
         stmt = stmt.where(Ticket.state.in_(f.state))
     if f.type:
         stmt = stmt.where(Ticket.type == f.type)
+    if f.channel:
+        stmt = stmt.where(Ticket.channel == f.channel)
     if f.customer_id:
         stmt = stmt.where(Ticket.customer_id == f.customer_id)
     if f.assignee_id:
@@ -376,3 +413,34 @@ def _marks(rows: list[tuple[Ticket, bool]], words: tuple[str, ...]) -> dict[int,
     return out
 
 
+
+
+JUMP_FIRST_YEAR = 2000
+
+
+def find_by_number(raw: str, user: User) -> Ticket | None:
+    """The ticket a jump box means, if this user may see it: a whole number (SH-2026-000017, any case),
+    or its digits (17 → SH-<this year>-000017, else that serial in any year when only one has it).
+    A ticket the user may not see is not found, like a missing one."""
+    import re
+
+    from portal.core.timeutil import to_local
+
+    text = (raw or "").strip().upper()[:30]
+    if re.fullmatch(r"SH-\d{4}-\d{1,12}", text):
+        return db.session.scalar(access.restrict(select(Ticket).where(Ticket.number == text), user))
+    digits = text.removeprefix("SH").strip("-")
+    if not re.fullmatch(r"\d{1,12}", digits) or int(digits) == 0:
+        return None
+    serial = f"{int(digits):06d}"
+    year = to_local(utcnow()).year
+    this_year = f"SH-{year}-{serial}"
+    # Equality on the unique number for each year the portal can have numbered (an index look-up each;
+    # a LIKE on the number's tail would scan a million rows).
+    candidates = [f"SH-{y}-{serial}" for y in range(JUMP_FIRST_YEAR, year + 2)]
+    found = list(db.session.scalars(access.restrict(
+        select(Ticket).where(Ticket.number.in_(candidates)), user).order_by(Ticket.id).limit(2)))
+    exact = [t for t in found if t.number == this_year]
+    if exact:
+        return exact[0]
+    return found[0] if len(found) == 1 else None

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal.complaints.models import Complaint
 from portal.core import htmx, uploads
@@ -19,9 +20,9 @@ from portal.hotline.models import HotlineRecord
 from portal.hotline.roster import on_duty_now
 from portal.hotline.operations import AlreadyLinked
 from portal.notifications.reading import mark_ticket_read, unread_about
-from portal.tickets import access, followers, listing, mentions, operations, workflow
-from portal.tickets.forms import (ACTION_FORMS, AssignForm, ChangeDeadlineForm, EditForm, ReassignForm, TicketForm,
-                                  action_data, prefill_from_reporter)
+from portal.tickets import access, bulk, followers, listing, mentions, operations, saved_views, workflow
+from portal.tickets.forms import (ACTION_FORMS, AssignForm, BulkForm, ChangeDeadlineForm, EditForm, ReassignForm,
+                                  SavedViewForm, TicketForm, action_data, prefill_from_reporter)
 from portal.tickets.models import Attachment, Callback, Event, Ticket
 
 bp = Blueprint("tickets", __name__)
@@ -117,7 +118,80 @@ def new():
 def index():
     params = listing.Filters.from_args(request.args)
     page = listing.fetch(params, current_user)
-    return render_page("tickets/index.html", "results", page=page, f=params, **listing.choices(params))
+    return render_page("tickets/index.html", "results", page=page, f=params, **listing.choices(params),
+                       bulk_actions=bulk.available(current_user), bulk_form=BulkForm(formdata=None),
+                       view_form=SavedViewForm(formdata=None, query=listing.normal_query(request.args)))
+
+
+@bp.get("/tickets/jump")
+@login_required
+def jump():
+    """Open a ticket by its number, or by the number's digits ("17" → SH-<this year>-000017)."""
+    raw = request.args.get("n", "")
+    ticket = listing.find_by_number(raw, current_user)
+    if ticket is None:
+        flash(_("No ticket %(n)s that you may see.", n=raw.strip()[:30]), "error")
+        return redirect(url_for("tickets.index"))
+    return redirect(url_for("tickets.show", number=ticket.number))
+
+
+@bp.post("/tickets/bulk")
+@login_required
+def bulk_action():
+    """The same action on several ticked tickets: each through the workflow, each whole or not at all."""
+    form = BulkForm()
+    items = bulk.parse_items(request.form.getlist("t"))
+    error = None
+    if not form.validate():
+        error = "; ".join(str(m) for field in form for m in field.errors) or _("Please correct the marked fields.")
+    elif form.action.data not in bulk.available(current_user):
+        return render_template("tickets/bulk.html", outcomes=[], error=_("Your role may not do this."),
+                               form=form), 403
+    elif not items:
+        error = _("Tick at least one ticket.")
+    elif len(items) > bulk.MAX_TICKETS:
+        error = _("At most %(n)d tickets at once.", n=bulk.MAX_TICKETS)
+    if error:
+        return render_template("tickets/bulk.html", outcomes=[], error=error, form=form), 422
+    outcomes = bulk.run(current_user, form.action.data, items, form.action_data())
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return render_template("tickets/bulk.html", outcomes=outcomes, error=None, form=form)
+
+
+@bp.post("/tickets/views")
+@login_required
+def view_create():
+    form = SavedViewForm()
+    if not form.validate():
+        flash("; ".join(str(m) for field in form for m in field.errors), "error")
+        return redirect(url_for("tickets.index"), 303)
+    query = listing.normal_query(saved_views.args_of(form.query.data or ""))
+    try:
+        saved_views.save(current_user, form.name.data, query)
+        db.session.commit()
+    except (saved_views.ViewError, IntegrityError) as e:
+        # (IntegrityError: the same name saved twice at once, e.g. a double click — the first one stands)
+        db.session.rollback()
+        flash(str(e) if isinstance(e, saved_views.ViewError) else _("A view of that name exists already."),
+              "error")
+        return redirect(url_for("tickets.index") + ("?" + query if query else ""), 303)
+    flash(_("View “%(name)s” saved: it is in the menu.", name=form.name.data.strip()), "success")
+    return redirect(url_for("tickets.index") + ("?" + query if query else ""), 303)
+
+
+@bp.post("/tickets/views/<view_id>/delete")
+@login_required
+def view_delete(view_id: str):
+    view = saved_views.owned_or_404(view_id, current_user)
+    name = view.name
+    db.session.delete(view)
+    db.session.commit()
+    flash(_("View “%(name)s” deleted.", name=name), "success")
+    return redirect(url_for("tickets.index"), 303)
 
 
 # --- one ticket -----------------------------------------------------------------

@@ -234,6 +234,14 @@
     if (bad) { if (!bad.hasAttribute("tabindex") && !/INPUT|SELECT|TEXTAREA/.test(bad.tagName)) bad.setAttribute("tabindex", "-1"); bad.focus(); }
   });
 
+  // A list's "tick all" box (data-check-all = the id of the form its rows' boxes belong to).
+  document.addEventListener("change", function (e) {
+    var all = e.target.closest && e.target.closest("input[data-check-all]");
+    if (!all) return;
+    var boxes = document.querySelectorAll("input[type=checkbox][form='" + all.getAttribute("data-check-all") + "']");
+    for (var i = 0; i < boxes.length; i++) boxes[i].checked = all.checked;
+  });
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", restoreTyped);
   } else {

@@ -31,6 +31,7 @@ NOT_PARAMETRIZED = {
                     "user_id are ignored (tests/security/test_privilege_fields.py)",
     "auth.end_other_sessions": "no object: ends the caller's own other sessions only "
                                "(tests/auth/test_session_list.py)",
+    "tickets.view_create": "no object: saves a view for the caller only (tests/tickets/test_lists_for_people.py)",
 }
 
 
@@ -182,6 +183,9 @@ ATTACKS: dict[str, list[Attack]] = {
         day=(date.today() + timedelta(days=4)).isoformat(), half="pm", user_id=str(w.users["cs"].id)),
         why="only the duty manager arranges the roster")],
     "hotline.roster.remove": [Attack(tuple(ALL_ROLES), lambda w: dict(shift_id=w.shift.id))],
+    # the week after the world's shift: copying "last week" would copy that shift
+    "hotline.roster.copy_week": [Attack(tuple(ALL_ROLES), lambda w: {}, lambda w: dict(
+        week=(w.shift.day + timedelta(days=7)).isoformat()), why="only the duty manager arranges the roster")],
     "service_plan.record": [Attack(but("cs"), lambda w: dict(unit_id=w.units["a"].id), lambda w: dict(
         kind="monthly", method="phone", contact_person="x", outcome="x", satisfaction="5"))],
     "admin.new_user": [Attack(but("admin"), lambda w: {}, lambda w: dict(
@@ -198,6 +202,22 @@ ATTACKS: dict[str, list[Attack]] = {
     "admin.end_sessions": [Attack(but("admin"), lambda w: dict(user_id=w.users["admin"].id))],
     "admin.rename_department": [Attack(but("admin"), lambda w: dict(key="dev"), lambda w: {"d2-name": "改名"})],
     "admin.jobs.retry": [Attack(but("admin"), lambda w: dict(job_id="deliver-1"))],
+    "tickets.bulk_action": [
+        Attack(("engineer",), lambda w: {}, lambda w: dict(action="comment", text="写入尝试", t=[
+            f"{w.tickets[k].number}:{w.tickets[k].version}" for k in ("others", "impl_others", "awaiting_market")]),
+            expect=(200,), why="tickets outside the engineer's visibility: each refused as not found, none written"),
+        Attack(("impl_engineer",), lambda w: {}, lambda w: dict(action="comment", text="写入尝试", t=[
+            f"{w.tickets[k].number}:{w.tickets[k].version}" for k in ("others", "impl_others", "registered")]),
+            expect=(200,), why="tickets outside the implementation engineer's visibility"),
+        Attack(but("dev_manager", "impl_manager"), lambda w: {}, lambda w: dict(
+            action="assign", assignee_id=w.users["engineer"].id,
+            deadline=(date.today() + timedelta(days=3)).isoformat() + "T10:00",
+            t=[f"{w.tickets['registered'].number}:{w.tickets['registered'].version}"]),
+            expect=(403,), why="a role the workflow never lets assign"),
+    ],
+    "tickets.view_delete": [
+        Attack(but("cs"), lambda w: dict(view_id=w.saved_view_id), expect=(404,), why="another user's saved view"),
+    ],
 }
 
 
@@ -209,7 +229,12 @@ def world(users, ticket_factory, unit_factory):
     w = build_world(users, ticket_factory, unit_factory)
     w.import_token = importer.stash([{"name": "导入单位"}], "单位.xlsx", w.users["cs"])
     followers.follow(w.tickets["others"], w.users["engineer2"])
+    from portal.tickets.models import SavedView
+
+    view = SavedView(user_id=w.users["cs"].id, name="客服的视图", query="urgent=1")
+    db.session.add(view)
     db.session.commit()
+    w.saved_view_id = view.id
     return w
 
 
