@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import pytest
 
 PORTAL = Path(__file__).resolve().parent.parent / "portal"
 
@@ -33,9 +32,6 @@ CORE_MAY_IMPORT = ("portal.core", "portal.extensions", "portal.config")
 APP_FACTORY = ("portal", "create_app")
 CLI_MODULES = {"portal.cli"}  # the `flask` commands' registration
 CLI_DECORATORS = {"command", "group"}  # @app.cli.command(...), @click.command(), @cli.group(...)
-
-IN_PROGRESS = pytest.mark.xfail(strict=True, reason="issue 13: kernel step in progress")
-
 
 @dataclass(frozen=True)
 class Import:
@@ -252,7 +248,6 @@ def test_no_import_cycles():
     assert not found, f"{len(found)} import cycle(s):\n" + "\n".join("  " + " → ".join(c) for c in found)
 
 
-@IN_PROGRESS
 def test_function_level_imports_are_commented():
     bad = uncommented_function_imports()
     assert not bad, (f"{len(bad)} import(s) inside a function (outside the app factory and CLI) without a comment "

@@ -15,14 +15,8 @@ CHOOSE_HANDLER = _l("Choose who is to handle it.")
 
 
 def _handler_id(value):
-    """0 is the "— choose —" choice (nobody yet); anything else a bounded user id. An empty or garbled choice is
-    "none chosen" (answered in Chinese by the form), not WTForms' English coerce error."""
-    if value in (0, "0", "", None):
-        return 0
-    try:
-        return coerce_id(value)
-    except (TypeError, ValueError):
-        return 0
+    """0 is the "— choose —" choice (nobody yet); anything else a bounded user id (else a Chinese refusal)."""
+    return 0 if value in (0, "0", "", None) else coerce_id(value)
 
 
 class ComplaintForm(FlaskForm):

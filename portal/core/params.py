@@ -19,9 +19,12 @@ from decimal import Decimal
 from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from werkzeug.routing import IntegerConverter, ValidationError as RouteMismatch
+from werkzeug.routing import IntegerConverter
+from werkzeug.routing import ValidationError as RouteMismatch
 from wtforms import DateField, DecimalField, IntegerField, StringField
 from wtforms.validators import ValidationError
+
+from portal.core.security import error_response
 
 ID_MAX = 2**31 - 1  # ids are INTEGER columns: PostgreSQL's int4 is the narrowest store we run on
 DATE_MIN = date(1900, 1, 1)  # a day either side still fits Python's and both databases' calendars
@@ -99,8 +102,6 @@ NUL_MESSAGE = _l("The request contains a NUL character, which no field accepts. 
 def _refuse_nul():
     """No text the portal keeps or looks up may hold NUL: PostgreSQL refuses it in any text value (a 500 at
     the first query), SQLite would store it. One check for every path, query argument and form field."""
-    from portal.core.security import error_response
-
     if "\x00" in request.path:
         return error_response(404, str(_l("Not found.")))
     for source in (request.args, request.form if request.method != "GET" else None):

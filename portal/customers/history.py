@@ -18,6 +18,7 @@ from portal.core.enums import CallbackKind, State
 from portal.core.kernel import kernel
 from portal.customers.models import Contact, Contract, CustomerUnit
 from portal.extensions import db
+from portal.hotline.models import HotlineRecord
 from portal.tickets import access
 from portal.tickets.models import Callback, Ticket
 
@@ -85,7 +86,6 @@ def unit_history(unit: CustomerUnit, viewer: User, today: date, *, ticket: Ticke
                                            .order_by(Contact.id).limit(CONTACT_LIMIT)))
     hotline_record_id = None
     if ticket is not None and may["hotline.use"]:
-        from portal.hotline.models import HotlineRecord
 
         hotline_record_id = db.session.scalar(select(HotlineRecord.id).where(HotlineRecord.ticket_id == ticket.id)
                                               .order_by(HotlineRecord.id).limit(1))

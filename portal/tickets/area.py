@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.core.kernel import Area, Kind, NavEntry, Permission
 from portal.tickets.access import mask_name, mask_phone
+from portal.tickets.saved_views import views_for
 from portal.tickets.workflow import ACTIONS
 
 PERMISSIONS = [
@@ -68,7 +69,6 @@ LINK_TITLES = {
 
 def saved_views_for(user) -> list:
     """The user's saved ticket views, for the menu under 工单 (one bounded query)."""
-    from portal.tickets.saved_views import views_for
 
     return views_for(user)
 

@@ -16,12 +16,32 @@ from sqlalchemy import Index, select
 from sqlalchemy.orm import defaultload
 from werkzeug.datastructures import MultiDict
 
-from portal.auth.models import User
-from portal.core.enums import Channel, CloseReason, State, TicketType
+import portal.search as search_texts
+from portal.auth.models import User, UserRole
+from portal.core.enums import (
+    Channel,
+    CloseReason,
+    DepartmentKey,
+    MaintenanceStatus,
+    Role,
+    State,
+    TicketType,
+)
 from portal.core.pagination import Key, Keyset
-from portal.core.params import BoundedDateField, CursorField, IdField, QueryForm, parse_id, parse_int
-from portal.core.timeutil import from_local, utcnow
+from portal.core.params import (
+    BoundedDateField,
+    CursorField,
+    IdField,
+    QueryForm,
+    parse_id,
+    parse_int,
+)
+from portal.core.timeutil import from_local, to_local, utcnow
+from portal.customers.models import CustomerUnit
 from portal.extensions import db
+from portal.queues.definitions import BY_KEY
+from portal.search import query as search
+from portal.search.text import highlight, snippet
 from portal.tickets import access, conditions
 from portal.tickets.models import Callback, Event, Ticket
 
@@ -153,8 +173,6 @@ ASSIGNEE_CHOICES_MAX = 200
 def assignee_choices() -> list[tuple[int, str]]:
     """The people tickets are assigned to (engineers of both departments), for the assignee filter and
     bulk assignment — one query, bounded."""
-    from portal.auth.models import UserRole
-    from portal.core.enums import Role
 
     return [(i, n) for i, n in db.session.execute(
         select(User.id, User.display_name).join(UserRole, UserRole.user_id == User.id)
@@ -188,8 +206,6 @@ SORT_TITLES = {"urgent": _l("Urgent first, newest"), "newest": _l("Newest first"
 
 
 def choices(f: "Filters") -> dict:
-    import portal.search as search_texts
-    from portal.queues.definitions import BY_KEY
 
     return {
         "type_choices": TicketType.choices(),
@@ -226,8 +242,6 @@ class Chip:
 
 def chips(f: Filters) -> list[Chip]:
     """The unit, assignee and drill-down filters in force, in words (at most two small look-ups)."""
-    from portal.core.enums import DepartmentKey, MaintenanceStatus
-    from portal.customers.models import CustomerUnit
 
     out = []
 
@@ -268,7 +282,6 @@ def _row_labels(locale: str) -> dict[str, dict[str, str]]:
 
 
 def _queue_keys():
-    from portal.queues.definitions import BY_KEY
 
     return BY_KEY
 
@@ -313,7 +326,6 @@ def _filtered(stmt, f: Filters, user: User):
 
 
 def _search(f: Filters, user: User):
-    from portal.search import query as search
 
     unmasked = None if access.sees_everything(user) else ~access.masked_condition(user)
     return search.parse(f.q, unmasked=unmasked)
@@ -323,7 +335,6 @@ def base_query(f: Filters, user: User):
     """Every ticket the filters (and the search, unranked) select, as this user may see them."""
     q = _filtered(select(Ticket), f, user)
     if f.q:
-        from portal.search import query as search
 
         q = q.where(search.condition(_search(f, user)))
     return q
@@ -367,7 +378,6 @@ def _search_cursor(after: str) -> tuple[int, int | None]:
 
 
 def _search_page(f: Filters, s, user: User, page_size: int) -> Page:
-    from portal.search import query as search
 
     tiers = search.tiers(s)
     start, last_id = _search_cursor(f.after) if f.after.startswith(SEARCH_CURSOR) else (0, None)
@@ -390,7 +400,6 @@ def _search_page(f: Filters, s, user: User, page_size: int) -> Page:
 def _marks(rows: list[tuple[Ticket, bool]], words: tuple[str, ...]) -> dict[int, tuple[Markup, Markup | None]]:
     """Each row's title with the query's words highlighted, and where in the rest of the ticket they occur
     (two queries for all rows: comments and callback notes)."""
-    from portal.search.text import highlight, snippet
 
     if not rows or not words:
         return {}
@@ -424,7 +433,6 @@ def find_by_number(raw: str, user: User) -> Ticket | None:
     A ticket the user may not see is not found, like a missing one."""
     import re
 
-    from portal.core.timeutil import to_local
 
     text = (raw or "").strip().upper()[:30]
     if re.fullmatch(r"SH-\d{4}-\d{1,12}", text):

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from portal.auth.models import User
 from portal.core import uploads
 from portal.core.enums import Channel, TicketType
-from portal.core.timeutil import to_local, utcnow
 from portal.core.kernel import kernel
+from portal.core.timeutil import to_local, utcnow
 from portal.customers.models import Contact, CustomerUnit
+from portal.customers.operations import CustomerError, save_caller_as_contact
 from portal.extensions import db
 from portal.tickets import mentions, workflow
 from portal.tickets.models import Attachment, Event, Ticket, TicketLink
@@ -43,7 +44,6 @@ def register_ticket(actor: User, intake: Intake, files: list[uploads.CheckedFile
         raise workflow.NotAllowed(_l("You may not add contacts to a unit."))
     ticket = _register(actor, intake, files, text=text, data=data)
     if intake.save_as_contact:
-        from portal.customers.operations import CustomerError, save_caller_as_contact
 
         try:
             save_caller_as_contact(ticket.customer, name=ticket.reporter_name, department=ticket.reporter_dept,

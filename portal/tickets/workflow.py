@@ -59,14 +59,27 @@ from decimal import Decimal
 from typing import Callable
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import inspect as sa_inspect, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.auth.models import User, UserRole
-from portal.core.enums import CloseReason, CallbackKind, MaintenanceStatus, Role, State, TicketType
+from portal.core.enums import (
+    CallbackKind,
+    CloseReason,
+    MaintenanceStatus,
+    Role,
+    State,
+    TicketType,
+)
+from portal.core.policy import policy
 from portal.core.timeutil import utcnow
+from portal.customers.models import CustomerUnit
 from portal.extensions import db
-from portal.notifications.models import Notification
+from portal.jobs.queue import enqueue
+from portal.notifications import delivery, reminders
+from portal.notifications.jobs import deliver_notification
+from portal.notifications.models import Notification, Reminder
 from portal.tickets import followers
 from portal.tickets.models import Callback, Event, Ticket, TicketAssignee, TicketLink
 
@@ -622,7 +635,6 @@ QUEUED = frozenset({State.AWAITING_MARKET, State.REGISTERED, State.PENDING_FEE, 
 
 def _edit(t: Ticket, actor: User, d: dict) -> Step:
     """Everything is checked before anything is written to the ticket (a refusal writes nothing)."""
-    from portal.customers.models import CustomerUnit
 
     new: dict[str, object] = {}
     for name in ("reporter_name", "reporter_dept", "reporter_phone", "summary", "description"):
@@ -1022,9 +1034,6 @@ SETTLES = {"assign": ("tell_deadline",), "reopen": ("tell_deadline", "callback_d
 
 
 def _obligations(t: Ticket, event: Event) -> None:
-    from portal.core.policy import policy
-    from portal.notifications import reminders
-    from portal.notifications.models import Reminder
 
     if t.state == State.CLOSED.value:
         reminders.settle(Reminder.ticket_id == t.id, note="closed")
@@ -1063,11 +1072,8 @@ def _notify(t: Ticket, event: Event, actor: User, recipients: tuple[Recipient, .
                           text=f"{t.number} {t.summary}"[:500], link=f"/tickets/{t.number}")
              for uid in sorted(user_ids)]
     db.session.add_all(notes)
-    from portal.notifications import delivery
 
     if notes and delivery.smtp_configured():
-        from portal.jobs.queue import enqueue
-        from portal.notifications.jobs import deliver_notification
 
         db.session.flush()
         for n in notes:
