@@ -18,10 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-import redis
 
 from portal.config import load_config
-from portal.core.embedded_redis import EmbeddedRedis, die_with_parent
+from portal.core.embedded_redis import EmbeddedRedis, answers as redis_answers, die_with_parent
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -64,17 +63,6 @@ class Child:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
-
-
-def _redis_answers(url: str) -> bool:
-    try:
-        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
-    except (redis.ConnectionError, redis.TimeoutError, OSError):
-        return False
 
 
 def main() -> None:
@@ -130,7 +118,7 @@ def main() -> None:
                 if child.proc is None and now >= child.next_start:
                     if name in needs_redis:
                         if redis_up is None:
-                            redis_up = _redis_answers(url)
+                            redis_up = redis_answers(url)
                         if not redis_up:
                             if not redis_down_said:
                                 log.warning("Redis is not answering at %s; worker and scheduler wait for it", url)

@@ -41,6 +41,18 @@ def die_with_parent() -> None:
         pass
 
 
+
+def answers(url: str) -> bool:
+    """Does the Redis server at `url` answer a PING within a second?"""
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return False
+
 class EmbeddedRedis:
     def __init__(self, folder: str | os.PathLike):
         self.folder = Path(folder)
@@ -53,16 +65,7 @@ class EmbeddedRedis:
         return f"unix://{self.socket}"
 
     def alive(self) -> bool:
-        if not self.socket.exists():
-            return False
-        try:
-            client = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=1, socket_connect_timeout=1)
-            try:
-                return bool(client.ping())
-            finally:
-                client.close()
-        except (redis.ConnectionError, redis.TimeoutError, OSError):
-            return False
+        return self.socket.exists() and answers(f"unix://{self.socket}")
 
     def write_config(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
