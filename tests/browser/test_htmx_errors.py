@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy.exc import OperationalError
 
-from portal.core.timeutil import utcnow
 from portal.auth.models import User
+from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.tickets import operations
 from portal.tickets.models import Event, Ticket
@@ -159,14 +159,14 @@ def test_a_ticket_changed_meanwhile_409_shows_it_as_it_is_now_with_the_note_kept
     expect(offered(page, "comment").locator("[name='comment-text']")).to_have_value(NOTE)
 
 
-def test_an_action_no_longer_the_clerks_403_and_a_missing_field_422_are_shown_with_the_reason(
+def test_an_action_on_a_ticket_reassigned_meanwhile_409_and_a_missing_field_422_are_shown_with_the_reason(
         page, users, ticket_factory, http_errors_expected):
-    http_errors_expected.update({403, 422})
+    http_errors_expected.update({409, 422})
     ticket = ticket_factory()
     number = ticket.number
     operations.take_action(ticket, "assign", users["dev_manager"],
                            {"assignee_id": users["engineer"].id, "deadline": utcnow() + timedelta(days=2)})
-    engineer2 = users["engineer2"].id
+    engineer2, manager_id = users["engineer2"].id, users["dev_manager"].id
     release_db()
     login(page, "engineer")
     form = open_action(page, number, "resolve")
@@ -177,17 +177,19 @@ def test_an_action_no_longer_the_clerks_403_and_a_missing_field_422_are_shown_wi
     expect(page.locator("#ticket [aria-invalid=true]")).to_have_count(2)  # result and hours
     expect(offered(page, "resolve").locator("[name='resolve-process_text']")).to_have_value("重装驱动")
 
-    # Meanwhile the manager gives the ticket to another engineer (a reassignment, written directly).
+    # Meanwhile the manager gives the ticket to another engineer (the reassign action): the clerk's form is
+    # stale, and the answer says so — the real reason — rather than "only the assignee may".
     t = db.session.query(Ticket).filter_by(number=number).one()
-    t.assignee_id = engineer2
+    operations.take_action(t, "reassign", db.session.get(User, manager_id),
+                           {"assignee_id": engineer2, "reason": "工程师请假"})
     release_db()
     form = offered(page, "resolve").locator("form")
     form.locator("[name='resolve-result']").fill("已恢复打印")
     form.locator("[name='resolve-hours_spent']").fill("1")
     answer = send(page, form, "resolve")
-    assert answer.status == 403
+    assert answer.status == 409
     error = page.locator("#ticket > .flash.error[role=alert]")
-    expect(error).to_contain_text("只有")
+    expect(error).to_contain_text("他人已作修改")
     expect(error).to_be_focused()
 
 
