@@ -9,6 +9,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import InternalServerError
 
@@ -73,6 +75,8 @@ def app_response(body: str, status: int):
 _DB_UNAVAILABLE = _l("The database cannot be reached just now. Try again in a moment.")
 _DB_LOST_AFTER_SAVE = _l("Your change was saved, but the database connection was lost before this page could be "
                          "shown. Do not submit it again: reload the page in a moment to see it.")
+_REDIS_UNAVAILABLE = _l("A background service (Redis) cannot be reached just now; nothing was changed. "
+                        "Try again in a moment.")
 _UNEXPECTED = _l("Something went wrong on our side. Try again, and tell the administrator if it happens again.")
 
 
@@ -121,6 +125,14 @@ def init_app(app) -> None:
         # others at checkout): the next request works again without restarting the portal.
         log.warning("database unavailable during %s %s: %s", request.method, request.path, str(e).splitlines()[0])
         return standalone_error(503, _DB_LOST_AFTER_SAVE if committed_in_this_request() else _DB_UNAVAILABLE)
+
+    @app.errorhandler(RedisConnectionError)
+    @app.errorhandler(RedisTimeoutError)
+    def _redis_unavailable(e):
+        # Only what needs Redis during the request gets here (an import preview parked there, the throttle
+        # falls back to memory, jobs wait in the outbox): a clean 503, and the next request works once it is back.
+        log.warning("redis unavailable during %s %s: %s", request.method, request.path, str(e).splitlines()[0])
+        return standalone_error(503, _REDIS_UNAVAILABLE)
 
     @app.errorhandler(InternalServerError)
     def _internal_error(e):
