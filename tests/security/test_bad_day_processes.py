@@ -30,7 +30,7 @@ from tests.jobs.test_delivery import smtp_server  # noqa: F401  (a real SMTP ser
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "test-pass-2026"
 TICKETS = 5
-DEV_MANAGERS = ("dm1", "dm2")  # each is told of each new ticket: 2 × 5 notifications, each an e-mail
+DEV_MANAGERS = ("dm1", "dm2")  # each is @mentioned in a note on each new ticket: 2 × 5 notifications, each an e-mail
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 
 SETUP = f"""
@@ -125,6 +125,13 @@ def register_ticket(s: requests.Session, base: str, unit_id: int, n: int) -> Non
         "reporter_name": "刘建国", "reporter_dept": "信息科", "reporter_phone": "13800138000",
         "summary": f"打印机无法打印 {n}", "description": "点击打印后无反应"}, allow_redirects=False, timeout=20)
     assert r.status_code == 302 and "/tickets/SH-" in r.headers["Location"], r.status_code
+    # A note that pulls both development managers in (a new ticket alone notifies nobody personally).
+    page = s.get(base + r.headers["Location"], timeout=10).text
+    version = re.search(r'name="comment-version"[^>]*value="(\d+)"', page).group(1)
+    r = s.post(base + r.headers["Location"] + "/actions/comment", data={
+        "csrf_token": csrf(page), "comment-version": version,
+        "comment-text": " ".join(f"@{u}" for u in DEV_MANAGERS) + " 请看一下"}, allow_redirects=False, timeout=20)
+    assert r.status_code == 302, r.status_code
 
 
 def request_summary(s: requests.Session, base: str, unit_id: int, period: str) -> None:
