@@ -35,7 +35,7 @@ def test_simultaneous_mutual_demotion_leaves_one_administrator(app, users):
             try:
                 _edit(b, a, [Role.CS])
                 a_applied.set()
-                a_may_commit.wait(20)
+                a_may_commit.wait(60)
                 db.session.commit()
                 outcome["first"] = "committed"
             except Exception as e:  # noqa: BLE001 - reported below
@@ -58,7 +58,7 @@ def test_simultaneous_mutual_demotion_leaves_one_administrator(app, users):
     t2 = threading.Thread(target=second)
     t2.start()
     # Wait (bounded) until the second transaction is observably blocked on the first one's lock.
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 45  # generous: CI runs two suites at once on two cores
     blocked = False
     with db.engine.connect() as conn:
         while time.monotonic() < deadline and not blocked:
@@ -68,8 +68,8 @@ def test_simultaneous_mutual_demotion_leaves_one_administrator(app, users):
             if not blocked:
                 time.sleep(0.05)
     a_may_commit.set()
-    t1.join(30)
-    t2.join(30)
+    t1.join(60)
+    t2.join(60)
     assert blocked, "the second demotion did not wait for the first one"
     assert outcome["first"] == "committed"
     assert outcome["second"] == "不能移除最后一位管理员的管理员角色。"
