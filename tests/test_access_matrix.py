@@ -24,6 +24,11 @@ PAGES = {
     "/hotline": {"cs"},
     "/admin/users": {"admin"},
     "/account": set(ALL),
+    # issue 14: the intake form's caller/history panel is intake's own; the unit search also serves the managers'
+    # ticket correction; the duty roster stays with 客服 (the duty manager sits at 客服's desk)
+    "/tickets/new/customer": {"cs"},
+    "/customers/lookup": {"cs", "dev_manager", "impl_manager"},
+    "/hotline/roster": {"cs"},
 }
 
 
