@@ -116,7 +116,8 @@ def take_action(ticket: Ticket, action_key: str, actor: User, data: dict, *,
                                                                data.get("follow_up_summary"))
     event = workflow.perform(ticket, action_key, actor, data, expected_version=expected_version)
     if action_key == "comment":
-        mentions.notify(ticket, event, actor)  # @name in a note: see portal/tickets/mentions.py
+        # @name in a note (portal/tickets/mentions.py); who was told, kept on the event for the author's answer
+        event.mentioned = mentions.notify(ticket, event, actor)
     if files:
         _attach(ticket, actor, files, event)
     if follow_up:

@@ -20,7 +20,7 @@ from portal.hotline.models import HotlineRecord
 from portal.hotline.roster import on_duty_now
 from portal.hotline.operations import AlreadyLinked
 from portal.notifications.reading import mark_ticket_read, unread_about
-from portal.tickets import access, bulk, followers, listing, mentions, operations, saved_views, workflow
+from portal.tickets import access, bulk, followers, listing, operations, saved_views, workflow
 from portal.tickets.forms import (ACTION_FORMS, AssignForm, BulkForm, ChangeDeadlineForm, EditForm, ReassignForm,
                                   SavedViewForm, TicketForm, action_data, prefill_from_reporter)
 from portal.tickets.models import Attachment, Callback, Event, Ticket
@@ -305,9 +305,9 @@ def act(number: str, action: str):
         if version is None:  # a form always carries the version it was shown with
             raise workflow.StaleTicket(_("This form is out of date. Reload the ticket and try again."))
         data = action_data(form)
-        operations.take_action(ticket, action, current_user, data, expected_version=version, files=files)
-        if action == "comment":  # who the note's @names reached, for the author (mentions.notify told them)
-            mentioned = mentions.resolve(ticket, data.get("text"), current_user).messages()
+        event = operations.take_action(ticket, action, current_user, data, expected_version=version, files=files)
+        if action == "comment":  # who the note's @names reached, for the author (resolved once, when notified)
+            mentioned = event.mentioned.messages()
         db.session.commit()
     except workflow.WorkflowError as e:
         db.session.rollback()
