@@ -220,7 +220,15 @@ def guard_blueprint(bp: Blueprint, permission: str) -> None:
 
 
 def endpoint_permissions(endpoint: str) -> tuple[str, ...]:
-    """Every permission that guards `endpoint`: its blueprints' (outermost first) and its view's."""
+    """Every permission that guards `endpoint`: its blueprints' (outermost first) and its view's. The guards
+    are fixed once the app is built, so each endpoint is looked up once per app (the menu asks on every page)."""
+    cache = current_app.extensions.setdefault("portal_endpoint_permissions", {})
+    if endpoint not in cache:
+        cache[endpoint] = _endpoint_permissions(endpoint)
+    return cache[endpoint]
+
+
+def _endpoint_permissions(endpoint: str) -> tuple[str, ...]:
     app = current_app
     perms = []
     bp_name = endpoint.rpartition(".")[0]
