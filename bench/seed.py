@@ -807,7 +807,7 @@ class _Builder:
         t = dict.fromkeys(_TICKET_COLUMNS)
         t.update(id=tid, number=number, type=ticket_type, channel=channel, urgent=False, customer_id=unit_id,
                  reporter_name=name, reporter_dept=dept, reporter_phone=phone, summary=summary,
-                 description=description, handling_department="dev", created_at=created, updated_at=created,
+                 description=description, handling_department="dev", created_at=created, updated_at=created, reported_at=created,
                  version=1)
 
         # Times: each kept step after the one before; squeezed if the ticket must have got there by now.

@@ -12,3 +12,4 @@ from portal.complaints.models import Complaint, ComplaintEvent  # noqa: F401,E40
 from portal.metrics.models import (  # noqa: F401,E402
     DailyFigures, MonthlyFigures, RefreshState, TicketFact, WorkCalendarDay,
 )
+from portal.sla.models import ServiceClock  # noqa: F401,E402

@@ -8,6 +8,9 @@
   the users its page admits, so a menu item and a 403 can never disagree.
 - **Reminder and notice kinds** (key, title, who gets it, the page it links to, how it is settled, its
   cadence) are declared by the area they belong to and rendered generically by notifications.
+- **Service-level clocks** (the standard's promises: "someone on site within 24 hours") are declared by the
+  area whose work starts and stops them; portal/sla keeps every running clock, reminds before it breaches,
+  escalates when it does, and the dashboard measures the share kept.
 - **Listeners**: an area announces that something happened ("document_ready") without knowing who cares;
   another area listens. Events are dispatched in the caller's transaction.
 - **Template helpers** an area offers to every template (filters, globals), so the kernel's templating
@@ -55,6 +58,22 @@ class Kind:
 
 
 @dataclass(frozen=True)
+class Clock:
+    """A promise with a time limit. It starts when something happens (the customer asked; on-site was found
+    necessary) and stops when the promise is kept (first assignment; arrival). Its limit is one field of the
+    service-level policy in force for the customer's maintenance level when the clock started, so a later
+    policy change never moves it."""
+
+    key: str  # "onsite_24h"
+    title: Any  # lazy gettext: what the clerk reads ("24-hour on-site")
+    limit: str  # the Policy field that holds the limit ("onsite_within_hours")
+    unit: str = "hours"  # "hours" | "working_days"
+    remind_before: float = 0.25  # a reminder when this share of the limit is left
+    owner: Any = None  # text: who must keep it
+    escalate: Any = None  # text: the manager told when it breaches
+
+
+@dataclass(frozen=True)
 class Desk:
     """One department: its roles, what they may do, their work queues and the reminders they act on."""
 
@@ -73,6 +92,7 @@ class Area:
     permissions: Iterable[Permission] = ()
     nav: Iterable[NavEntry] = ()
     kinds: Iterable[Kind] = ()
+    clocks: Iterable[Clock] = ()
     listeners: dict[str, Callable] = field(default_factory=dict)
     template_filters: dict[str, Callable] = field(default_factory=dict)
     template_globals: dict[str, Callable] = field(default_factory=dict)
@@ -93,6 +113,7 @@ class Kernel:
         self.desks: dict[str, Desk] = {}
         self.nav: list[NavEntry] = []
         self.kinds: dict[str, Kind] = {}
+        self.clocks: dict[str, Clock] = {}
         self.listeners: dict[str, list[Callable]] = defaultdict(list)
         self.template_filters: dict[str, Callable] = {}
         self.template_globals: dict[str, Callable] = {}
@@ -113,6 +134,12 @@ class Kernel:
             if k.key in self.kinds:
                 raise KernelError(f"kind {k.key} declared twice")
             self.kinds[k.key] = k
+        for c in area.clocks:
+            if c.key in self.clocks:
+                raise KernelError(f"clock {c.key} declared twice")
+            if c.unit not in ("hours", "working_days"):
+                raise KernelError(f"clock {c.key}: unit {c.unit!r} is neither hours nor working_days")
+            self.clocks[c.key] = c
         for event, fn in area.listeners.items():
             self.listeners[event].append(fn)
         for name, fn in area.template_filters.items():
@@ -162,6 +189,11 @@ class Kernel:
 
     def kind(self, key: str) -> Kind | None:
         return self.kinds.get(key)
+
+    def clock(self, key: str) -> Clock:
+        if key not in self.clocks:
+            raise KernelError(f"unknown clock {key}")
+        return self.clocks[key]
 
     def queues(self) -> list:
         """Every desk's queues, in desk order (a queue shared by two desks is declared once, by key)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, time, timedelta
 
 import chinese_calendar
@@ -73,12 +73,45 @@ def _parse(kind, raw: str):
 
 
 def policy() -> Policy:
+    """The defaults: the standard's numbers, overridden by the environment (POLICY_<NAME>)."""
     values = {}
     for f in fields(Policy):
         raw = os.environ.get("POLICY_" + f.name.upper())
         if raw:
             values[f.name] = _parse(f.type, raw)
     return Policy(**values)
+
+
+def policy_for(level: str | MaintenanceStatus | None) -> Policy:
+    """The policy in force now for one maintenance level (None: the company-wide values).
+
+    Issue 15 step: administrators edit the numbers per level in the portal; until those are stored, every
+    level has the defaults."""
+    return policy()
+
+
+def snapshot(p: Policy) -> dict:
+    """The policy as plain JSON values (kept on a ticket when it is registered)."""
+    out = {}
+    for f in fields(Policy):
+        v = getattr(p, f.name)
+        out[f.name] = v.strftime("%H:%M") if isinstance(v, time) else v
+    return out
+
+
+def from_snapshot(values: dict | None, level: str | MaintenanceStatus | None = None) -> Policy:
+    """The policy a snapshot recorded; fields it does not have (added since) take today's value for `level`."""
+    current = policy_for(level)
+    if not values:
+        return current
+    kept = {}
+    for f in fields(Policy):
+        if f.name in values:
+            try:
+                kept[f.name] = _parse(f.type, str(values[f.name]))
+            except (TypeError, ValueError):
+                continue
+    return replace(current, **kept)
 
 
 # --- Working days --------------------------------------------------------------------------
@@ -101,6 +134,15 @@ def is_workday(day: date) -> bool:
         return day.weekday() < 5 and (day.month, day.day) not in FIXED_DATE_HOLIDAYS
 
 
+def workday_after(day: date, n: int) -> date:
+    """The n-th working day after `day` (n >= 1)."""
+    for _ in range(n):
+        day += timedelta(days=1)
+        while not is_workday(day):
+            day += timedelta(days=1)
+    return day
+
+
 def workday_before(day: date, n: int) -> date:
     """The n-th working day before `day` (n >= 1)."""
     for _ in range(n):
@@ -108,3 +150,8 @@ def workday_before(day: date, n: int) -> date:
         while not is_workday(day):
             day -= timedelta(days=1)
     return day
+
+
+def ticket_policy(ticket) -> Policy:
+    """The limits a ticket is held to: the snapshot taken when it was registered."""
+    return from_snapshot(getattr(ticket, "policy_snapshot", None), getattr(ticket.customer, "maintenance_status", None))

@@ -75,6 +75,12 @@ class Ticket(db.Model):
 
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the customer reported the problem (a hotline record or an e-mail may be older than the ticket):
+    # every service-level clock runs from here. Never in the future, never after created_at.
+    reported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The service-level policy in force for the unit's level when the ticket was registered
+    # (portal.core.policy.snapshot): the limits this ticket is held to, whatever the policy says later.
+    policy_snapshot: Mapped[dict | None] = mapped_column(JSON)
     first_assigned_at: Mapped[datetime | None]
     assigned_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]

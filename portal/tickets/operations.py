@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.auth.models import User
-from portal.core import uploads
+from portal.core import policy, uploads
 from portal.core.enums import Channel, TicketType
 from portal.core.kernel import kernel
 from portal.core.timeutil import to_local, utcnow
@@ -81,6 +81,7 @@ def _register(actor: User, intake: Intake, files=(), *, text: str = "", data: di
         reporter_name=intake.reporter_name.strip(), reporter_dept=intake.reporter_dept.strip(),
         reporter_phone=intake.reporter_phone.strip(), summary=intake.summary.strip(),
         description=(intake.description or "").strip(), created_by_id=actor.id, created_at=now, updated_at=now,
+        reported_at=now, policy_snapshot=policy.snapshot(policy.policy_for(customer.maintenance_status)),
         state="registered",  # placeholder for the INSERT; workflow.start sets the real first state
     )
     db.session.add(ticket)

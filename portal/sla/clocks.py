@@ -1,0 +1,94 @@
+"""Starting and stopping the service-level clocks (callable from a request, a job, the CLI or a test alike).
+
+    clocks.start("onsite_24h", started_at=…, policy=ticket_policy(t), ticket_id=t.id, visit_id=v.id,
+                 level=t.customer.maintenance_status, department="dev", user_id=v.engineer_id,
+                 escalate_role="dev_manager")
+    clocks.stop("onsite_24h", at=v.arrived_at, visit_id=v.id)
+
+Both are idempotent: starting a clock that already runs for the subject does nothing, stopping one that
+does not run does nothing. Nothing is ever deleted: a stopped clock keeps its outcome.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from portal.core.kernel import kernel
+from portal.core.policy import Policy, workday_after
+from portal.core.timeutil import from_local, to_local, utcnow
+from portal.extensions import db
+from portal.sla.models import ServiceClock
+
+
+def _subject(ticket_id: int | None, visit_id: int | None) -> str:
+    if visit_id is not None:
+        return f"v{visit_id}"
+    if ticket_id is not None:
+        return f"t{ticket_id}"
+    raise ValueError("a clock needs a ticket or a visit")
+
+
+def due_at(key: str, started_at: datetime, p: Policy) -> tuple[float, datetime]:
+    """(the limit in the clock's unit, the moment it breaches) for a clock started at `started_at`."""
+    clock = kernel.clock(key)
+    limit = float(getattr(p, clock.limit))
+    if clock.unit == "hours":
+        return limit, started_at + timedelta(hours=limit)
+    # working days: the same local time of day, that many Chinese working days later
+    local = to_local(started_at)
+    day = workday_after(local.date(), int(limit))
+    return limit, from_local(datetime.combine(day, local.time().replace(tzinfo=None)))
+
+
+def start(key: str, *, started_at: datetime, policy: Policy, level: str, ticket_id: int | None = None,
+          visit_id: int | None = None, customer_id: int | None = None, department: str = "",
+          user_id: int | None = None, role: str | None = None, escalate_role: str | None = None) -> ServiceClock:
+    run_key = f"{key}:{_subject(ticket_id, visit_id)}"
+    running = db.session.scalar(select(ServiceClock).where(ServiceClock.run_key == run_key))
+    if running is not None:
+        return running
+    limit, due = due_at(key, started_at, policy)
+    remind = due - (due - started_at) * kernel.clock(key).remind_before
+    row = ServiceClock(key=key, run_key=run_key, ticket_id=ticket_id, visit_id=visit_id, customer_id=customer_id,
+                       level=str(level), department=department, user_id=user_id, role=role,
+                       escalate_role=escalate_role, limit_value=limit, started_at=started_at, due_at=due,
+                       remind_at=remind)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def stop(key: str, *, at: datetime | None = None, ticket_id: int | None = None, visit_id: int | None = None,
+         void: bool = False) -> int:
+    """Stop the running clock: kept if `at` is within its limit, breached if past it; `void` when the promise
+    no longer applies (the ticket was closed as a duplicate before anyone could act). Returns rows stopped."""
+    at = at or utcnow()
+    run_key = f"{key}:{_subject(ticket_id, visit_id)}"
+    row = db.session.scalar(select(ServiceClock).where(ServiceClock.run_key == run_key))
+    if row is None:
+        return 0
+    row.stopped_at = at
+    row.outcome = "void" if void else ("kept" if at <= row.due_at else "breached")
+    row.run_key = None
+    db.session.flush()
+    return 1
+
+
+def stop_all(ticket_id: int, *, at: datetime | None = None, void: bool = True) -> int:
+    """Every clock still running for a ticket (e.g. when it is closed)."""
+    at = at or utcnow()
+    rows = db.session.scalars(select(ServiceClock).where(ServiceClock.ticket_id == ticket_id,
+                                                         ServiceClock.stopped_at.is_(None))).all()
+    for row in rows:
+        row.stopped_at = at
+        row.outcome = "void" if void else ("kept" if at <= row.due_at else "breached")
+        row.run_key = None
+    db.session.flush()
+    return len(rows)
+
+
+def for_ticket(ticket_id: int) -> list[ServiceClock]:
+    """A ticket's clocks, running and stopped (its visits' included), oldest first."""
+    return list(db.session.scalars(select(ServiceClock).where(ServiceClock.ticket_id == ticket_id)
+                                   .order_by(ServiceClock.started_at, ServiceClock.id)))
