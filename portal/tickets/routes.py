@@ -290,8 +290,8 @@ def act(number: str, action: str):
         except (workflow.NotAllowed, workflow.WrongState):
             # Refused on a ticket someone changed since the form was shown (e.g. reassigned while its
             # engineer was resolving it): say that, the real reason, rather than what it has become.
-            posted = form.version.data or ""
-            if (posted.isdigit() and int(posted) != ticket.version
+            posted = parse_int(form.version.data, 0, ID_MAX)
+            if (posted is not None and posted != ticket.version
                     and workflow.may_take(workflow.ACTIONS[action], current_user)):
                 raise workflow.StaleTicket(_("Someone else changed this ticket after you opened it. "
                                              "Reload and try again."))
