@@ -188,3 +188,15 @@ def test_stored_markup_is_inert_in_the_picker_and_the_pages(auth, users, ticket_
     parser.feed(pick)
     texts = [a["data-text"] for tag, a in parser.tags if "data-text" in a]
     assert texts == [evil.replace("{客户}", t.customer.name)]  # the text itself, unchanged, as plain text
+
+
+def test_demo_replies_cover_every_kind_and_use_only_known_placeholders(users):
+    from portal.replies import demo
+    from portal.replies.models import ReplyKind
+
+    demo.seed(users)
+    db.session.commit()
+    rows = list(db.session.scalars(select(Reply)))
+    assert {r.kind for r in rows if r.shared} == {k.value for k in ReplyKind}
+    assert [r.owner.username for r in rows if not r.shared] == ["cs"]
+    assert not any(unknown_placeholders(r.title + r.body) for r in rows)
