@@ -93,6 +93,19 @@
     }
   });
 
+  // The list closes when the focus leaves it (Tab away, a click elsewhere); a press on an option keeps the
+  // focus in the filter, so the click that follows still inserts.
+  document.addEventListener("mousedown", function (e) {
+    if (e.target.closest && e.target.closest(".reply-pop [role=option]")) e.preventDefault();
+  });
+  document.addEventListener("focusout", function (e) {
+    var pop = popOf(e.target);
+    if (!pop || !pop.firstElementChild) return;
+    var to = e.relatedTarget;
+    if (to && (pop.contains(to) || to === buttonOf(pop))) return;
+    close(pop, false);
+  });
+
   document.addEventListener("click", function (e) {
     var option = e.target.closest && e.target.closest(".reply-pop [role=option]");
     if (option) { e.preventDefault(); insert(popOf(option), option); }

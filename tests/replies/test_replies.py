@@ -200,3 +200,23 @@ def test_demo_replies_cover_every_kind_and_use_only_known_placeholders(users):
     assert {r.kind for r in rows if r.shared} == {k.value for k in ReplyKind}
     assert [r.owner.username for r in rows if not r.shared] == ["cs"]
     assert not any(unknown_placeholders(r.title + r.body) for r in rows)
+
+
+def test_the_hotline_form_offers_greetings_and_answers_filled_without_a_ticket(auth, users):
+    replies.create(users["market_manager"], kind="greeting", title="问候", body="您好，今天是{日期}，{客户}", shared=True)
+    db.session.commit()
+    c = auth.client_for("cs")
+    page = c.get("/hotline/new").get_data(as_text=True)
+    assert "/replies/pick?field=content&amp;kind=greeting" in page
+    assert "/replies/pick?field=handling&amp;kind=consultation" in page
+    with clock_set_to(datetime(2026, 12, 6, 2, 0)):
+        pick = c.get("/replies/pick?field=content&kind=greeting").get_data(as_text=True)
+    assert "您好，今天是2026年12月6日，{客户}" in pick  # no ticket: the customer stays to be said
+
+
+def test_the_ticket_page_offers_the_picker_of_each_action_s_kind(auth, users, ticket_factory, unit_factory):
+    t = _assigned(ticket_factory, users, unit_factory)
+    page = auth.client_for("cs").get(f"/tickets/{t.number}").get_data(as_text=True)
+    assert f"/replies/pick?field=notify_deadline-text&amp;kind=deadline&amp;ticket={t.number}" in page
+    assert f"/replies/pick?field=comment-text&amp;ticket={t.number}" in page  # a note: every kind
+    assert "/replies/pick" not in auth.client_for("admin").get(f"/tickets/{t.number}").get_data(as_text=True)
