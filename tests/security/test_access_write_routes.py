@@ -255,15 +255,6 @@ def world(users, ticket_factory, unit_factory):
     db.session.add(view)
     db.session.commit()
     w.saved_view_id = view.id
-    from portal.replies import operations as replies
-
-    w.replies = {
-        "personal": replies.create(w.users["cs"], kind="callback", title="客服的回访", body="您好{联系人}", shared=False),
-        "shared": replies.create(w.users["dev_manager"], kind="deadline", title="告知期限", body="{期限}前", shared=True),
-        "archived": replies.create(w.users["cs"], kind="general", title="旧的", body="旧", shared=False),
-    }
-    replies.archive(w.replies["archived"], w.users["cs"])
-    db.session.commit()
     return w
 
 
