@@ -104,3 +104,25 @@ def test_the_replies_page_shows_mine_and_the_shared_ones(page, resolved_ticket):
     expect(page.locator("main")).to_contain_text("解决后回访")
     expect(page.locator("main")).to_contain_text("<b>加粗</b>")
     screenshot(page, "replies-index")
+
+
+def test_a_manager_edits_a_shared_reply_and_an_unknown_placeholder_is_refused_in_chinese(page, resolved_ticket,
+                                                                                          http_errors_expected):
+    http_errors_expected.add(422)  # the refusal
+    login(page, "market_manager")
+    page.goto("/replies")
+    card = page.locator(".reply-card", has_text="解决后回访")
+    with page.expect_navigation():
+        card.get_by_role("link", name="编辑").click()
+    body = page.locator("textarea[name=body]")
+    body.fill("{联系人}您好，{客户名}的问题已解决。")
+    with page.expect_navigation():
+        body.press("Control+Enter")
+    expect(page.locator(".field.has-error .err")).to_contain_text("无法识别的占位符：{客户名}")
+    expect(body).to_have_value("{联系人}您好，{客户名}的问题已解决。")  # kept to correct
+    screenshot(page, "replies-edit-refused")
+    body.fill("{联系人}您好，{客户}的问题已解决。")
+    with page.expect_navigation():
+        body.press("Control+Enter")
+    expect(page.locator(".flash")).to_contain_text("常用语已保存")
+    expect(page.locator(".reply-card", has_text="解决后回访")).to_contain_text("v2")
