@@ -30,6 +30,7 @@ from portal.extensions import db
 from portal.hotline.models import HotlineRecord
 from portal.notifications import reminders
 from portal.notifications.models import Reminder
+from portal.replies import demo as replies_demo
 from portal.service_plan import operations as service_plan
 from portal.service_plan.jobs import sweep as sweep_service_plan
 from portal.tickets import operations as ops
@@ -170,6 +171,7 @@ def load_demo_data() -> bool:
         db.session.add(HotlineRecord(unit_name=UNITS[8][0], address=UNITS[8][1], phone="13612345678",
                                      contact_name="钱进", content="系统登录时提示密码过期，无法修改密码",
                                      handling="已记录，待登记", customer_id=units[8].id, recorded_by_id=u["cs"].id))
+        replies_demo.seed(u)  # 常用语: shared texts of every kind and one of 客服's own
     return True
 
 

@@ -29,6 +29,12 @@ PAGES = {
     "/tickets/new/customer": {"cs"},
     "/customers/lookup": {"cs", "dev_manager", "impl_manager"},
     "/hotline/roster": {"cs"},
+    # issue 16 item 5: standard replies — everyone who talks to customers keeps their own; the department
+    # managers keep the shared ones (at merge: cs_manager too)
+    "/replies": set(ALL) - {"admin"},
+    "/replies/new": set(ALL) - {"admin"},
+    "/replies/new?scope=shared": {"dev_manager", "impl_manager", "market_manager"},
+    "/replies/pick?field=x&kind=callback": set(ALL) - {"admin"},
 }
 
 
@@ -181,3 +187,12 @@ def test_bulk_comment_writes_only_on_tickets_the_role_sees(auth, tickets, role):
         wrote = db.session.query(Event).filter_by(ticket_id=t.id, action="comment").count()
         # a note is for anyone who sees the ticket (the workflow's `comment`, reference viewers included)
         assert wrote == (1 if role in FULL or role in VISIBLE_TO[key] else 0), (role, key)
+
+
+@pytest.mark.parametrize("role", [r for r in ALL if r != "admin"])
+def test_reply_picker_for_a_ticket_outside_visibility_is_404_like_a_missing_one(auth, tickets, role):
+    c = auth.client_for(role)
+    for key, t in tickets.items():
+        expected = 200 if (role in FULL or role in VISIBLE_TO[key]) else 404
+        assert c.get(f"/replies/pick?ticket={t.number}&field=f", headers={"HX-Request": "true"}).status_code \
+            == expected, (role, key)

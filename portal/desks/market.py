@@ -14,6 +14,7 @@ MARKET = frozenset({
     "service_plan.view", "archive.view", "handover.view",
     "complaints.view", "complaints.receive", "complaints.be_handler",
     "metrics.unit_history",
+    "replies.use",
 })
 ROLES = frozenset({Role.MARKET, Role.MARKET_MANAGER})
 
@@ -23,7 +24,7 @@ DESK = Desk(
     grants={
         Role.MARKET: MARKET,
         Role.MARKET_MANAGER: MARKET | {"customers.set_status", "complaints.handle", "metrics.view",
-                                       "metrics.company"},
+                                       "metrics.company", "replies.manage_shared"},
     },
     queues=(
         Queue("market_contact", _l("Customers to contact (maintenance stopped)"), ROLES,

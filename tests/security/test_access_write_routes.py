@@ -41,6 +41,7 @@ def but(*roles: str) -> tuple[str, ...]:
 
 EDIT_CUSTOMERS = ("cs", "market", "market_manager", "admin")
 HANDOVER_VIEW = ("cs", "market", "market_manager", "admin")
+REPLY_MANAGERS = ("dev_manager", "impl_manager", "market_manager")
 
 
 @dataclass
@@ -218,6 +219,25 @@ ATTACKS: dict[str, list[Attack]] = {
     "tickets.view_delete": [
         Attack(but("cs"), lambda w: dict(view_id=w.saved_view_id), expect=(404,), why="another user's saved view"),
     ],
+    # 常用语: someone else's personal reply does not exist for the attacker; a shared one is the managers'
+    "replies.new": [
+        Attack(("admin",), lambda w: {}, lambda w: dict(kind="general", title="x", body="x"),
+               why="administrators keep no replies"),
+        Attack(but(*REPLY_MANAGERS), lambda w: dict(scope="shared"), lambda w: dict(kind="general", title="x", body="x"),
+               why="a shared reply is added by a department manager only"),
+    ],
+    **{endpoint: [
+        Attack(but("cs"), lambda w: dict(reply_id=w.replies["personal"].id), data, expect=(403, 404),
+               why="another user's personal reply (404; admin: 403, no replies at all)"),
+        Attack(but(*REPLY_MANAGERS), lambda w: dict(reply_id=w.replies["shared"].id), data,
+               why="a shared reply, changed by a department manager only"),
+        Attack(but("cs"), lambda w: dict(reply_id=w.replies["archived"].id), data, expect=(403, 404),
+               why="another user's archived personal reply"),
+    ] for endpoint, data in (
+        ("replies.edit", lambda w: dict(kind="general", title="改", body="改")),
+        ("replies.archive", lambda w: {}),
+        ("replies.restore", lambda w: {}),
+    )},
 }
 
 

@@ -184,6 +184,7 @@ def valid_path_values(w, users) -> dict[str, list[str]]:
         "key": ["cs", "dev", "impl", "market"],
         "job_id": ["no-such-job"],
         "filename": ["app.css"],
+        "reply_id": [str(r.id) for r in w.replies.values()],
     }
 
 

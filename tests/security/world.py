@@ -44,6 +44,7 @@ class World:
     hotline: object = None
     shift: object = None
     handover: object = None
+    replies: dict = field(default_factory=dict)
 
 
 # ticket key → roles (besides the full-view ones) that may see it (SPEC §1)
@@ -147,6 +148,17 @@ def build_world(users, ticket_factory, unit_factory) -> World:
         w.notes[users["cs"].id] = Notification(key="test:cs", user_id=users["cs"].id, kind="assign", text="给客服的提醒")
         db.session.add(w.notes[users["cs"].id])
         db.session.commit()
+
+    # 常用语: 客服's own (one archived) and a shared one kept by the managers
+    from portal.replies import operations as replies
+
+    w.replies["personal"] = replies.create(users["cs"], kind="callback", title="客服的回访", body="您好{联系人}",
+                                           shared=False)
+    w.replies["shared"] = replies.create(users["dev_manager"], kind="deadline", title="告知期限", body="{期限}前",
+                                         shared=True)
+    w.replies["archived"] = replies.create(users["cs"], kind="general", title="旧的", body="旧", shared=False)
+    replies.archive(w.replies["archived"], users["cs"])
+    db.session.commit()
     return w
 
 
