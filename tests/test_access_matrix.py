@@ -29,6 +29,8 @@ PAGES = {
     "/tickets/new/customer": {"cs"},
     "/customers/lookup": {"cs", "dev_manager", "impl_manager"},
     "/hotline/roster": {"cs"},
+    # issue 15 item 4: only administrators see and edit the service-level policy
+    "/admin/policy": {"admin"},
 }
 
 
