@@ -67,16 +67,17 @@ def change(actor: User, *, level: str, field: str, entered: str, reason: str) ->
     """Set one number for one level; raises policy.PolicyValueError (nothing written) for nonsense.
     None when the value is the one already in force (nothing to record)."""
     if field not in pol.RULES:
-        raise pol.PolicyValueError(_l("Choose a number of the policy."))
+        raise pol.PolicyValueError(_l("Choose a number of the policy."), "field")
     if level not in levels_of(field):
         raise pol.PolicyValueError(_l("This number is set for the whole company, not per maintenance level.")
                                    if level in {s.value for s in MaintenanceStatus}
-                                   else _l("This number is set per maintenance level: choose one."))
+                                   else _l("This number is set per maintenance level: choose one."), "level")
     reason = (reason or "").strip()
     if not reason:
-        raise pol.PolicyValueError(_l("Give the reason for the change: it is kept in the history."))
+        raise pol.PolicyValueError(_l("Give the reason for the change: it is kept in the history."), "reason")
     if len(reason) > MAX_REASON:
-        raise pol.PolicyValueError(_l("The reason is too long: at most %(max)d characters.", max=MAX_REASON))
+        raise pol.PolicyValueError(_l("The reason is too long: at most %(max)d characters.", max=MAX_REASON),
+                                   "reason")
     value = pol.parse_entered(field, entered)
     current = pol.policy_for(None if level == pol.COMPANY else level)
     pol.check_whole(replace(current, **{field: value}))

@@ -175,9 +175,9 @@ def _policy_form(formdata=None, **data) -> PolicyChangeForm:
     return form
 
 
-def _policy_page(form: PolicyChangeForm, status: int = 200, error: str | None = None):
+def _policy_page(form: PolicyChangeForm, status: int = 200):
     window, names = policy_ops.history(request.args.get("after"))
-    return render_template("admin/policy.html", rows=policy_ops.table(), form=form, error=error,
+    return render_template("admin/policy.html", rows=policy_ops.table(), form=form,
                            history=window, names=names, level_title=policy_ops.level_title,
                            levels=[s.value for s in reversed(pol.PER_LEVEL)], company=pol.COMPANY,
                            rule_label=policy_ops.rule_label, shown=policy_ops.stored_shown), status
@@ -205,8 +205,9 @@ def change_policy():
                                    entered=form.value.data, reason=form.reason.data)
     except pol.PolicyValueError as e:
         db.session.rollback()
-        form.value.errors = [*form.value.errors, str(e.message)]
-        return _policy_page(form, 422, error=str(e.message))
+        where = getattr(form, e.field)
+        where.errors = [*where.errors, str(e.message)]
+        return _policy_page(form, 422)
     db.session.commit()
     if change is None:
         flash(_("That is already the value in force: nothing was changed."), "info")

@@ -161,9 +161,10 @@ PER_LEVEL = tuple(MaintenanceStatus)  # the columns of a per-level field: stoppe
 class PolicyValueError(ValueError):
     """A value the policy page refuses; `message` is shown to the administrator (in Chinese)."""
 
-    def __init__(self, message):
+    def __init__(self, message, field: str = "value"):
         super().__init__(str(message))
         self.message = message
+        self.field = field  # the form field it is about: value, field, level or reason
 
 
 def shown(name: str, value) -> str:
