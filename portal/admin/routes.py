@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal.admin import operations as ops
 from portal.admin import policy as policy_ops
@@ -12,6 +13,7 @@ from portal.admin.forms import DepartmentForm, PasswordResetForm, PolicyChangeFo
 from portal.auth.models import Department, User
 from portal.auth.operations import AccountError, create_user, live_sessions_marked, sign_out_everywhere
 from portal.core import policy as pol
+from portal.core import policy_store
 from portal.core.enums import Role
 from portal.core.kernel import guard_blueprint
 from portal.extensions import db
@@ -203,12 +205,18 @@ def change_policy():
     try:
         change = policy_ops.change(current_user, level=form.level.data, field=form.field.data,
                                    entered=form.value.data, reason=form.reason.data)
+        db.session.commit()
     except pol.PolicyValueError as e:
         db.session.rollback()
         where = getattr(form, e.field)
         where.errors = [*where.errors, str(e.message)]
         return _policy_page(form, 422)
-    db.session.commit()
+    except IntegrityError:  # another administrator set the same number first, at the same moment
+        db.session.rollback()
+        policy_store.forget()
+        form.value.errors = [*form.value.errors, _("Another administrator changed this number at the same moment: "
+                                                   "look at the value now in force and try again.")]
+        return _policy_page(form, 409)
     if change is None:
         flash(_("That is already the value in force: nothing was changed."), "info")
     else:

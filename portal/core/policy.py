@@ -239,9 +239,10 @@ def snapshot(p: Policy) -> dict:
 
 def from_snapshot(values: dict | None, level: str | MaintenanceStatus | None = None) -> Policy:
     """The policy a snapshot recorded; fields it does not have (added since) take today's value for `level`."""
-    current = policy_for(level)
     if not values:
-        return current
+        return policy_for(level)
+    # A complete snapshot needs nothing of today's policy (and no look at the store).
+    current = policy() if all(f.name in values for f in fields(Policy)) else policy_for(level)
     kept = {}
     for f in fields(Policy):
         if f.name in values:
@@ -292,4 +293,7 @@ def workday_before(day: date, n: int) -> date:
 
 def ticket_policy(ticket) -> Policy:
     """The limits a ticket is held to: the snapshot taken when it was registered."""
-    return from_snapshot(getattr(ticket, "policy_snapshot", None), getattr(ticket.customer, "maintenance_status", None))
+    values = getattr(ticket, "policy_snapshot", None)
+    if values and all(f.name in values for f in fields(Policy)):
+        return from_snapshot(values)  # complete: the customer (a query if not loaded) is not needed
+    return from_snapshot(values, getattr(ticket.customer, "maintenance_status", None))
