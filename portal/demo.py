@@ -16,6 +16,7 @@ from decimal import Decimal
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 
+from portal.admin import demo as policy_demo
 from portal.auth.models import User
 from portal.auth.operations import create_user
 from portal.complaints import operations as complaints
@@ -150,6 +151,8 @@ def load_demo_data() -> bool:
                 return step(*args, **kwargs)
         return at_the_next_moment
 
+    with clock_set_to(_at(recent[0], 8, 30)):  # the policy as an administrator changed it (issue 15 item 4)
+        policy_demo.seed(u["admin"])
     _showcase(u, open_units, stopped, in_turn(new), in_turn(act), soon=now + timedelta(days=3))
 
     with clock_set_to(next(moments)):

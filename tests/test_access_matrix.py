@@ -35,6 +35,8 @@ PAGES = {
     "/replies/new": set(ALL) - {"admin"},
     "/replies/new?scope=shared": {"dev_manager", "impl_manager", "market_manager"},
     "/replies/pick?field=x&kind=callback": set(ALL) - {"admin"},
+    # issue 15 item 4: only administrators see and edit the service-level policy
+    "/admin/policy": {"admin"},
 }
 
 

@@ -1,14 +1,15 @@
-"""Forms of the admin area: accounts and departments."""
+"""Forms of the admin area: accounts, departments and the service-level policy."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.auth.operations import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from portal.core.enums import Role
+from portal.core.validators import LongText
 
 REQUIRED = _l("This field is required.")
 EMAIL_MESSAGE = _l("Enter a valid e-mail address, e.g. wangfang@example.cn.")
@@ -65,3 +66,13 @@ class PasswordResetForm(FlaskForm):
 
 class DepartmentForm(FlaskForm):
     name = StringField(_l("Display name"), validators=[DataRequired(REQUIRED), Length(max=80)])
+
+
+class PolicyChangeForm(FlaskForm):
+    """One number of the service-level policy for one level; the value is checked by portal.core.policy."""
+
+    field = SelectField(_l("Policy item"), choices=[], validate_choice=True)
+    level = SelectField(_l("Applies to"), choices=[], validate_choice=True)
+    value = StringField(_l("New value"), validators=[DataRequired(_l("Enter a value.")), Length(max=20)])
+    reason = TextAreaField(_l("Reason for the change"), validators=[
+        DataRequired(_l("Give the reason for the change: it is kept in the history.")), LongText(500)])

@@ -1,15 +1,19 @@
-"""管理员: accounts (create, edit, roles, deactivate, reset password) and departments."""
+"""管理员: accounts (create, edit, roles, deactivate, reset password), departments and the service-level policy."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal.admin import operations as ops
-from portal.admin.forms import DepartmentForm, PasswordResetForm, UserCreateForm, UserEditForm
+from portal.admin import policy as policy_ops
+from portal.admin.forms import DepartmentForm, PasswordResetForm, PolicyChangeForm, UserCreateForm, UserEditForm
 from portal.auth.models import Department, User
 from portal.auth.operations import AccountError, create_user, live_sessions_marked, sign_out_everywhere
+from portal.core import policy as pol
+from portal.core import policy_store
 from portal.core.enums import Role
 from portal.core.kernel import guard_blueprint
 from portal.extensions import db
@@ -161,3 +165,60 @@ def rename_department(key: str):
     forms = {d.id: DepartmentForm(formdata=None, prefix=f"d{d.id}", name=d.name) for d in rows}
     forms[dept.id] = form
     return render_template("admin/departments.html", departments=rows, forms=forms), status
+
+
+# --- the service-level policy -----------------------------------------------------
+
+def _policy_form(formdata=None, **data) -> PolicyChangeForm:
+    form = PolicyChangeForm(formdata=formdata, **data) if formdata is not None else PolicyChangeForm(**data)
+    form.field.choices = [(name, str(rule.label)) for name, rule in pol.RULES.items()]
+    form.level.choices = [(s.value, str(s.title)) for s in reversed(pol.PER_LEVEL)] + \
+        [(pol.COMPANY, str(policy_ops.level_title(pol.COMPANY)))]
+    return form
+
+
+def _policy_page(form: PolicyChangeForm, status: int = 200):
+    window, names = policy_ops.history(request.args.get("after"))
+    return render_template("admin/policy.html", rows=policy_ops.table(), form=form,
+                           history=window, names=names, level_title=policy_ops.level_title,
+                           levels=[s.value for s in reversed(pol.PER_LEVEL)], company=pol.COMPANY,
+                           rule_label=policy_ops.rule_label, shown=policy_ops.stored_shown), status
+
+
+@bp.get("/policy")
+def policy():
+    field = request.args.get("field", "")
+    level = request.args.get("level", "")
+    data = {}
+    if field in pol.RULES:
+        level = level if level in policy_ops.levels_of(field) else policy_ops.levels_of(field)[0]
+        in_force = pol.policy_for(None if level == pol.COMPANY else level)
+        data = dict(field=field, level=level, value=pol.shown(field, getattr(in_force, field)))
+    return _policy_page(_policy_form(formdata=None, **data))
+
+
+@bp.post("/policy")
+def change_policy():
+    form = _policy_form()
+    if not form.validate():
+        return _policy_page(form, 422)
+    try:
+        change = policy_ops.change(current_user, level=form.level.data, field=form.field.data,
+                                   entered=form.value.data, reason=form.reason.data)
+        db.session.commit()
+    except pol.PolicyValueError as e:
+        db.session.rollback()
+        where = getattr(form, e.field)
+        where.errors = [*where.errors, str(e.message)]
+        return _policy_page(form, 422)
+    except IntegrityError:  # another administrator set the same number first, at the same moment
+        db.session.rollback()
+        policy_store.forget()
+        form.value.errors = [*form.value.errors, _("Another administrator changed this number at the same moment: "
+                                                   "look at the value now in force and try again.")]
+        return _policy_page(form, 409)
+    if change is None:
+        flash(_("That is already the value in force: nothing was changed."), "info")
+    else:
+        flash(_("The policy was changed; tickets registered from now on are held to the new value."), "success")
+    return redirect(url_for("admin.policy"))

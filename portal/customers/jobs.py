@@ -9,7 +9,7 @@ from sqlalchemy import String, cast, exists, literal, select
 from sqlalchemy.orm import aliased
 
 from portal.core.enums import MaintenanceStatus, Role
-from portal.core.policy import policy
+from portal.core.policy import policy_for
 from portal.core.timeutil import today_local, utcnow
 from portal.customers.models import Contract, CustomerUnit
 from portal.documents.operations import request_expiry_notices
@@ -20,7 +20,7 @@ from portal.notifications.models import Reminder
 
 def sweep(today: date | None = None) -> dict[str, int]:
     today = today or today_local()
-    window_end = today + timedelta(days=policy().contract_expiry_window_days)
+    window_end = today + timedelta(days=policy_for(None).contract_expiry_window_days)
     later = aliased(Contract)
     renewed = exists().where(later.customer_id == Contract.customer_id, later.start_date > Contract.start_date)
     sel = (

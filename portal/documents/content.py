@@ -12,7 +12,7 @@ from flask_babel import force_locale
 from markupsafe import Markup
 
 from portal.core.enums import MaintenanceStatus, State, TicketType
-from portal.core.policy import policy
+from portal.core.policy import policy_for
 from portal.core.timeutil import to_local
 from portal.documents import letterhead, render, summary
 from portal.documents.models import Document, DocumentKind
@@ -106,7 +106,7 @@ def _service_notice(doc: Document) -> Built:
         for_handover=doc.handover_id is not None,
         level=status, vip=status == MaintenanceStatus.VIP.value, stopped=status == MaintenanceStatus.STOPPED.value,
         level_title={"vip": "VIP维护", "ordinary": "普通维护", "stopped": "已停止维护"}[status],
-        policy=policy(),
+        policy=policy_for(status),  # the numbers of the customer's own maintenance level
     )
     who = contact.name if contact else "单位"
     return Built(render_template("documents/pdf/service_notice.html", **ctx), _filename(doc, f"售后服务通知函-{who}"))

@@ -17,7 +17,7 @@ from portal.core import pagination, uploads
 from portal.core.enums import MaintenanceStatus
 from portal.core.kernel import kernel
 from portal.core.pagination import Key, Keyset, Window
-from portal.core.policy import cadence, policy
+from portal.core.policy import cadence, policy_for
 from portal.core.timeutil import today_local, utcnow
 from portal.customers.models import Contact, Contract, CustomerUnit
 from portal.customers.operations import unit_matches
@@ -181,7 +181,7 @@ def request_expiry_notices(today: date | None = None, limit: int = 500) -> int:
     """维护到期通知函 for every contract ending within the window (as the contract sweep sees
     them: not renewed, unit under maintenance) that has none yet. Safe to run twice."""
     today = today or today_local()
-    window_end = today + timedelta(days=policy().contract_expiry_window_days)
+    window_end = today + timedelta(days=policy_for(None).contract_expiry_window_days)
     later = aliased(Contract)
     renewed = exists().where(later.customer_id == Contract.customer_id, later.start_date > Contract.start_date)
     has_notice = exists().where(Document.series_key == literal("expiry_notice:contract:") + cast(Contract.id, String))

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, case, func, select
 
 from portal.core.enums import CallbackKind, State, TicketType
-from portal.core.policy import cadence, policy
+from portal.core.policy import cadence, policy_for
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.service_plan import periods
@@ -89,7 +89,7 @@ class Figures:
 
     @property
     def satisfaction_target(self) -> float:
-        return policy().satisfaction_target
+        return policy_for(None).satisfaction_target
 
     @property
     def types(self) -> list[str]:

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from portal.core.enums import Role
-from portal.core.policy import is_workday, policy
+from portal.core.policy import is_workday, policy_for
 from portal.core.timeutil import from_local, to_local, utcnow
 from portal.extensions import db
 from portal.hotline.models import DutyShift
@@ -18,7 +18,7 @@ from portal.notifications.models import Reminder
 
 
 def shift_start(day: date, half: str) -> datetime:
-    p = policy()
+    p = policy_for(None)
     return from_local(datetime.combine(day, p.shift_am_start if half == "am" else p.shift_pm_start))
 
 
@@ -38,7 +38,7 @@ def upcoming_shifts(now: datetime, horizon: timedelta) -> list[tuple[date, str]]
 
 def sweep(now: datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
-    lead = timedelta(hours=policy().duty_roster_lead_hours)
+    lead = timedelta(hours=policy_for(None).duty_roster_lead_hours)
     shifts = upcoming_shifts(now, lead)
     staffed = set()
     if shifts:

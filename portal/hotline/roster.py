@@ -19,7 +19,7 @@ from portal.core import htmx
 from portal.core.enums import MaintenanceStatus
 from portal.core.kernel import can, kernel
 from portal.core.params import BoundedDateField, QueryForm, parse_date, parse_id
-from portal.core.policy import is_workday, policy
+from portal.core.policy import is_workday, policy_for
 from portal.core.timeutil import to_local, today_local, utcnow
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
@@ -48,12 +48,12 @@ def users_served() -> int:
 def seats_needed(users: int | None = None) -> int:
     """2‰ (policy) of the users of every unit under maintenance, rounded up (at least one seat)."""
     users = users_served() if users is None else users
-    return max(1, math.ceil(users * policy().hotline_seats_per_mille / 1000))
+    return max(1, math.ceil(users * policy_for(None).hotline_seats_per_mille / 1000))
 
 
 def current_shift(now: datetime | None = None) -> tuple[date, str] | None:
     now = now or utcnow()
-    p = policy()
+    p = policy_for(None)
     local = to_local(now)
     t = local.time()
     if p.shift_am_start <= t < p.shift_am_end:
@@ -141,7 +141,8 @@ class RosterArgs(QueryForm):
 def _shared_context(monday: date) -> dict:
     """What the whole grid and a single cell are drawn with."""
     users = users_served()
-    return dict(seats=seats_needed(users), users_served=users, per_mille=policy().hotline_seats_per_mille,
+    return dict(seats=seats_needed(users), users_served=users, per_mille=policy_for(None).hotline_seats_per_mille,
+                lead_hours=policy_for(None).duty_roster_lead_hours,
                 staff=duty_staff(), monday=monday, can_edit=can("hotline.roster_edit"), now_shift=current_shift(),
                 started=lambda d, h: shift_start(d, h) <= utcnow())
 

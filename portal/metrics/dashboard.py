@@ -9,7 +9,7 @@ from flask import url_for
 from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 
-from portal.core.policy import policy
+from portal.core.policy import policy_for
 from portal.metrics import drilldown, periods, queries
 from portal.metrics.forms import scope_args
 
@@ -96,7 +96,7 @@ def _at_least(value: float | None, target: float) -> bool | None:
 
 
 def build(scope: queries.Scope) -> Dashboard:
-    pol = policy()
+    pol = policy_for(scope.level)  # company-wide targets; the level's own limits when one level is shown
     f = queries.totals(scope)
     r = queries.derived(f)
     d = queries.durations(scope, f)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.complaints.models import Complaint, ComplaintState
 from portal.core.enums import CallbackKind, CloseReason, MaintenanceStatus, State, TicketType
-from portal.core.policy import policy
+from portal.core.policy import policy_for
 from portal.customers.models import CustomerUnit, MaintenanceStatusChange
 from portal.extensions import db
 from portal.metrics.dashboard import DAY, Dashboard, hours
@@ -30,7 +30,7 @@ def _yes_no(ok: bool | None) -> str:
 
 
 def summary_table(d: Dashboard) -> Table:
-    pol, f, r, du, c = policy(), d.figures, d.ratios, d.durations, d.complaints
+    pol, f, r, du, c = policy_for(d.scope.level), d.figures, d.ratios, d.durations, d.complaints
     judged = not (d.scope.department or d.scope.engineer_id)
     plan_ok = d.scope.period.ended and judged
 

@@ -112,7 +112,7 @@ def _page_context(form: DashboardForm, scope: queries.Scope | None) -> dict:
 
 def _charts(d: dashboard.Dashboard) -> list:
     labels = periods.axis_labels(d.trend_periods)
-    pol = dashboard.policy()
+    pol = dashboard.policy_for(d.scope.level)
     pct = dashboard.pct
     to_hours = [None if r["response_mean"] is None else r["response_mean"] / dashboard.HOUR for r in d.trend_ratios]
     titles = [_("Tickets raised and solved"), _("Resolution rate and deadlines kept"),

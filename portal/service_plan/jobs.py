@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import String, cast, exists, literal, select
 
 from portal.core.enums import Role
-from portal.core.policy import CADENCE, policy
+from portal.core.policy import CADENCE, policy_for
 from portal.core.timeutil import today_local, utcnow
 from portal.customers.models import CustomerUnit
 from portal.jobs.runtime import job
@@ -82,7 +82,7 @@ def sweep(today: date | None = None) -> dict[str, int]:
     for kind in _levels(lambda c: [c.visit] if c.visit else []):
         settled += _settle_done("visit", periods.of(kind, today))
     # Summaries cover a finished period: this quarter's sweep asks for last quarter's.
-    due_after = timedelta(days=policy().summary_due_days)
+    due_after = timedelta(days=policy_for(None).summary_due_days)
     for kind, levels in _levels(lambda c: c.summaries).items():
         last = periods.previous(periods.of(kind, today), periods.OF_KIND[kind])
         created[f"summary_{kind}"] = _open_for_units("summary", last, levels, Role.CS, last.end_utc + due_after)

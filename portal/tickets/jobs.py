@@ -3,16 +3,21 @@ assignee, then their manager), urgent tickets with no response within the emerge
 and problems without a first reply within N working days (Chinese calendar, with its
 make-up workdays). A ticket waiting for the customer gets none of these: its clock has stopped (resuming
 moves its deadline on). Each reminder is keyed so that a second sweep creates nothing new, and
-closes itself once the ticket has moved on. Every step is one set-based statement."""
+closes itself once the ticket has moved on. Every step is one set-based statement per limit in use.
+
+Each ticket is held to the limits in force when it was registered (its policy snapshot; a ticket from
+before snapshots takes its customer's level's values today): a step runs once for each distinct limit
+among the tickets it looks at — a handful, however many tickets there are."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import String, case, cast, exists, func, literal, select
 
-from portal.core.enums import Role, State
-from portal.core.policy import policy, workday_before
+from portal.core.enums import MaintenanceStatus, Role, State
+from portal.core.policy import policy_for, workday_before
 from portal.core.timeutil import from_local, to_local, utcnow
+from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.jobs.runtime import job
 from portal.notifications import reminders
@@ -45,13 +50,27 @@ def _key(kind: str, *parts):
     return expr
 
 
+def ticket_limit(field: str):
+    """A ticket's limit `field` in SQL: its snapshot's value, else its customer's level's value today."""
+    level = select(CustomerUnit.maintenance_status).where(CustomerUnit.id == Ticket.customer_id).scalar_subquery()
+    today = case(*[(level == s.value, float(getattr(policy_for(s), field))) for s in MaintenanceStatus],
+                 else_=float(getattr(policy_for(None), field)))
+    return func.coalesce(Ticket.policy_snapshot[field].as_float(), today)
+
+
+def limits_in_use(field: str, *where) -> list[tuple[float, object]]:
+    """(each distinct value of the limit among the tickets `where` selects, the condition "this ticket's limit
+    is that value")."""
+    expr = ticket_limit(field)
+    return [(v, expr == v) for v in db.session.scalars(select(expr).where(*where).distinct()) if v is not None]
+
+
 def _manager_role():
     return case((Ticket.handling_department == "impl", Role.IMPL_MANAGER.value), else_=Role.DEV_MANAGER.value)
 
 
 def sweep(now: datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
-    p = policy()
     none = literal(None)
     created: dict[str, int] = {}
     overdue = (Ticket.state == State.ASSIGNED.value, Ticket.deadline < now)
@@ -59,40 +78,46 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     # 1. Past the deadline: the assignee; after overdue_escalate_hours their manager too. A ticket
     #    that was resolved and came back (unsolved callback, reopened) with the same deadline is
     #    overdue again: its reminder, closed when it was resolved, opens again.
-    escalate = now - timedelta(hours=p.overdue_escalate_hours)
     overdue_key = _key("overdue", _stamp(Ticket.deadline))
     manager_key = _key("overdue_manager", _stamp(Ticket.deadline))
     created["overdue"] = reminders.reopen(Reminder.key.in_(select(overdue_key).where(*overdue)), at=now) \
         + reminders.open_from_select(
             select(overdue_key, literal("overdue"), cast(none, String), Ticket.assignee_id,
                    Ticket.id, _stamp(Ticket.deadline), Ticket.deadline, literal(now)).where(*overdue), COLUMNS)
-    escalated = (*overdue, Ticket.deadline < escalate)
-    created["overdue_manager"] = reminders.reopen(Reminder.key.in_(select(manager_key).where(*escalated)), at=now) \
-        + reminders.open_from_select(
-            select(manager_key, literal("overdue_manager"), _manager_role(),
-                   cast(none, db.Integer), Ticket.id, _stamp(Ticket.deadline), Ticket.deadline, literal(now))
-            .where(*escalated), COLUMNS)
+    created["overdue_manager"] = 0
+    for hours, held_to in limits_in_use("overdue_escalate_hours", *overdue):
+        escalated = (*overdue, held_to, Ticket.deadline < now - timedelta(hours=hours))
+        created["overdue_manager"] += reminders.reopen(Reminder.key.in_(select(manager_key).where(*escalated)),
+                                                       at=now) \
+            + reminders.open_from_select(
+                select(manager_key, literal("overdue_manager"), _manager_role(),
+                       cast(none, db.Integer), Ticket.id, _stamp(Ticket.deadline), Ticket.deadline, literal(now))
+                .where(*escalated), COLUMNS)
 
     # 2. Urgent, and nobody has responded within the emergency window.
-    created["urgent_no_response"] = reminders.open_from_select(
-        select(_key("urgent_no_response"), literal("urgent_no_response"), _manager_role(), cast(none, db.Integer),
-               Ticket.id, cast(none, String), Ticket.urgent_approved_at, literal(now))
-        .where(Ticket.urgent.is_(True), Ticket.state.in_(WAITING_FOR_RESPONSE),
-               Ticket.urgent_approved_at < now - timedelta(hours=p.emergency_response_hours)), COLUMNS)
+    created["urgent_no_response"] = 0
+    urgent = (Ticket.urgent.is_(True), Ticket.state.in_(WAITING_FOR_RESPONSE))
+    for hours, held_to in limits_in_use("emergency_response_hours", *urgent):
+        created["urgent_no_response"] += reminders.open_from_select(
+            select(_key("urgent_no_response"), literal("urgent_no_response"), _manager_role(),
+                   cast(none, db.Integer), Ticket.id, cast(none, String), Ticket.urgent_approved_at, literal(now))
+            .where(*urgent, held_to, Ticket.urgent_approved_at < now - timedelta(hours=hours)), COLUMNS)
 
     # 3. No first reply within N working days.
-    cutoff = first_reply_cutoff(to_local(now).date(), p.first_reply_working_days)
     #    One reminder per ticket and waiting state (the state ends its key), for the role that state waits on:
     #    a ticket passed from 市场部 to the 开发部经理 unanswered is the manager's to answer now.
     role = case(*[(Ticket.state == s, r.value) for s, r in FIRST_REPLY_STATES.items()])
     #    A ticket handed back to a queue after an assignment has had its first reply.
-    waiting = (Ticket.state.in_(list(FIRST_REPLY_STATES)), Ticket.created_at < cutoff,
-               Ticket.first_assigned_at.is_(None))
+    unanswered = (Ticket.state.in_(list(FIRST_REPLY_STATES)), Ticket.first_assigned_at.is_(None))
     reply_key = _key("first_reply", Ticket.state)
-    created["first_reply"] = reminders.reopen(Reminder.key.in_(select(reply_key).where(*waiting)), at=now) \
-        + reminders.open_from_select(
-            select(reply_key, literal("first_reply"), role, cast(none, db.Integer), Ticket.id,
-                   cast(none, String), Ticket.created_at, literal(now)).where(*waiting), COLUMNS)
+    created["first_reply"] = 0
+    for days, held_to in limits_in_use("first_reply_working_days", *unanswered):
+        cutoff = first_reply_cutoff(to_local(now).date(), int(days))
+        waiting = (*unanswered, held_to, Ticket.created_at < cutoff)
+        created["first_reply"] += reminders.reopen(Reminder.key.in_(select(reply_key).where(*waiting)), at=now) \
+            + reminders.open_from_select(
+                select(reply_key, literal("first_reply"), role, cast(none, db.Integer), Ticket.id,
+                       cast(none, String), Ticket.created_at, literal(now)).where(*waiting), COLUMNS)
 
     # Close what the tickets have moved past.
     t = select(Ticket.id)

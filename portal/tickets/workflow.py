@@ -72,7 +72,7 @@ from portal.core.enums import (
     State,
     TicketType,
 )
-from portal.core.policy import policy
+from portal.core.policy import ticket_policy
 from portal.core.timeutil import utcnow
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
@@ -1045,7 +1045,8 @@ def _obligations(t: Ticket, event: Event) -> None:
     if kind == "tell_deadline" and t.state != State.ASSIGNED.value:
         kind = None  # a deadline to tell exists only for work under way (a solved callback opens nothing)
     if kind:
-        hours = policy().tell_deadline_within_hours if kind == "tell_deadline" else policy().callback_within_hours
+        held_to = ticket_policy(t)  # the limits in force when the ticket was registered
+        hours = held_to.tell_deadline_within_hours if kind == "tell_deadline" else held_to.callback_within_hours
         reminders.open_many([dict(key=f"{kind}:{t.id}:{event.id}", kind=kind, role=Role.CS.value, ticket_id=t.id,
                                   due_at=event.created_at + timedelta(hours=hours))])
 

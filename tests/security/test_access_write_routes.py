@@ -203,6 +203,8 @@ ATTACKS: dict[str, list[Attack]] = {
     "admin.end_sessions": [Attack(but("admin"), lambda w: dict(user_id=w.users["admin"].id))],
     "admin.rename_department": [Attack(but("admin"), lambda w: dict(key="dev"), lambda w: {"d2-name": "改名"})],
     "admin.jobs.retry": [Attack(but("admin"), lambda w: dict(job_id="deliver-1"))],
+    "admin.change_policy": [Attack(but("admin"), lambda w: {}, lambda w: dict(
+        field="onsite_within_hours", level="vip", value="1", reason="越权修改"), why="only administrators set the policy")],
     "tickets.bulk_action": [
         Attack(("engineer",), lambda w: {}, lambda w: dict(action="comment", text="写入尝试", t=[
             f"{w.tickets[k].number}:{w.tickets[k].version}" for k in ("others", "impl_others", "awaiting_market")]),
