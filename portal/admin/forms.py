@@ -1,14 +1,16 @@
-"""Forms of the admin area: accounts and departments."""
+"""Forms of the admin area: accounts, departments and the working-day calendar."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.auth.operations import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from portal.core.enums import Role
+from portal.core.params import BoundedDateField
+from portal.core.validators import LongText
 
 REQUIRED = _l("This field is required.")
 EMAIL_MESSAGE = _l("Enter a valid e-mail address, e.g. wangfang@example.cn.")
@@ -65,3 +67,18 @@ class PasswordResetForm(FlaskForm):
 
 class DepartmentForm(FlaskForm):
     name = StringField(_l("Display name"), validators=[DataRequired(REQUIRED), Length(max=80)])
+
+
+class CalendarDayForm(FlaskForm):
+    """One holiday or make-up working day (portal.core.workcalendar)."""
+
+    day = BoundedDateField(_l("Date"), validators=[InputRequired(REQUIRED)])
+    kind = SelectField(_l("Kind"), choices=[("holiday", _l("Public holiday (off)")),
+                                            ("workday", _l("Make-up working day (调休)"))],
+                       validators=[InputRequired(REQUIRED)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=40)])
+
+
+class CalendarImportForm(FlaskForm):
+    text = TextAreaField(_l("Days, one per line: date,kind,name"), validators=[DataRequired(REQUIRED),
+                                                                               LongText(20000)])
