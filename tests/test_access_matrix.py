@@ -29,6 +29,8 @@ PAGES = {
     "/tickets/new/customer": {"cs"},
     "/customers/lookup": {"cs", "dev_manager", "impl_manager"},
     "/hotline/roster": {"cs"},
+    # issue 15: the working-day calendar (法定节假日, 调休) is the administrators'
+    "/admin/calendar": {"admin"},
 }
 
 

@@ -28,13 +28,6 @@ def at(local: str) -> datetime:
     return from_local(datetime.fromisoformat(local))
 
 
-@pytest.fixture(autouse=True)
-def _calendar_forgotten():
-    workcalendar.forget()  # the per-process copy of the entered days: each test starts from its own table
-    yield
-    workcalendar.forget()
-
-
 @pytest.fixture
 def desk(users, unit_factory):
     class Desk:
