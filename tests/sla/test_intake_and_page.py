@@ -97,3 +97,17 @@ def test_the_ticket_page_reads_its_clocks_in_one_query(auth, users, unit_factory
     with counting() as many:
         client.get(f"/tickets/{t.number}")
     assert sum("service_clocks" in s for s in many) == 1  # three clocks, one query
+
+
+def test_the_demo_shows_running_and_broken_clocks_and_the_sweeps_reminders():
+    from portal.demo import load_demo_data
+    from portal.notifications.models import Reminder
+
+    assert load_demo_data() is True
+    db.session.commit()
+    now = utcnow()
+    running = db.session.scalars(select(ServiceClock).where(ServiceClock.stopped_at.is_(None))).all()
+    assert any(c.key == "first_reply" and c.due_at > now for c in running)  # the newest: still running
+    assert any(c.key == "emergency_response" for c in running)  # from the call (running in working hours)
+    assert any(c.due_at < now for c in running)
+    assert db.session.scalar(select(Reminder.id).where(Reminder.kind == "clock_breached").limit(1)) is not None
