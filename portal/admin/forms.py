@@ -76,7 +76,7 @@ class CalendarDayForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=[("holiday", _l("Public holiday (off)")),
                                             ("workday", _l("Make-up working day (调休)"))],
                        validators=[InputRequired(REQUIRED)])
-    name = StringField(_l("Name"), validators=[Optional(), Length(max=40)])
+    name = StringField(_l("Name of the day"), validators=[Optional(), Length(max=40)])
 
 
 class CalendarImportForm(FlaskForm):
