@@ -34,6 +34,7 @@ from portal.notifications.models import Reminder
 from portal.replies import demo as replies_demo
 from portal.service_plan import operations as service_plan
 from portal.service_plan.jobs import sweep as sweep_service_plan
+from portal.sla import demo as sla_demo
 from portal.tickets import operations as ops
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -129,12 +130,12 @@ def load_demo_data() -> bool:
     open_units = [x for x in units if x.maintenance_status != MaintenanceStatus.STOPPED.value]
     stopped = [x for x in units if x.maintenance_status == MaintenanceStatus.STOPPED.value]
 
-    def new(kind_index: int, unit: CustomerUnit, channel: str = "hotline"):
+    def new(kind_index: int, unit: CustomerUnit, channel: str = "hotline", reported_at: datetime | None = None):
         kind, summary, desc = PROBLEMS[kind_index % len(PROBLEMS)]
         p = PEOPLE[kind_index % len(PEOPLE)]
         return ops.register_ticket(u["cs"], ops.Intake(channel=channel, customer_id=unit.id, type=kind,
                                                      reporter_name=p[0], reporter_dept=p[1], reporter_phone=p[2],
-                                                     summary=summary, description=desc))
+                                                     summary=summary, description=desc, reported_at=reported_at))
 
     def act(t, action, who, **data):
         ops.take_action(t, action, u[who], data)
@@ -175,6 +176,7 @@ def load_demo_data() -> bool:
                                      contact_name="钱进", content="系统登录时提示密码过期，无法修改密码",
                                      handling="已记录，待登记", customer_id=units[8].id, recorded_by_id=u["cs"].id))
         replies_demo.seed(u)  # 常用语: shared texts of every kind and one of 客服's own
+    sla_demo.seed(now, u, open_units, new, act)  # clocks running now, and the sweep's reminders (issue 15)
     return True
 
 

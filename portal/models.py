@@ -15,3 +15,4 @@ from portal.metrics.models import (  # noqa: F401,E402
 from portal.sla.models import ServiceClock  # noqa: F401,E402
 from portal.replies.models import Reply, ReplyRevision  # noqa: F401,E402
 from portal.core.policy_store import PolicyChange, PolicyValue  # noqa: F401,E402
+from portal.core.workcalendar import CalendarDay  # noqa: F401,E402

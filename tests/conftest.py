@@ -157,6 +157,9 @@ def _clean(app):
     with app.app_context():
         _wipe(db)
         get_redis().flushdb()
+    from portal.core import workcalendar
+
+    workcalendar.forget()  # the per-process copy of the holidays an administrator entered (now wiped)
     ctx = app.app_context()
     ctx.push()
     yield

@@ -37,6 +37,8 @@ PAGES = {
     "/replies/pick?field=x&kind=callback": set(ALL) - {"admin"},
     # issue 15 item 4: only administrators see and edit the service-level policy
     "/admin/policy": {"admin"},
+    # issue 15: the working-day calendar (法定节假日, 调休) is the administrators'
+    "/admin/calendar": {"admin"},
 }
 
 

@@ -1,14 +1,15 @@
-"""Forms of the admin area: accounts, departments and the service-level policy."""
+"""Forms of the admin area: accounts, departments, the service-level policy and the working-day calendar."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.auth.operations import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from portal.core.enums import Role
+from portal.core.params import BoundedDateField
 from portal.core.validators import LongText
 
 REQUIRED = _l("This field is required.")
@@ -76,3 +77,16 @@ class PolicyChangeForm(FlaskForm):
     value = StringField(_l("New value"), validators=[DataRequired(_l("Enter a value.")), Length(max=20)])
     reason = TextAreaField(_l("Reason for the change"), validators=[
         DataRequired(_l("Give the reason for the change: it is kept in the history.")), LongText(500)])
+class CalendarDayForm(FlaskForm):
+    """One holiday or make-up working day (portal.core.workcalendar)."""
+
+    day = BoundedDateField(_l("Date"), validators=[InputRequired(REQUIRED)])
+    kind = SelectField(_l("Kind"), choices=[("holiday", _l("Public holiday (off)")),
+                                            ("workday", _l("Make-up working day (调休)"))],
+                       validators=[InputRequired(REQUIRED)])
+    name = StringField(_l("Name of the day"), validators=[Optional(), Length(max=40)])
+
+
+class CalendarImportForm(FlaskForm):
+    text = TextAreaField(_l("Days, one per line: date,kind,name"), validators=[DataRequired(REQUIRED),
+                                                                               LongText(20000)])

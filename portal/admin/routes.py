@@ -24,6 +24,10 @@ from portal.jobs.routes import bp as jobs_bp  # noqa: E402  (nested: /admin/jobs
 
 bp.register_blueprint(jobs_bp)
 
+from portal.admin.calendar_routes import bp as calendar_bp  # noqa: E402  (nested: /admin/calendar, admins only)
+
+bp.register_blueprint(calendar_bp)
+
 
 guard_blueprint(bp, "admin.manage")
 

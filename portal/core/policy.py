@@ -22,6 +22,7 @@ import chinese_calendar
 from flask_babel import lazy_gettext as _l
 
 from portal.core import policy_store
+from portal.core import workcalendar
 from portal.core.enums import MaintenanceStatus
 
 log = logging.getLogger(__name__)
@@ -257,12 +258,16 @@ def from_snapshot(values: dict | None, level: str | MaintenanceStatus | None = N
 # The official schedule (holidays and make-up workdays, 调休) comes from `chinesecalendar`, which
 # knows a year only once the State Council has published it (late in the year before) and the
 # package has been upgraded. A year it does not know yet must not stop the sweeps on 1 January:
-# until then, Monday–Friday count, except the holidays that fall on fixed dates.
+# until then, Monday–Friday count, except the holidays that fall on fixed dates. An administrator enters that
+# year's holidays and make-up days in the portal (/admin/calendar, portal.core.workcalendar): they count first.
 FIXED_DATE_HOLIDAYS = {(1, 1), (5, 1), (10, 1), (10, 2), (10, 3)}
 _warned_years: set[int] = set()
 
 
 def is_workday(day: date) -> bool:
+    entered = workcalendar.override(day)
+    if entered is not None:
+        return entered
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:

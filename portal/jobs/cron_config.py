@@ -11,11 +11,14 @@ from portal.hotline.jobs import check_duty_roster
 from portal.jobs.maintenance import drain_outbox, resend_lost_jobs
 from portal.metrics.jobs import rebuild_metrics, refresh_metrics
 from portal.service_plan.jobs import sweep_service_plan
+from portal.sla.sweep import sweep_service_clocks
 from portal.tickets.jobs import sweep_ticket_reminders
 
 cron.register(drain_outbox, queue_name="default", interval=30, job_timeout=120)
 cron.register(resend_lost_jobs, queue_name="default", interval=60, job_timeout=120)
 cron.register(sweep_ticket_reminders, queue_name="default", interval=600, job_timeout=600)
+# Service promises counted in hours: a reminder before and an escalation at the limit, within a minute.
+cron.register(sweep_service_clocks, queue_name="default", interval=60, job_timeout=120)
 cron.register(check_duty_roster, queue_name="default", interval=900, job_timeout=120)
 cron.register(sweep_service_plan, queue_name="default", interval=3600, job_timeout=1800)
 cron.register(sweep_contract_expiry, queue_name="default", interval=3600, job_timeout=600)

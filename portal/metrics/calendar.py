@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
+from portal.core import workcalendar
 from portal.core.policy import is_workday
 from portal.core.timeutil import to_local, today_local
 from portal.extensions import db
@@ -103,9 +104,10 @@ def working_seconds_before(cal, column) -> ColumnElement:
 # --- filling the table -------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=4)
-def _rows(first: date, last: date) -> tuple[dict, ...]:
-    """Calendar rows for [first, last], counting working days from CALENDAR_EPOCH. (The schedule only
-    changes when chinesecalendar is upgraded, which means a restart: computed once per process.)"""
+def _rows(first: date, last: date, entered: int = 0) -> tuple[dict, ...]:
+    """Calendar rows for [first, last], counting working days from CALENDAR_EPOCH. (The schedule changes
+    when chinesecalendar is upgraded, which means a restart, or when an administrator enters days —
+    `entered`, the entered days' version, is part of the key: computed once per process and version.)"""
     before = sum(1 for i in range((first - CALENDAR_EPOCH).days) if is_workday(CALENDAR_EPOCH + timedelta(days=i)))
     rows = []
     day = first
@@ -135,7 +137,7 @@ def ensure(first_needed: date | None = None) -> date | None:
     when `chinesecalendar` is upgraded after the State Council publishes it.
     """
     start, end = needed_range(first_needed)
-    wanted = _rows(start, end)
+    wanted = _rows(start, end, workcalendar.version())
     have = {r.day: (r.workday, r.workdays_before) for r in db.session.execute(
         select(WorkCalendarDay.day, WorkCalendarDay.workday, WorkCalendarDay.workdays_before)
         .where(WorkCalendarDay.day >= start, WorkCalendarDay.day <= end))}

@@ -18,7 +18,25 @@ from portal.core.kernel import kernel
 from portal.core.policy import Policy, workday_after
 from portal.core.timeutil import from_local, to_local, utcnow
 from portal.extensions import db
+from portal.notifications import reminders
+from portal.notifications.models import Reminder
 from portal.sla.models import ServiceClock
+
+REMINDER_KINDS = ("clock_due_soon", "clock_breached")  # the sweep's (portal/sla/sweep.py), keyed "<kind>:<clock id>"
+
+
+def _settle_reminders(ids: list[int], note: str) -> None:
+    """A stopped clock gets nothing more: its open reminder and escalation are settled with it."""
+    if ids:
+        reminders.settle(Reminder.key.in_([f"{k}:{i}" for i in ids for k in REMINDER_KINDS]), note=note)
+
+
+def _outcome(row: ServiceClock, at: datetime, void: bool) -> str:
+    """kept within the limit, breached past it; void when the promise no longer applies — unless it had
+    already been broken by then (a breach stays a breach, whatever happens to the ticket afterwards)."""
+    if at > row.due_at:
+        return "breached"
+    return "void" if void else "kept"
 
 
 def _subject(ticket_id: int | None, visit_id: int | None) -> str:
@@ -36,9 +54,7 @@ def due_at(key: str, started_at: datetime, p: Policy) -> tuple[float, datetime]:
     if clock.unit == "hours":
         return limit, started_at + timedelta(hours=limit)
     # working days: the same local time of day, that many Chinese working days later
-    local = to_local(started_at)
-    day = workday_after(local.date(), int(limit))
-    return limit, from_local(datetime.combine(day, local.time().replace(tzinfo=None)))
+    return limit, _working_days_due(started_at, int(limit))
 
 
 def start(key: str, *, started_at: datetime, policy: Policy, level: str, ticket_id: int | None = None,
@@ -62,16 +78,18 @@ def start(key: str, *, started_at: datetime, policy: Policy, level: str, ticket_
 def stop(key: str, *, at: datetime | None = None, ticket_id: int | None = None, visit_id: int | None = None,
          void: bool = False) -> int:
     """Stop the running clock: kept if `at` is within its limit, breached if past it; `void` when the promise
-    no longer applies (the ticket was closed as a duplicate before anyone could act). Returns rows stopped."""
+    no longer applies (the ticket was closed as a duplicate before anyone could act) — a clock already past
+    its limit then stays breached. Returns rows stopped."""
     at = at or utcnow()
     run_key = f"{key}:{_subject(ticket_id, visit_id)}"
     row = db.session.scalar(select(ServiceClock).where(ServiceClock.run_key == run_key))
     if row is None:
         return 0
     row.stopped_at = at
-    row.outcome = "void" if void else ("kept" if at <= row.due_at else "breached")
+    row.outcome = _outcome(row, at, void)
     row.run_key = None
     db.session.flush()
+    _settle_reminders([row.id], note=row.outcome)
     return 1
 
 
@@ -82,10 +100,38 @@ def stop_all(ticket_id: int, *, at: datetime | None = None, void: bool = True) -
                                                          ServiceClock.stopped_at.is_(None))).all()
     for row in rows:
         row.stopped_at = at
-        row.outcome = "void" if void else ("kept" if at <= row.due_at else "breached")
+        row.outcome = _outcome(row, at, void)
         row.run_key = None
     db.session.flush()
+    _settle_reminders([r.id for r in rows], note="stopped")
     return len(rows)
+
+
+def reschedule_working_days(first_day) -> int:
+    """The working-day calendar changed from `first_day` on (an administrator entered 2027's holidays): the
+    running working-day clocks due from that day on get their due date (and reminder time) again. A clock
+    already reminded or escalated keeps that: nothing is sent twice."""
+    keys = [c.key for c in kernel.clocks.values() if c.unit == "working_days"]
+    if not keys:
+        return 0
+    since = from_local(datetime.combine(first_day, datetime.min.time()))
+    rows = db.session.scalars(select(ServiceClock).where(ServiceClock.stopped_at.is_(None),
+                                                         ServiceClock.key.in_(keys), ServiceClock.due_at >= since))
+    moved = 0
+    for row in rows:
+        due = _working_days_due(row.started_at, int(row.limit_value))
+        if due != row.due_at:
+            row.due_at = due
+            row.remind_at = due - (due - row.started_at) * kernel.clock(row.key).remind_before
+            moved += 1
+    db.session.flush()
+    return moved
+
+
+def _working_days_due(started_at: datetime, days: int) -> datetime:
+    local = to_local(started_at)
+    day = workday_after(local.date(), days)
+    return from_local(datetime.combine(day, local.time().replace(tzinfo=None)))
 
 
 def for_ticket(ticket_id: int) -> list[ServiceClock]:

@@ -2,7 +2,7 @@
 workflow sends and the reminders it opens (portal/tickets/workflow.py and jobs.py open them)."""
 from flask_babel import lazy_gettext as _l
 
-from portal.core.kernel import Area, Kind, NavEntry, Permission
+from portal.core.kernel import Area, Clock, Kind, NavEntry, Permission
 from portal.tickets.access import mask_name, mask_phone
 from portal.tickets.saved_views import views_for
 from portal.tickets.workflow import ACTIONS
@@ -61,6 +61,22 @@ REMINDERS = [
          settled_by="the ticket leaving that waiting state"),
 ]
 
+# The standard's promises kept on a ticket (portal/sla keeps the clocks; portal/tickets/workflow.py's CLOCK_*
+# tables start and stop them). Each title reads after its limit: "2小时紧急响应", "3个工作日首次答复".
+CLOCKS = [
+    Clock("emergency_response", _l("emergency response"), "emergency_response_hours",
+          owner="the handling department's manager (until the first assignment, or an on-site departure)",
+          escalate="market_manager (approved the urgency, answers to the customer)"),
+    Clock("first_reply", _l("first reply"), "first_reply_working_days", unit="working_days",
+          owner="the role the new ticket waits on (dev_manager, market, impl_manager): a first assignment, "
+                "the consultation's answer, or 市场部's talk with the customer",
+          escalate="that department's manager"),
+    Clock("tell_deadline", _l("deadline told"), "tell_deadline_within_hours",
+          owner="cs (from each assignment or new deadline until the customer is told)", escalate="duty_manager"),
+    Clock("callback", _l("callback"), "callback_within_hours",
+          owner="cs (from the resolution until the callback)", escalate="duty_manager"),
+]
+
 LINK_TITLES = {
     "follow_up": _l("Follow-up of"), "follow_up_reverse": _l("Follow-up problem"),
     "duplicate_of": _l("Duplicate of"), "duplicate_of_reverse": _l("Duplicate registered as"),
@@ -102,6 +118,7 @@ AREA = Area(
     permissions=PERMISSIONS,
     nav=[NavEntry("tickets.new", _l("Register problem"), 20), NavEntry("tickets.index", _l("Tickets"), 30)],
     kinds=[*NOTICES, *REMINDERS],
+    clocks=CLOCKS,
     template_filters={"mask_name": mask_name, "mask_phone": mask_phone},
     template_globals={"action_title": action_title, "link_title": link_title, "edit_field_title": edit_field_title,
                       "saved_views_for": saved_views_for},

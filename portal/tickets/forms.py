@@ -43,6 +43,9 @@ class TicketForm(FlaskForm):
     description = TextAreaField(_l("Detailed description"), validators=[Optional(), LongText(20000)])
     attachments = MultipleFileField(_l("Attachments"))
     hotline_record_id = HiddenField()
+    # When the customer reported it (default now; earlier for a hotline record or an e-mail): every
+    # service-level clock runs from here. Checked by the operation (never in the future, never long ago).
+    reported_at = LocalDateTimeField(_l("Reported at"), validators=[Optional()])
     # The caller picked from the unit's saved contacts (radio buttons the unit's choice brings): the
     # title parts left empty are taken from it (portal.tickets.operations.picked_contact).
     contact_id = StringField(_l("Caller"), validators=[Optional(), Length(max=12)])

@@ -3,6 +3,7 @@ They never commit; the caller does, once."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -31,6 +32,27 @@ class Intake:
     description: str = ""
     save_as_contact: bool = False  # keep the caller as one of the unit's contacts (once)
     hotline_record_id: int | None = None  # the hotline record this ticket is registered from
+    reported_at: datetime | None = None  # when the customer reported it (naive UTC); None: now
+
+
+# How far back intake may say the customer reported a problem (an e-mail found after a holiday, a hotline
+# record typed in later); older is a typing mistake, and would start every clock already broken.
+REPORTED_MAX_AGE_DAYS = 30
+REPORTED_SKEW = timedelta(minutes=1)  # "now" typed to the minute may be a few seconds ahead
+
+
+def checked_reported_at(value: datetime | None, now: datetime) -> datetime:
+    """When the customer reported the problem: now unless said; never in the future, never too long ago."""
+    if value is None:
+        return now
+    if value > now + REPORTED_SKEW:
+        msg = _l("The time the customer reported the problem cannot be in the future.")
+        raise workflow.InvalidInput(msg, {"reported_at": msg})
+    if value < now - timedelta(days=REPORTED_MAX_AGE_DAYS):
+        msg = _l("The time the customer reported the problem cannot be more than %(n)d days ago.",
+                 n=REPORTED_MAX_AGE_DAYS)
+        raise workflow.InvalidInput(msg, {"reported_at": msg})
+    return min(value, now)
 
 
 def register_ticket(actor: User, intake: Intake, files: list[uploads.CheckedFile] = (),
@@ -76,12 +98,13 @@ def _register(actor: User, intake: Intake, files=(), *, text: str = "", data: di
     Channel(intake.channel)
     TicketType(intake.type)
     now = utcnow()
+    reported_at = checked_reported_at(intake.reported_at, now)
     ticket = Ticket(
         type=intake.type, channel=intake.channel, customer=customer, customer_id=customer.id,
         reporter_name=intake.reporter_name.strip(), reporter_dept=intake.reporter_dept.strip(),
         reporter_phone=intake.reporter_phone.strip(), summary=intake.summary.strip(),
         description=(intake.description or "").strip(), created_by_id=actor.id, created_at=now, updated_at=now,
-        reported_at=now, policy_snapshot=policy.snapshot(policy.policy_for(customer.maintenance_status)),
+        reported_at=reported_at, policy_snapshot=policy.snapshot(policy.policy_for(customer.maintenance_status)),
         state="registered",  # placeholder for the INSERT; workflow.start sets the real first state
     )
     db.session.add(ticket)

@@ -13,7 +13,7 @@ from portal.core import htmx, uploads
 from portal.core.kernel import requires
 from portal.core.params import ID_MAX, parse_id, parse_int
 from portal.core.templating import render_page
-from portal.core.timeutil import to_local, today_local
+from portal.core.timeutil import to_local, today_local, utcnow
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.hotline.models import HotlineRecord
@@ -61,6 +61,9 @@ def new():
         form.description.data = hotline.content
         form.customer_id.data = hotline.customer_id
         form.hotline_record_id.data = str(hotline.id)
+    if request.method == "GET":  # the customer called when the hotline record was made, else now
+        form.reported_at.data = to_local(hotline.created_at if hotline is not None else utcnow()).replace(
+            tzinfo=None, second=0, microsecond=0)
     file_errors: list[str] = []
     if request.method == "POST":
         contact_error = None
@@ -82,6 +85,7 @@ def new():
                 reporter_phone=form.reporter_phone.data, summary=form.summary.data,
                 description=form.description.data or "", save_as_contact=bool(form.save_contact.data),
                 hotline_record_id=hotline.id if hotline is not None else None,
+                reported_at=form.reported_at.utc() or (hotline.created_at if hotline is not None else None),
             )
             try:
                 ticket = operations.register_ticket(current_user, intake, files)

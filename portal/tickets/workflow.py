@@ -72,7 +72,7 @@ from portal.core.enums import (
     State,
     TicketType,
 )
-from portal.core.policy import ticket_policy
+from portal.core.policy import policy, ticket_policy
 from portal.core.timeutil import utcnow
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
@@ -80,6 +80,7 @@ from portal.jobs.queue import enqueue
 from portal.notifications import delivery, reminders
 from portal.notifications.jobs import deliver_notification
 from portal.notifications.models import Notification, Reminder
+from portal.sla import clocks
 from portal.tickets import followers
 from portal.tickets.models import Callback, Event, Ticket, TicketAssignee, TicketLink
 
@@ -1033,12 +1034,67 @@ SETTLES = {"assign": ("tell_deadline",), "reopen": ("tell_deadline", "callback_d
            "change_deadline": ("tell_deadline",), "resume": ("tell_deadline",), "hand_back": ("tell_deadline",)}
 
 
-def _obligations(t: Ticket, event: Event) -> None:
+# The service-level clocks (declared in portal/tickets/area.py, kept by portal/sla), driven like the
+# obligations above: the clocks an action starts, the ones it keeps (stopped now: kept within the limit,
+# breached past it) and the ones it makes moot (stopped as void — a breach already past stays a breach).
+# Closing stops every clock still running (void). A clock started by the customer's request runs from when
+# the customer asked (Ticket.reported_at), not from the action: 市场部 approving urgency an hour after the
+# call leaves one hour of the two.
+#
+# "First reply" (首次答复, within N working days): the customer hears that the problem is being handled — the
+# first assignment (客服 then tells the customer the deadline), the consultation's answer, or 市场部's talk
+# with the customer (a unit out of maintenance: record_contact; a requirement's fee: record_fee).
+CLOCK_STARTS = {"register": ("first_reply",), "approve_urgent": ("emergency_response",),
+                "assign": ("tell_deadline",), "reopen": ("tell_deadline",), "resolve": ("callback",),
+                "callback": ("tell_deadline",),  # only when not solved, i.e. the ticket is assigned again
+                "change_deadline": ("tell_deadline",), "resume": ("tell_deadline",)}
+CLOCK_KEEPS = {"assign": ("emergency_response", "first_reply"), "answer": ("first_reply",),
+               "record_contact": ("first_reply",), "record_fee": ("first_reply",),
+               "notify_deadline": ("tell_deadline",), "callback": ("callback",)}
+CLOCK_VOIDS = {"assign": ("tell_deadline",), "reopen": ("tell_deadline", "callback"), "resolve": ("tell_deadline",),
+               "change_deadline": ("tell_deadline",), "resume": ("tell_deadline",), "hand_back": ("tell_deadline",)}
+CLOCK_FROM_REPORT = frozenset({"first_reply", "emergency_response"})  # these run from Ticket.reported_at
+CLOCK_APPLIES: dict[str, Callable[[Ticket], bool]] = {
+    "tell_deadline": lambda t: t.state == State.ASSIGNED.value,  # a deadline to tell exists for work under way
+    "emergency_response": lambda t: t.first_assigned_at is None,  # nobody has responded yet
+}
+# Who must keep each clock (department, role) and the manager told when it breaches.
+_FIRST_REPLY_BY = {State.AWAITING_MARKET.value: ("market", Role.MARKET, Role.MARKET_MANAGER),
+                   State.IMPL_QUEUE.value: ("impl", Role.IMPL_MANAGER, Role.IMPL_MANAGER)}
+CLOCK_OWNERS: dict[str, Callable[[Ticket], tuple[str, Role, Role]]] = {
+    "first_reply": lambda t: _FIRST_REPLY_BY.get(t.state, ("dev", Role.DEV_MANAGER, Role.DEV_MANAGER)),
+    # the handling department's manager assigns; 市场部经理 approved the urgency and answers to the customer
+    "emergency_response": lambda t: (t.handling_department, MANAGER_ROLE[t.handling_department], Role.MARKET_MANAGER),
+    "tell_deadline": lambda t: ("cs", Role.CS, Role.DUTY_MANAGER),
+    "callback": lambda t: ("cs", Role.CS, Role.DUTY_MANAGER),
+}
 
+
+def _clocks(t: Ticket, event: Event, action: str) -> None:
+    at = datetime.fromisoformat(event.data["told_at"]) if "told_at" in (event.data or {}) else event.created_at
+    for key in CLOCK_KEEPS.get(action, ()):
+        clocks.stop(key, at=at, ticket_id=t.id)
+    for key in CLOCK_VOIDS.get(action, ()):
+        clocks.stop(key, at=at, ticket_id=t.id, void=True)
+    if t.state == State.CLOSED.value:
+        clocks.stop_all(t.id, at=at, void=True)
+        return
+    for key in CLOCK_STARTS.get(action, ()):
+        if not CLOCK_APPLIES.get(key, lambda _t: True)(t):
+            continue
+        department, role, manager = CLOCK_OWNERS[key](t)
+        clocks.start(key, started_at=t.reported_at if key in CLOCK_FROM_REPORT else event.created_at,
+                     policy=ticket_policy(t), level=t.customer.maintenance_status, ticket_id=t.id,
+                     customer_id=t.customer_id, department=department, role=role.value,
+                     escalate_role=manager.value)
+
+
+def _obligations(t: Ticket, event: Event) -> None:
+    new_deadline = event.action == "reassign" and event.data.get("deadline_changed")
+    _clocks(t, event, "change_deadline" if new_deadline else event.action)  # a new deadline is a new promise
     if t.state == State.CLOSED.value:
         reminders.settle(Reminder.ticket_id == t.id, note="closed")
         return
-    new_deadline = event.action == "reassign" and event.data.get("deadline_changed")
     if event.action in SETTLES or new_deadline:
         reminders.settle_ticket(t.id, *SETTLES.get(event.action, ("tell_deadline",)), note=event.action)
     kind = "tell_deadline" if new_deadline else OPENS.get(event.action)

@@ -205,6 +205,11 @@ ATTACKS: dict[str, list[Attack]] = {
     "admin.jobs.retry": [Attack(but("admin"), lambda w: dict(job_id="deliver-1"))],
     "admin.change_policy": [Attack(but("admin"), lambda w: {}, lambda w: dict(
         field="onsite_within_hours", level="vip", value="1", reason="越权修改"), why="only administrators set the policy")],
+    "admin.calendar.add": [Attack(but("admin"), lambda w: {}, lambda w: dict(day="2027-02-09", kind="holiday",
+                                                                              name="春节"))],
+    "admin.calendar.remove": [Attack(but("admin"), lambda w: dict(day="2027-02-08"), why="a day entered")],
+    "admin.calendar.import_days": [Attack(but("admin"), lambda w: {}, lambda w: dict(
+        text="2027-02-10,holiday,春节\n2027-02-08,workday,调休"))],
     "tickets.bulk_action": [
         Attack(("engineer",), lambda w: {}, lambda w: dict(action="comment", text="写入尝试", t=[
             f"{w.tickets[k].number}:{w.tickets[k].version}" for k in ("others", "impl_others", "awaiting_market")]),
@@ -257,6 +262,10 @@ def world(users, ticket_factory, unit_factory):
     db.session.add(view)
     db.session.commit()
     w.saved_view_id = view.id
+    from portal.core import workcalendar
+
+    workcalendar.put([workcalendar.Entry(date(2027, 2, 8), "holiday", "春节")], w.users["admin"].id)
+    db.session.commit()
     return w
 
 

@@ -1,0 +1,80 @@
+"""A clock in words a clerk understands: "距24小时上门时限还有3小时", "已超时2小时", "已按时完成".
+
+The ticket page shows each of the ticket's clocks (running and stopped, its visits' included) with one query
+(`service_clocks(ticket_id)`, a template global); the words never hard-code a limit: it comes from the clock's
+own row (the policy in force for the customer's level when it started).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+
+from portal.core.kernel import kernel
+from portal.core.timeutil import utcnow
+from portal.sla import clocks
+from portal.sla.models import ServiceClock
+
+
+def duration_words(delta: timedelta) -> str:
+    """3小时 · 1小时20分钟 · 2天3小时 · 不到1分钟 (the two largest units, whole)."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return _("less than a minute")
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(_("%(n)d d", n=days))
+    if hours:
+        parts.append(_("%(n)d h", n=hours))
+    if mins and not days:
+        parts.append(_("%(n)d min", n=mins))
+    if len(parts) == 2:
+        return _("%(larger)s %(smaller)s", larger=parts[0], smaller=parts[1])
+    return parts[0]
+
+
+def limit_words(c: ServiceClock) -> str:
+    """The limit as the promise says it: "24小时", "3个工作日"."""
+    value = int(c.limit_value) if float(c.limit_value).is_integer() else c.limit_value
+    if kernel.clock(c.key).unit == "working_days":
+        return _("%(n)s working days", n=value)
+    return _("%(n)s hours", n=value)
+
+
+@dataclass(frozen=True)
+class ClockView:
+    clock: ServiceClock
+    title: str  # "24小时上门"
+    words: str  # "距24小时上门时限还有3小时"
+    state: str  # running | due_soon | breached | kept | late | void  (the CSS class)
+
+    @property
+    def red(self) -> bool:
+        return self.state in ("breached", "late")
+
+
+def describe(c: ServiceClock, now: datetime | None = None) -> ClockView:
+    now = now or utcnow()
+    declared = kernel.clocks.get(c.key)
+    name = str(declared.title) if declared is not None else c.key
+    title = _("%(limit)s %(name)s", limit=limit_words(c), name=name) if declared is not None else name
+    if c.running:
+        if now < c.due_at:
+            words = _("%(left)s left of the %(title)s limit", left=duration_words(c.due_at - now), title=title)
+            return ClockView(c, title, words, "due_soon" if now >= c.remind_at else "running")
+        return ClockView(c, title, _("Overdue by %(over)s", over=duration_words(now - c.due_at)), "breached")
+    if c.outcome == "kept":
+        return ClockView(c, title, _("Kept in time"), "kept")
+    if c.outcome == "breached":
+        return ClockView(c, title, _("Done late, %(over)s over the limit",
+                                     over=duration_words(c.stopped_at - c.due_at)), "late")
+    return ClockView(c, title, _("No longer applies"), "void")
+
+
+def service_clocks(ticket_id: int) -> list[ClockView]:
+    """A ticket's clocks for its page (one query, whatever their number)."""
+    now = utcnow()
+    return [describe(c, now) for c in clocks.for_ticket(ticket_id)]
