@@ -46,6 +46,7 @@ USERS = [
     ("market_manager", "周杰", [Role.MARKET_MANAGER, Role.MARKET], "market"),
     ("admin", "系统管理员", [Role.ADMIN], None),
     ("duty_manager", "孙丽华", [Role.CS, Role.DUTY_MANAGER], "cs"),  # 值班经理 (客服部)
+    ("cs_manager", "郑敏", [Role.CS_MANAGER, Role.CS], "cs"),  # 客服部经理
 ]
 UNITS = [
     ("北京市第一人民医院", "北京市东城区建国门内大街 8 号", "010-65123456", 1200, MaintenanceStatus.VIP),

@@ -1033,10 +1033,20 @@ SETTLES = {"assign": ("tell_deadline",), "reopen": ("tell_deadline", "callback_d
            "change_deadline": ("tell_deadline",), "resume": ("tell_deadline",), "hand_back": ("tell_deadline",)}
 
 
-def _obligations(t: Ticket, event: Event) -> None:
+# A callback that scores low or finds the problem not solved reaches the managers who answer for service
+# quality (客服部经理, 市场部经理) as a follow-up to record; closing the ticket does not settle it — a manager's
+# note on the ticket does.
+QUALITY_MANAGERS = (Role.CS_MANAGER, Role.MARKET_MANAGER)
+FOLLOW_UP = "quality_follow_up"
 
+
+def _obligations(t: Ticket, event: Event, actor: User | None = None) -> None:
+    if event.action == "callback":
+        _open_quality_follow_up(t, event)
+    elif event.action == "comment" and actor is not None and actor.roles & set(QUALITY_MANAGERS):
+        reminders.settle_ticket(t.id, FOLLOW_UP, note="follow-up recorded")
     if t.state == State.CLOSED.value:
-        reminders.settle(Reminder.ticket_id == t.id, note="closed")
+        reminders.settle(Reminder.ticket_id == t.id, Reminder.kind != FOLLOW_UP, note="closed")
         return
     new_deadline = event.action == "reassign" and event.data.get("deadline_changed")
     if event.action in SETTLES or new_deadline:
@@ -1050,9 +1060,28 @@ def _obligations(t: Ticket, event: Event) -> None:
                                   due_at=event.created_at + timedelta(hours=hours))])
 
 
+def _open_quality_follow_up(t: Ticket, event: Event) -> None:
+    """A reminder to each active manager of quality, keyed by the callback's event and the person (so: once);
+    like every personal reminder it reaches their bell and e-mail as a notification (reminders.notify_people,
+    run by the reminder sweep), and is read when the follow-up is recorded. With no such manager on the staff,
+    the roles themselves are reminded: never silence."""
+    score = event.data.get("satisfaction")
+    low = score is not None and int(score) <= policy().follow_up_score
+    if event.data.get("solved") and not low:
+        return
+    people = sorted(set(db.session.scalars(
+        select(User.id).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role.in_([r.value for r in QUALITY_MANAGERS]), User.active.is_(True)))))
+    rows = [dict(key=f"{FOLLOW_UP}:{event.id}:{uid}", kind=FOLLOW_UP, user_id=uid, ticket_id=t.id,
+                 due_at=event.created_at) for uid in people]
+    rows = rows or [dict(key=f"{FOLLOW_UP}:{event.id}:{role.value}", kind=FOLLOW_UP, role=role.value,
+                         ticket_id=t.id, due_at=event.created_at) for role in QUALITY_MANAGERS]
+    reminders.open_many(rows)
+
+
 def _notify(t: Ticket, event: Event, actor: User, recipients: tuple[Recipient, ...],
             previous_assignee_id: int | None = None) -> None:
-    _obligations(t, event)
+    _obligations(t, event, actor)
     roles = [r.value for r in recipients if isinstance(r, Role)]
     if MANAGER in recipients:
         roles.append(MANAGER_ROLE[t.handling_department].value)
