@@ -51,8 +51,9 @@ def sweep(today: date | None = None) -> dict[str, int]:
     text = f"{month}: {satisfied}/{scored} = {satisfied / scored:.1%} ≤ {target:.0%}"
     people = (select(User.id).join(UserRole, UserRole.user_id == User.id)
               .where(UserRole.role.in_([r.value for r in MANAGERS]), User.active.is_(True)).distinct().subquery())
-    sel = select(literal(f"{KIND}:{month}:") + cast(people.c.id, String), people.c.id, literal(KIND), literal(text),
-                 literal("/metrics"), literal(utcnow()))
+    # (the WHERE: SQLite reads "… FROM x ON CONFLICT" as a join constraint without one)
+    sel = (select(literal(f"{KIND}:{month}:") + cast(people.c.id, String), people.c.id, literal(KIND), literal(text),
+                  literal("/metrics"), literal(utcnow())).where(people.c.id.is_not(None)))
     told = reminders.notify_from_select(sel, ["key", "user_id", "kind", "text", "link", "created_at"])
     return {KIND: told}
 
