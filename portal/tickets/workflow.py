@@ -84,6 +84,7 @@ from portal.tickets import followers
 from portal.tickets.models import Callback, Event, Ticket, TicketAssignee, TicketLink
 
 MARKET_ROLES = frozenset({Role.MARKET, Role.MARKET_MANAGER})
+CS_ROLES = frozenset({Role.CS, Role.CS_MANAGER})  # 客服部经理 does 客服's work too
 
 
 class WorkflowError(Exception):
@@ -735,7 +736,7 @@ ACTIONS: dict[str, Action] = {
                handler=_approve_urgent, types=frozenset({M}), guards=(not_yet_urgent,),
                records=frozenset({"urgent", "urgent_request", "urgent_approved_by_id", "urgent_approved_at"})),
         Action("notify_deadline", _l("Record deadline told to customer"),
-               _by({Role.CS}, State.ASSIGNED, State.RESOLVED),
+               _by(CS_ROLES, State.ASSIGNED, State.RESOLVED),
                targets=(stays(),),
                handler=_notify_deadline, guards=(deadline_not_yet_told,),  # once per assignment
                records=frozenset({"deadline_notified_at"})),
@@ -746,7 +747,7 @@ ACTIONS: dict[str, Action] = {
                targets=(closes(CloseReason.ANSWERED),),
                handler=_answer, types=frozenset({C}), records=frozenset({"result", "resolved_at", "assignee_id"}),
                rows=(TicketAssignee,)),
-        Action("callback", _l("Record callback"), _by({Role.CS}, State.RESOLVED),
+        Action("callback", _l("Record callback"), _by(CS_ROLES, State.RESOLVED),
                # not solved: back to the engineer, never closed
                targets=(goes_to(State.CALLBACK_DONE, notifies=(Role.MARKET,)),
                         goes_to(State.ASSIGNED, notifies=(ASSIGNEE,))),
@@ -785,13 +786,13 @@ ACTIONS: dict[str, Action] = {
                assignee_from=_states(State.ASSIGNED),
                targets=(goes_to(State.WAITING_CUSTOMER, notifies=(Role.CS,)),),
                handler=_wait_customer, own_department=True),
-        Action("resume", _l("Resume"), _by({*MANAGER_OF, Role.CS}, State.WAITING_CUSTOMER),
+        Action("resume", _l("Resume"), _by({*MANAGER_OF, *CS_ROLES}, State.WAITING_CUSTOMER),
                assignee_from=_states(State.WAITING_CUSTOMER),
                targets=(goes_to(State.ASSIGNED, notifies=(ASSIGNEE, Role.CS)),),
                handler=_resume, own_department=True, records=frozenset({"deadline", "deadline_notified_at"})),
         Action("edit", _l("Correct the ticket"),
                # 客服 any open ticket; the managers once it has passed 市场部's gate (it is theirs then)
-               {**_by({Role.CS}, *OPEN), **_by(MANAGER_OF, *(OPEN - {State.AWAITING_MARKET}))},
+               {**_by(CS_ROLES, *OPEN), **_by(MANAGER_OF, *(OPEN - {State.AWAITING_MARKET}))},
                targets=(stays(),
                         goes_to(State.REGISTERED, types={M, R}, notifies=(Role.DEV_MANAGER,)),
                         goes_to(State.IMPL_QUEUE, types={C}, notifies=(Role.IMPL_MANAGER,)),
@@ -835,7 +836,7 @@ class Register:
 
 
 REGISTER = Register(
-    roles=frozenset({Role.CS}),
+    roles=CS_ROLES,
     intake=(
         IntakeRule(State.AWAITING_MARKET, when=maintenance_stopped, notifies=(Role.MARKET,)),
         IntakeRule(State.IMPL_QUEUE, types=frozenset({C}), notifies=(Role.IMPL_MANAGER,)),  # no dev analysis
