@@ -27,12 +27,12 @@ from portal.customers.operations import create_unit
 from portal.documents import letterhead
 from portal.documents.models import Letterhead
 from portal.extensions import db
-from portal.hotline import demo as hotline_demo
 from portal.hotline.models import HotlineRecord
 from portal.notifications import reminders
 from portal.notifications.models import Reminder
 from portal.service_plan import operations as service_plan
 from portal.service_plan.jobs import sweep as sweep_service_plan
+from portal.signals import demo as signals_demo
 from portal.tickets import operations as ops
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -172,8 +172,7 @@ def load_demo_data() -> bool:
         db.session.add(HotlineRecord(unit_name=UNITS[8][0], address=UNITS[8][1], phone="13612345678",
                                      contact_name="钱进", content="系统登录时提示密码过期，无法修改密码",
                                      handling="已记录，待登记", customer_id=units[8].id, recorded_by_id=u["cs"].id))
-    hotline_demo.seed([u[k] for k in ("cs", "engineer", "engineer2", "impl_engineer", "cs_manager")],
-                      u["duty_manager"], today, now)
+    signals_demo.seed(u, open_units, in_turn(new), in_turn(act), today, now)  # issue 15: check-ins, a low score
     return True
 
 

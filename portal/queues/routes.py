@@ -43,7 +43,8 @@ def home():
     my_shift = roster.my_shift(current_user) if can("hotline.duty") else None  # 签到 when on duty
     return render_template("queues/home.html", sections=sections, hotline=hotline, cap=COUNT_CAP,
                            row_labels=row_labels(), complaints=complaints, complaints_shown=HOME_COMPLAINTS,
-                           callbacks=callbacks, expiring=expiring, my_shift=my_shift, expiry_window=policy().contract_expiry_window_days)
+                           callbacks=callbacks, expiring=expiring, my_shift=my_shift,
+                           expiry_window=policy().contract_expiry_window_days)
 
 
 CALLBACK_ROWS = 10

@@ -176,7 +176,8 @@ def test_a_missing_check_in_reminds_the_duty_manager_once_per_shift_and_person(u
     assert jobs.sweep_check_ins(local(2026, 11, 27, 12))["settled"] == 1
     db.session.commit()
     notes = {r.key.rsplit(":", 1)[1]: r.closed_note for r in reminders(kind="duty_check_in")}
-    assert notes == {str(users["engineer"].id): "checked in", str(users["engineer2"].id): "shift ended without check-in"}
+    assert notes == {str(users["engineer"].id): "checked in",
+                     str(users["engineer2"].id): "shift ended without check-in"}
     assert jobs.sweep_check_ins(local(2026, 11, 27, 14))["duty_check_in"] == 0  # the afternoon has nobody
 
 
