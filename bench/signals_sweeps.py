@@ -16,7 +16,11 @@ with app.app_context():
     from portal.customers import expiry
     from portal.signals import jobs as monthly
     from portal.hotline import jobs as hot
-    from tests.jobs.helpers import local
+    from datetime import datetime
+    from portal.core.timeutil import from_local
+
+    def local(*a):
+        return from_local(datetime(*a))
     n = [0]
     event.listen(db.engine, "before_cursor_execute", lambda *a, **k: n.__setitem__(0, n[0] + 1))
     made = 0
