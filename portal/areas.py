@@ -22,11 +22,12 @@ def plug_all(app) -> None:
     from portal.queues.area import AREA as queues
     from portal.replies.area import AREA as replies
     from portal.service_plan.area import AREA as service_plan
+    from portal.signals.area import AREA as signals
     from portal.sla.area import AREA as sla
     from portal.tickets.area import AREA as tickets
 
     for area in (auth, queues, tickets, hotline, service_plan, customers, handover, documents, metrics,
-                 complaints, sla, admin, replies):
+                 complaints, sla, admin, replies, signals):
         kernel.plug(area)
         if area.init_app is not None:
             area.init_app(app)

@@ -35,6 +35,7 @@ from portal.replies import demo as replies_demo
 from portal.service_plan import operations as service_plan
 from portal.service_plan.jobs import sweep as sweep_service_plan
 from portal.sla import demo as sla_demo
+from portal.signals import demo as signals_demo
 from portal.tickets import operations as ops
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -49,6 +50,7 @@ USERS = [
     ("market_manager", "周杰", [Role.MARKET_MANAGER, Role.MARKET], "market"),
     ("admin", "系统管理员", [Role.ADMIN], None),
     ("duty_manager", "孙丽华", [Role.CS, Role.DUTY_MANAGER], "cs"),  # 值班经理 (客服部)
+    ("cs_manager", "郑敏", [Role.CS_MANAGER, Role.CS], "cs"),  # 客服部经理
 ]
 UNITS = [
     ("北京市第一人民医院", "北京市东城区建国门内大街 8 号", "010-65123456", 1200, MaintenanceStatus.VIP),
@@ -177,6 +179,7 @@ def load_demo_data() -> bool:
                                      handling="已记录，待登记", customer_id=units[8].id, recorded_by_id=u["cs"].id))
         replies_demo.seed(u)  # 常用语: shared texts of every kind and one of 客服's own
     sla_demo.seed(now, u, open_units, new, act)  # clocks running now, and the sweep's reminders (issue 15)
+    signals_demo.seed(u, open_units, in_turn(new), in_turn(act), today, now)  # issue 15: check-ins, a low score
     return True
 
 

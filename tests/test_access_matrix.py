@@ -12,34 +12,54 @@ from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.tickets import operations as ops
 
-ALL = ["cs", "dev_manager", "engineer", "impl_manager", "impl_engineer", "market", "market_manager", "admin"]
-FULL = {"cs", "dev_manager", "impl_manager", "market", "market_manager", "admin"}
+# issue 15: 客服部经理, and a 值班经理 who holds that role alone (neither is in the users fixture: made below)
+ALL = ["cs", "dev_manager", "engineer", "impl_manager", "impl_engineer", "market", "market_manager", "admin",
+       "cs_manager", "duty_manager"]
+FULL = {"cs", "dev_manager", "impl_manager", "market", "market_manager", "admin", "cs_manager"}
 
 PAGES = {
     # url: roles allowed (others 403)
     "/": set(ALL),
     "/tickets": set(ALL),
-    "/tickets/new": {"cs"},
-    "/customers": {"cs", "dev_manager", "impl_manager", "market", "market_manager", "admin"},
-    "/hotline": {"cs"},
+    "/tickets/new": {"cs", "cs_manager"},
+    "/customers": {"cs", "dev_manager", "impl_manager", "market", "market_manager", "admin", "cs_manager"},
+    "/hotline": {"cs", "cs_manager"},
     "/admin/users": {"admin"},
     "/account": set(ALL),
     # issue 14: the intake form's caller/history panel is intake's own; the unit search also serves the managers'
     # ticket correction; the duty roster stays with 客服 (the duty manager sits at 客服's desk)
-    "/tickets/new/customer": {"cs"},
-    "/customers/lookup": {"cs", "dev_manager", "impl_manager"},
-    "/hotline/roster": {"cs"},
+    "/tickets/new/customer": {"cs", "cs_manager"},
+    "/customers/lookup": {"cs", "dev_manager", "impl_manager", "cs_manager"},
+    # issue 15: the duty manager manages the roster by its own permission, without the cs role (and sees none
+    # of the hotline records); 市场部's 即将到期 filter; the company figures the quality managers answer for
+    "/hotline/roster": {"cs", "cs_manager", "duty_manager"},
+    "/customers?contract=expiring": {"cs", "dev_manager", "impl_manager", "market", "market_manager", "admin",
+                                     "cs_manager"},
+    "/metrics": {"dev_manager", "impl_manager", "market_manager", "admin", "cs_manager"},
+    "/notifications": set(ALL),
     # issue 16 item 5: standard replies — everyone who talks to customers keeps their own; the department
     # managers keep the shared ones (at merge: cs_manager too)
-    "/replies": set(ALL) - {"admin"},
-    "/replies/new": set(ALL) - {"admin"},
-    "/replies/new?scope=shared": {"dev_manager", "impl_manager", "market_manager"},
-    "/replies/pick?field=x&kind=callback": set(ALL) - {"admin"},
+    "/replies": set(ALL) - {"admin", "duty_manager"},
+    "/replies/new": set(ALL) - {"admin", "duty_manager"},
+    "/replies/new?scope=shared": {"dev_manager", "impl_manager", "market_manager", "cs_manager"},
+    "/replies/pick?field=x&kind=callback": set(ALL) - {"admin", "duty_manager"},
     # issue 15 item 4: only administrators see and edit the service-level policy
     "/admin/policy": {"admin"},
     # issue 15: the working-day calendar (法定节假日, 调休) is the administrators'
     "/admin/calendar": {"admin"},
 }
+
+
+@pytest.fixture(autouse=True)
+def managers(users):
+    """The two roles issue 15 adds to the matrix, each held alone."""
+    from portal.auth.operations import create_user
+    from portal.core.enums import Role
+    from tests.conftest import PASSWORD
+
+    create_user("cs_manager", PASSWORD, "客服部经理", [Role.CS_MANAGER], "cs")
+    create_user("duty_manager", PASSWORD, "值班经理", [Role.DUTY_MANAGER], "cs")
+    db.session.commit()
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ class Role(LabeledEnum):
     MARKET_MANAGER = "market_manager", _l("Market manager")
     ADMIN = "admin", _l("Administrator")
     DUTY_MANAGER = "duty_manager", _l("Hotline duty manager")
+    CS_MANAGER = "cs_manager", _l("Customer service manager")
 
 
 class DepartmentKey(LabeledEnum):

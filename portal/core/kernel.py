@@ -55,6 +55,9 @@ class Kind:
     settled_by: Any = None  # reminders: the record that settles it
     cadence: str | None = None  # reminders that recur: the policy cadence that drives them
     link: Callable[[Any], str] | None = None  # reminders: (reminder row) → the page to act on, relative URL
+    # reminders seen long before they are due (a contract's whole expiry window): the Policy field giving how
+    # many days ahead of its due date the notifications page lists it (else the page's default look-ahead)
+    shown_ahead_days: str | None = None
 
 
 @dataclass(frozen=True)

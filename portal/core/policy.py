@@ -48,6 +48,8 @@ class Policy:
     shift_pm_start: time = time(13, 30)
     shift_pm_end: time = time(17, 30)
     summary_due_days: int = 15               # a maintenance summary is due this long after its period ends
+    check_in_grace_minutes: int = 10         # a duty shift's staff not checked in this long after it starts
+    follow_up_score: int = 2                 # a callback scored this or lower is followed up by the managers
 
 
 @dataclass(frozen=True)

@@ -109,4 +109,7 @@ class UnitListArgs(QueryForm):
     """The unit list's query arguments (the search text `q` is free text, read as it is)."""
     status = SelectField(_l("Maintenance status"), default="", validate_choice=True,
                          choices=[("", "")] + [(v, "") for v, _t in MaintenanceStatus.choices()])
+    # 即将到期: units whose contract is in its expiry window (portal/customers/expiry.py)
+    contract = SelectField(_l("Contract"), default="", validate_choice=True,
+                           choices=[("", ""), ("expiring", "")])
     after = CursorField()

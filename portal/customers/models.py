@@ -63,6 +63,8 @@ class Contract(db.Model):
     __table_args__ = (
         CheckConstraint("end_date >= start_date", name="period_ordered"),
         CheckConstraint("fee >= 0", name="fee_not_negative"),
+        # "is it followed by a later contract?" (the expiry window, a lapse) is one index probe
+        Index("ix_contracts_customer_start", "customer_id", "start_date"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer_units.id"), index=True)

@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from portal.auth.models import User
+from portal.customers import expiry
 from portal.core import pagination
 from portal.core.enums import MaintenanceStatus
 from portal.core.kernel import kernel
@@ -158,7 +159,8 @@ def renew_contract(contract: Contract, *, start_date: date, end_date: date, fee:
                                end=contract.end_date.isoformat()), field="start_date")
     renewal = add_contract(unit, start_date=start_date, end_date=end_date, fee=fee, free_year=free_year, note=note)
     db.session.flush()
-    reminders.settle(Reminder.kind == "contract_expiry", Reminder.contract_id == contract.id, note="renewed")
+    reminders.settle(Reminder.kind.in_(("contract_expiry", "contract_lapsed")), Reminder.contract_id == contract.id,
+                     note="renewed")
     kernel.emit("contract_renewed", contract=renewal, actor=actor)  # the archive sends the notice letter
     return renewal
 
@@ -182,14 +184,18 @@ def search_units(q: str, limit: int = 20) -> list[CustomerUnit]:
 UNIT_ORDER = Keyset("customers.name", Key("name", CustomerUnit.name, str), Key("id", CustomerUnit.id))
 
 
-def list_units(q: str = "", status: str = "", after: str = "", page_size: int = PAGE_SIZE) -> Window[CustomerUnit]:
-    """One page of units by name, keyset-paginated on (name, id); no COUNT(*)."""
+def list_units(q: str = "", status: str = "", after: str = "", page_size: int = PAGE_SIZE,
+               expiring_on: date | None = None) -> Window[CustomerUnit]:
+    """One page of units by name, keyset-paginated on (name, id); no COUNT(*). `expiring_on`: only the units
+    with a contract in its expiry window that day (即将到期)."""
     q = (q or "").strip()[:100]
     stmt = select(CustomerUnit)
     if q:
         stmt = stmt.where(unit_matches(q))
     if status in MaintenanceStatus._value2member_map_:
         stmt = stmt.where(CustomerUnit.maintenance_status == status)
+    if expiring_on is not None:
+        stmt = stmt.where(CustomerUnit.id.in_(expiry.expiring_unit_ids(expiring_on)))
     return pagination.page(UNIT_ORDER, stmt, after, page_size)
 
 
@@ -221,6 +227,8 @@ def change_status(unit: CustomerUnit, to: MaintenanceStatus, reason: str, actor:
                                      reason=reason.strip(), changed_by_id=actor.id)
     unit.maintenance_status = to.value
     db.session.add(change)
+    # A lapsed contract's reminder asked for exactly this decision.
+    reminders.settle(Reminder.kind == "contract_lapsed", Reminder.customer_id == unit.id, note="status set")
     return change
 
 

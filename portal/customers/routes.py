@@ -52,8 +52,9 @@ def index():
     args = UnitListArgs()
     q = (request.args.get("q") or "").strip()[:100]
     status = args.status.data or ""
-    page = ops.list_units(q, status, args.after.data)
-    return render_page("customers/index.html", "results", page=page, q=q, status=status,
+    contract = args.contract.data or ""
+    page = ops.list_units(q, status, args.after.data, expiring_on=today_local() if contract == "expiring" else None)
+    return render_page("customers/index.html", "results", page=page, q=q, status=status, contract=contract,
                        statuses=MaintenanceStatus.choices(), can_edit=can("customers.edit"),
                        ignored_titles=args.ignored_titles())
 

@@ -13,7 +13,7 @@ MARKET = frozenset({
     "tickets.view_all", "customers.view", "customers.edit",
     "service_plan.view", "archive.view", "handover.view",
     "complaints.view", "complaints.receive", "complaints.be_handler",
-    "metrics.unit_history",
+    "metrics.unit_history", "customers.expiry_watch",
     "replies.use",
 })
 ROLES = frozenset({Role.MARKET, Role.MARKET_MANAGER})
@@ -35,5 +35,6 @@ DESK = Desk(
               lambda u: and_(Ticket.urgent.is_(True), Ticket.state.in_([s.value for s in OPEN_STATES])),
               sort_matches=True),
     ),
-    reminder_kinds=("contract_expiry", "first_reply", "complaint_to_handle"),
+    reminder_kinds=("contract_expiry", "first_reply", "complaint_to_handle", "contract_lapsed",
+                    "quality_follow_up"),
 )

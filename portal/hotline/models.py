@@ -46,5 +46,6 @@ class DutyShift(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    checked_in_at: Mapped[datetime | None]  # 签到: set once, by the person on the shift (roster.check_in)
 
     user = relationship("User", foreign_keys=[user_id], lazy="joined")

@@ -1,35 +1,40 @@
 """热线值班安排: the duty roster. The duty manager (值班经理) arranges half-day shifts at least
 half a day ahead, from everyone with hotline duty (客服 and engineers by default); the standard asks for
-hotline seats at 2‰ of the customers' users. A person is added to a shift with one htmx request that answers
-with that shift's cell; "copy last week" repeats the previous week's arrangement."""
+hotline seats at a per-mille of the customers' users (the policy's number; 2‰ in the standard). A person is
+added to a shift with one htmx request that answers with that shift's cell; "copy last week" repeats the
+previous week's arrangement. The people on duty check in (签到) from their home page or the roster, and the
+roster shows each shift's check-ins."""
 from __future__ import annotations
 
-import math
 from datetime import date, datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import User, UserRole
 from portal.core import htmx
-from portal.core.enums import MaintenanceStatus
 from portal.core.kernel import can, kernel
+from portal.core.redirects import safe_redirect_target
 from portal.core.params import BoundedDateField, QueryForm, parse_date, parse_id
 from portal.core.policy import is_workday, policy_for
 from portal.core.timeutil import to_local, today_local, utcnow
-from portal.customers.models import CustomerUnit
 from portal.extensions import db
-from portal.hotline.jobs import shift_start
+from portal.hotline.jobs import check_in_key, settle_if_staffed
+from portal.hotline.staffing import (CHECK_IN_OPENS, check_in_open, current_shift, seats_needed, shift_start,
+                                     users_served)
 from portal.hotline.models import DutyShift
 from portal.notifications import reminders
 from portal.notifications.models import Reminder
 
-# Nested under the hotline blueprint (/hotline/roster, endpoint hotline.roster.*): 客服部 only.
+# Nested under the hotline blueprint (/hotline/roster, endpoint hotline.roster.*): 客服 and the duty manager
+# (hotline.roster_view); the hotline records themselves stay 客服's (hotline.use).
 bp = Blueprint("roster", __name__, url_prefix="/roster")
+# 签到 (/hotline/duty/…): whoever takes hotline duty, for their own shift only.
+duty_bp = Blueprint("duty", __name__, url_prefix="/duty")
 HALVES = (("am", _l("Morning")), ("pm", _l("Afternoon")))
 
 
@@ -37,30 +42,6 @@ class RosterError(Exception):
     def __init__(self, message, status=422):
         super().__init__(str(message))
         self.message, self.status = message, status
-
-
-def users_served() -> int:
-    """The users of every unit under maintenance: what the seats figure is computed from."""
-    return db.session.scalar(select(func.coalesce(func.sum(CustomerUnit.user_count), 0)).where(
-        CustomerUnit.maintenance_status != MaintenanceStatus.STOPPED.value)) or 0
-
-
-def seats_needed(users: int | None = None) -> int:
-    """2‰ (policy) of the users of every unit under maintenance, rounded up (at least one seat)."""
-    users = users_served() if users is None else users
-    return max(1, math.ceil(users * policy_for(None).hotline_seats_per_mille / 1000))
-
-
-def current_shift(now: datetime | None = None) -> tuple[date, str] | None:
-    now = now or utcnow()
-    p = policy_for(None)
-    local = to_local(now)
-    t = local.time()
-    if p.shift_am_start <= t < p.shift_am_end:
-        return local.date(), "am"
-    if p.shift_pm_start <= t < p.shift_pm_end:
-        return local.date(), "pm"
-    return None
 
 
 def on_duty_now() -> list[User]:
@@ -93,7 +74,8 @@ def add_to_shift(day: date, half: str, user_id: int, actor: User) -> DutyShift:
         raise RosterError(_l("Already on this shift."), 409)
     shift = DutyShift(day=day, half=half, user_id=user_id, created_by_id=actor.id)
     db.session.add(shift)
-    reminders.settle(Reminder.kind == "duty_roster", Reminder.period == f"{day.isoformat()}{half}", note="roster set")
+    db.session.flush()
+    settle_if_staffed(day, half)  # a shift short of seats stays reminded until every seat is taken
     return shift
 
 
@@ -116,9 +98,11 @@ def copy_previous_week(monday: date, actor: User) -> int:
             continue
         present.add(key)
         db.session.add(DutyShift(day=key[0], half=key[1], user_id=key[2], created_by_id=actor.id))
-        reminders.settle(Reminder.kind == "duty_roster", Reminder.period == f"{key[0].isoformat()}{key[1]}",
-                         note="roster set")
         added += 1
+    db.session.flush()
+    seats = seats_needed()
+    for d, h in {(k[0], k[1]) for k in present}:
+        settle_if_staffed(d, h, seats)
     return added
 
 
@@ -134,17 +118,54 @@ def remove_from_shift(shift_id: int, actor: User) -> tuple[date, str]:
     return shift.day, shift.half
 
 
+def check_in(shift_id: int, actor: User, now: datetime | None = None) -> DutyShift:
+    """签到: the person on the shift, from a little before it starts until it ends, once. The time is set by one
+    conditional UPDATE, so a double click (or two tabs) records one check-in."""
+    now = now or utcnow()
+    shift = db.session.get(DutyShift, shift_id)
+    if shift is None or shift.user_id != actor.id:
+        raise RosterError(_l("You can check in only to your own shift."), 404)
+    if shift.checked_in_at is not None:
+        raise RosterError(_l("You have already checked in to this shift."), 409)
+    if not check_in_open(shift.day, shift.half, now):
+        raise RosterError(_l("Check-in is open from %(minutes)d minutes before the shift starts until it ends.",
+                             minutes=int(CHECK_IN_OPENS.total_seconds() // 60)), 409)
+    done = db.session.execute(update(DutyShift).where(DutyShift.id == shift.id, DutyShift.checked_in_at.is_(None))
+                              .values(checked_in_at=now).execution_options(synchronize_session=False)).rowcount
+    if done != 1:
+        raise RosterError(_l("You have already checked in to this shift."), 409)
+    reminders.settle(Reminder.key == check_in_key(shift.day, shift.half, actor.id), note="checked in")
+    db.session.refresh(shift)
+    return shift
+
+
+def my_shift(user: User, now: datetime | None = None) -> DutyShift | None:
+    """The person's shift that check-in is open for now (home page's 签到 card), if any."""
+    now = now or utcnow()
+    today = to_local(now).date()
+    for s in db.session.scalars(select(DutyShift).where(DutyShift.user_id == user.id, DutyShift.day == today)
+                                .order_by(DutyShift.half)):
+        if check_in_open(s.day, s.half, now):
+            return s
+    return None
+
+
 class RosterArgs(QueryForm):
     week = BoundedDateField(_l("Week of"))  # any day of the week shown; none or unusable: this week
 
 
 def _shared_context(monday: date) -> dict:
     """What the whole grid and a single cell are drawn with."""
-    users = users_served()
+    users, now = users_served(), utcnow()
+    grace = timedelta(minutes=policy_for(None).check_in_grace_minutes)
     return dict(seats=seats_needed(users), users_served=users, per_mille=policy_for(None).hotline_seats_per_mille,
-                lead_hours=policy_for(None).duty_roster_lead_hours,
                 staff=duty_staff(), monday=monday, can_edit=can("hotline.roster_edit"), now_shift=current_shift(),
-                started=lambda d, h: shift_start(d, h) <= utcnow())
+                started=lambda d, h: shift_start(d, h) <= now,
+                check_in_late=lambda d, h: shift_start(d, h) + grace <= now,
+                may_check_in=lambda s: s.user_id == current_user.id and s.checked_in_at is None
+                and check_in_open(s.day, s.half, now),
+                lead_hours=policy_for(None).duty_roster_lead_hours, grace_minutes=policy_for(None).check_in_grace_minutes,
+                check_in_before=int(CHECK_IN_OPENS.total_seconds() // 60))
 
 
 @bp.get("")
@@ -226,3 +247,19 @@ def remove(shift_id: int):
     if htmx.is_fragment_request():
         return _cell(day, half)
     return redirect(url_for("hotline.roster.index", week=request.form.get("week")))
+
+
+@duty_bp.post("/<int:shift_id>/check-in")
+def check_in_route(shift_id: int):
+    go = safe_redirect_target(request.form.get("go"), url_for("queues.home"))
+    try:
+        shift = check_in(shift_id, current_user)
+        db.session.commit()
+    except RosterError as e:
+        db.session.rollback()
+        if e.status == 404:
+            abort(404)  # someone else's shift looks like no shift
+        flash(str(e.message), "error")
+        return redirect(go)
+    flash(_("Checked in at %(time)s.", time=to_local(shift.checked_in_at).strftime("%H:%M")), "success")
+    return redirect(go)

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from portal.core.kernel import guard_blueprint
+from portal.core.kernel import guard_blueprint, requires
 from portal.core.params import parse_id
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
@@ -17,15 +17,20 @@ from portal.hotline.models import HotlineRecord
 
 bp = Blueprint("hotline", __name__, url_prefix="/hotline")
 
-from portal.hotline.roster import bp as roster_bp  # noqa: E402  (nested: shares the cs-only check below)
+from portal.hotline.roster import bp as roster_bp  # noqa: E402  (nested: /hotline/roster, hotline.roster.*)
+from portal.hotline.roster import duty_bp  # noqa: E402  (nested: /hotline/duty, hotline.duty.*)
 
 bp.register_blueprint(roster_bp)
+bp.register_blueprint(duty_bp)
 
-
-guard_blueprint(bp, "hotline.use")
+# Each part has its own guard: the records are 客服's; the roster is also the duty manager's (who need not be
+# 客服); checking in is for whoever takes duty.
+guard_blueprint(roster_bp, "hotline.roster_view")
+guard_blueprint(duty_bp, "hotline.duty")
 
 
 @bp.get("")
+@requires("hotline.use")
 def index():
     open_only = request.args.get("open") == "1"
     before = parse_id(request.args.get("before"))  # an id: older records than it
@@ -35,6 +40,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@requires("hotline.use")
 def new():
     form = HotlineRecordForm()
     if form.validate_on_submit():
@@ -59,6 +65,7 @@ def new():
 
 
 @bp.get("/<int:record_id>")
+@requires("hotline.use")
 def show(record_id: int):
     record = db.session.get(HotlineRecord, record_id,
                             options=[selectinload(HotlineRecord.ticket), selectinload(HotlineRecord.customer),

@@ -7,11 +7,12 @@ twice) only re-checks and never duplicates. Dates are computed in Asia/Shanghai 
 from rq import cron
 
 from portal.customers.jobs import sweep_contract_expiry
-from portal.hotline.jobs import check_duty_roster
+from portal.hotline.jobs import check_duty_roster, check_duty_check_ins
 from portal.jobs.maintenance import drain_outbox, resend_lost_jobs
 from portal.metrics.jobs import rebuild_metrics, refresh_metrics
 from portal.service_plan.jobs import sweep_service_plan
 from portal.sla.sweep import sweep_service_clocks
+from portal.signals.jobs import sweep_monthly_satisfaction
 from portal.tickets.jobs import sweep_ticket_reminders
 
 cron.register(drain_outbox, queue_name="default", interval=30, job_timeout=120)
@@ -22,6 +23,9 @@ cron.register(sweep_service_clocks, queue_name="default", interval=60, job_timeo
 cron.register(check_duty_roster, queue_name="default", interval=900, job_timeout=120)
 cron.register(sweep_service_plan, queue_name="default", interval=3600, job_timeout=1800)
 cron.register(sweep_contract_expiry, queue_name="default", interval=3600, job_timeout=600)
+# 签到 is due 10 minutes into a shift: checked every 2 minutes so the duty manager hears of it in time.
+cron.register(check_duty_check_ins, queue_name="default", interval=120, job_timeout=120)
+cron.register(sweep_monthly_satisfaction, queue_name="default", interval=3600, job_timeout=300)
 # Dashboard figures: what changed, every 5 minutes; everything once a day (the safety net).
 cron.register(refresh_metrics, queue_name="default", interval=300, job_timeout=1800)
 cron.register(rebuild_metrics, queue_name="default", interval=86400, job_timeout=3600)

@@ -41,6 +41,13 @@ def open_from_select(select_stmt, columns: list[str]) -> int:
     return db.session.execute(stmt).rowcount or 0
 
 
+def notify_from_select(select_stmt, columns: list[str]) -> int:
+    """INSERT INTO notifications (columns) SELECT … — skipping keys that exist (a notice told once)."""
+    stmt = _insert_ignore(Notification.__table__).from_select(columns, select_stmt).execution_options(
+        preserve_rowcount=True)
+    return db.session.execute(stmt).rowcount or 0
+
+
 def _count_keys(keys: list[str]) -> int:
     from sqlalchemy import func
 

@@ -4,9 +4,10 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from portal.core.kernel import kernel
+from portal.core.policy import policy
 from portal.core.redirects import safe_redirect_target
 from portal.core.timeutil import utcnow
 from portal.extensions import db
@@ -17,6 +18,16 @@ from portal.tickets.models import Ticket
 
 bp = Blueprint("notifications", __name__)
 CAP = 99
+LOOK_AHEAD_DAYS = 31
+
+
+def _due_soon_enough(now):
+    """Listed once due within the page's look-ahead — or, for a kind seen long before it is due (a contract's
+    whole 90-day expiry window), within the look-ahead its kind declares from the policy."""
+    p = policy()
+    longer = [and_(Reminder.kind == k.key, Reminder.due_at <= now + timedelta(days=getattr(p, k.shown_ahead_days)))
+              for k in kernel.kinds.values() if k.shown_ahead_days]
+    return or_(Reminder.due_at <= now + timedelta(days=LOOK_AHEAD_DAYS), *longer)
 
 
 def _my_reminders():
@@ -24,7 +35,7 @@ def _my_reminders():
     return select(Reminder).where(
         Reminder.closed_at.is_(None),
         or_(Reminder.user_id == current_user.id, Reminder.role.in_(roles)),
-        Reminder.due_at <= utcnow() + timedelta(days=31),
+        _due_soon_enough(utcnow()),
     )
 
 

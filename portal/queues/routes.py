@@ -5,8 +5,11 @@ from sqlalchemy import func, select
 from portal.complaints.models import Complaint, ComplaintState
 from portal.core.enums import Role
 from portal.core.kernel import can
+from portal.core.policy import policy
+from portal.customers import expiry
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
+from portal.hotline import roster
 from portal.hotline.models import HotlineRecord
 from portal.notifications.models import Reminder
 from portal.queues.definitions import COUNT_CAP, home_sections
@@ -35,9 +38,13 @@ def home():
                                     Complaint.state == ComplaintState.RECEIVED.value)
             .order_by(Complaint.received_at).limit(HOME_COMPLAINTS + 1)))
     callbacks = monthly_callbacks() if can("service_plan.record") else None
+    # 市场部: every contract in its expiry window, from the window's first day
+    expiring = expiry.for_home() if can("customers.expiry_watch") else None
+    my_shift = roster.my_shift(current_user) if can("hotline.duty") else None  # 签到 when on duty
     return render_template("queues/home.html", sections=sections, hotline=hotline, cap=COUNT_CAP,
                            row_labels=row_labels(), complaints=complaints, complaints_shown=HOME_COMPLAINTS,
-                           callbacks=callbacks)
+                           callbacks=callbacks, expiring=expiring, my_shift=my_shift,
+                           expiry_window=policy().contract_expiry_window_days)
 
 
 CALLBACK_ROWS = 10

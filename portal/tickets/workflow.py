@@ -72,7 +72,7 @@ from portal.core.enums import (
     State,
     TicketType,
 )
-from portal.core.policy import policy, ticket_policy
+from portal.core.policy import ticket_policy
 from portal.core.timeutil import utcnow
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
@@ -85,6 +85,7 @@ from portal.tickets import followers
 from portal.tickets.models import Callback, Event, Ticket, TicketAssignee, TicketLink
 
 MARKET_ROLES = frozenset({Role.MARKET, Role.MARKET_MANAGER})
+CS_ROLES = frozenset({Role.CS, Role.CS_MANAGER})  # 客服部经理 does 客服's work too
 
 
 class WorkflowError(Exception):
@@ -736,7 +737,7 @@ ACTIONS: dict[str, Action] = {
                handler=_approve_urgent, types=frozenset({M}), guards=(not_yet_urgent,),
                records=frozenset({"urgent", "urgent_request", "urgent_approved_by_id", "urgent_approved_at"})),
         Action("notify_deadline", _l("Record deadline told to customer"),
-               _by({Role.CS}, State.ASSIGNED, State.RESOLVED),
+               _by(CS_ROLES, State.ASSIGNED, State.RESOLVED),
                targets=(stays(),),
                handler=_notify_deadline, guards=(deadline_not_yet_told,),  # once per assignment
                records=frozenset({"deadline_notified_at"})),
@@ -747,7 +748,7 @@ ACTIONS: dict[str, Action] = {
                targets=(closes(CloseReason.ANSWERED),),
                handler=_answer, types=frozenset({C}), records=frozenset({"result", "resolved_at", "assignee_id"}),
                rows=(TicketAssignee,)),
-        Action("callback", _l("Record callback"), _by({Role.CS}, State.RESOLVED),
+        Action("callback", _l("Record callback"), _by(CS_ROLES, State.RESOLVED),
                # not solved: back to the engineer, never closed
                targets=(goes_to(State.CALLBACK_DONE, notifies=(Role.MARKET,)),
                         goes_to(State.ASSIGNED, notifies=(ASSIGNEE,))),
@@ -786,13 +787,13 @@ ACTIONS: dict[str, Action] = {
                assignee_from=_states(State.ASSIGNED),
                targets=(goes_to(State.WAITING_CUSTOMER, notifies=(Role.CS,)),),
                handler=_wait_customer, own_department=True),
-        Action("resume", _l("Resume"), _by({*MANAGER_OF, Role.CS}, State.WAITING_CUSTOMER),
+        Action("resume", _l("Resume"), _by({*MANAGER_OF, *CS_ROLES}, State.WAITING_CUSTOMER),
                assignee_from=_states(State.WAITING_CUSTOMER),
                targets=(goes_to(State.ASSIGNED, notifies=(ASSIGNEE, Role.CS)),),
                handler=_resume, own_department=True, records=frozenset({"deadline", "deadline_notified_at"})),
         Action("edit", _l("Correct the ticket"),
                # 客服 any open ticket; the managers once it has passed 市场部's gate (it is theirs then)
-               {**_by({Role.CS}, *OPEN), **_by(MANAGER_OF, *(OPEN - {State.AWAITING_MARKET}))},
+               {**_by(CS_ROLES, *OPEN), **_by(MANAGER_OF, *(OPEN - {State.AWAITING_MARKET}))},
                targets=(stays(),
                         goes_to(State.REGISTERED, types={M, R}, notifies=(Role.DEV_MANAGER,)),
                         goes_to(State.IMPL_QUEUE, types={C}, notifies=(Role.IMPL_MANAGER,)),
@@ -836,7 +837,7 @@ class Register:
 
 
 REGISTER = Register(
-    roles=frozenset({Role.CS}),
+    roles=CS_ROLES,
     intake=(
         IntakeRule(State.AWAITING_MARKET, when=maintenance_stopped, notifies=(Role.MARKET,)),
         IntakeRule(State.IMPL_QUEUE, types=frozenset({C}), notifies=(Role.IMPL_MANAGER,)),  # no dev analysis
@@ -1065,8 +1066,8 @@ CLOCK_OWNERS: dict[str, Callable[[Ticket], tuple[str, Role, Role]]] = {
     "first_reply": lambda t: _FIRST_REPLY_BY.get(t.state, ("dev", Role.DEV_MANAGER, Role.DEV_MANAGER)),
     # the handling department's manager assigns; 市场部经理 approved the urgency and answers to the customer
     "emergency_response": lambda t: (t.handling_department, MANAGER_ROLE[t.handling_department], Role.MARKET_MANAGER),
-    "tell_deadline": lambda t: ("cs", Role.CS, Role.DUTY_MANAGER),
-    "callback": lambda t: ("cs", Role.CS, Role.DUTY_MANAGER),
+    "tell_deadline": lambda t: ("cs", Role.CS, Role.CS_MANAGER),
+    "callback": lambda t: ("cs", Role.CS, Role.CS_MANAGER),
 }
 
 
@@ -1089,11 +1090,22 @@ def _clocks(t: Ticket, event: Event, action: str) -> None:
                      escalate_role=manager.value)
 
 
-def _obligations(t: Ticket, event: Event) -> None:
+# A callback that scores low or finds the problem not solved reaches the managers who answer for service
+# quality (客服部经理, 市场部经理) as a follow-up to record; closing the ticket does not settle it — a manager's
+# note on the ticket does.
+QUALITY_MANAGERS = (Role.CS_MANAGER, Role.MARKET_MANAGER)
+FOLLOW_UP = "quality_follow_up"
+
+
+def _obligations(t: Ticket, event: Event, actor: User | None = None) -> None:
     new_deadline = event.action == "reassign" and event.data.get("deadline_changed")
     _clocks(t, event, "change_deadline" if new_deadline else event.action)  # a new deadline is a new promise
+    if event.action == "callback":
+        _open_quality_follow_up(t, event)
+    elif event.action == "comment" and actor is not None and actor.roles & set(QUALITY_MANAGERS):
+        reminders.settle_ticket(t.id, FOLLOW_UP, note="follow-up recorded")
     if t.state == State.CLOSED.value:
-        reminders.settle(Reminder.ticket_id == t.id, note="closed")
+        reminders.settle(Reminder.ticket_id == t.id, Reminder.kind != FOLLOW_UP, note="closed")
         return
     if event.action in SETTLES or new_deadline:
         reminders.settle_ticket(t.id, *SETTLES.get(event.action, ("tell_deadline",)), note=event.action)
@@ -1107,9 +1119,28 @@ def _obligations(t: Ticket, event: Event) -> None:
                                   due_at=event.created_at + timedelta(hours=hours))])
 
 
+def _open_quality_follow_up(t: Ticket, event: Event) -> None:
+    """A reminder to each active manager of quality, keyed by the callback's event and the person (so: once);
+    like every personal reminder it reaches their bell and e-mail as a notification (reminders.notify_people,
+    run by the reminder sweep), and is read when the follow-up is recorded. With no such manager on the staff,
+    the roles themselves are reminded: never silence."""
+    score = event.data.get("satisfaction")
+    low = score is not None and int(score) <= ticket_policy(t).follow_up_score
+    if event.data.get("solved") and not low:
+        return
+    people = sorted(set(db.session.scalars(
+        select(User.id).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role.in_([r.value for r in QUALITY_MANAGERS]), User.active.is_(True)))))
+    rows = [dict(key=f"{FOLLOW_UP}:{event.id}:{uid}", kind=FOLLOW_UP, user_id=uid, ticket_id=t.id,
+                 due_at=event.created_at) for uid in people]
+    rows = rows or [dict(key=f"{FOLLOW_UP}:{event.id}:{role.value}", kind=FOLLOW_UP, role=role.value,
+                         ticket_id=t.id, due_at=event.created_at) for role in QUALITY_MANAGERS]
+    reminders.open_many(rows)
+
+
 def _notify(t: Ticket, event: Event, actor: User, recipients: tuple[Recipient, ...],
             previous_assignee_id: int | None = None) -> None:
-    _obligations(t, event)
+    _obligations(t, event, actor)
     roles = [r.value for r in recipients if isinstance(r, Role)]
     if MANAGER in recipients:
         roles.append(MANAGER_ROLE[t.handling_department].value)

@@ -26,6 +26,7 @@ HREF = re.compile(r'<a href="([^"]+)"')
 def every_role(auth, users):
     """A signed-in client for each role, the duty manager included (one role each)."""
     create_user("duty_manager", PASSWORD, "值班经理", [Role.DUTY_MANAGER], "cs")
+    create_user("cs_manager", PASSWORD, "客服部经理", [Role.CS_MANAGER], "cs")
     db.session.commit()
     return {role: auth.client_for(role.value) for role in Role}
 
@@ -143,12 +144,14 @@ def test_every_reminder_and_notice_the_portal_writes_is_of_a_declared_kind(app):
     from portal.customers.jobs import sweep as contracts
     from portal.demo import load_demo_data
     from portal.hotline.jobs import sweep as roster
+    from portal.hotline.jobs import sweep_check_ins as check_ins
     from portal.service_plan.jobs import sweep as plan
+    from portal.signals.jobs import sweep as satisfaction
     from portal.tickets.jobs import sweep as tickets
 
     assert load_demo_data() is True
     db.session.commit()
-    for sweep in (tickets, plan, contracts, roster):
+    for sweep in (tickets, plan, contracts, roster, check_ins, satisfaction):
         sweep()
     reminders.notify_people()
     db.session.commit()

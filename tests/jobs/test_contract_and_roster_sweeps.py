@@ -46,7 +46,7 @@ def test_renewal_settles_the_expiry_reminder_and_is_not_itself_due(unit_factory)
     sweep_contracts(date(2026, 10, 1))
     renewal = contract(unit, date(2026, 12, 1), date(2027, 11, 30))
     result = sweep_contracts(date(2026, 10, 15))
-    assert result == {"contract_expiry": 0, "settled": 1}
+    assert result == {"contract_expiry": 0, "contract_lapsed": 0, "settled": 1}
     [r] = reminders(kind="contract_expiry")
     assert r.closed_at is not None and r.closed_note == "renewed"
     assert reminders(contract_id=renewal.id) == []

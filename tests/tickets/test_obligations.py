@@ -46,10 +46,11 @@ def test_unsolved_callback_reopens_and_a_new_resolution_asks_again(users, ticket
     act(t, "notify_deadline", users["cs"], whom="刘建国", method="phone")
     act(t, "resolve", users["engineer"], process="p", result="r", hours_spent=1)
     act(t, "callback", users["cs"], solved=False, method="phone", text="还是不行", deadline=utcnow() + timedelta(days=2))
-    assert open_reminders(t.id) == [("tell_deadline", "cs")]  # the new deadline is to be told (issue 14)
+    # the new deadline is to be told (issue 14); the market manager follows up the failure (issue 15, in person)
+    assert open_reminders(t.id) == [("quality_follow_up", None), ("tell_deadline", "cs")]
     act(t, "notify_deadline", users["cs"], whom="刘建国", method="phone")
     act(t, "resolve", users["engineer"], process="p2", result="r2", hours_spent=1)
-    assert open_reminders(t.id) == [("callback_due", "cs")]
+    assert open_reminders(t.id) == [("callback_due", "cs"), ("quality_follow_up", None)]
 
 
 def test_closing_a_ticket_settles_everything_it_still_owed(users, ticket_factory):
