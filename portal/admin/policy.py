@@ -22,7 +22,7 @@ NEWEST_FIRST = Keyset("policy.history", Key("id", PolicyChange.id, descending=Tr
 MAX_REASON = 500
 
 UNITS = {"hours": _l("hours"), "working_days": _l("working days"), "days": _l("days"), "percent": "%",
-         "per_mille": "‰", "time": ""}
+         "per_mille": "‰", "time": "", "minutes": _l("minutes"), "score": _l("points (1–5)")}
 
 
 @dataclass(frozen=True)

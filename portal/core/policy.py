@@ -154,6 +154,8 @@ RULES: dict[str, Rule] = {
     "shift_pm_start": Rule(_l("Afternoon shift starts"), "time"),
     "shift_pm_end": Rule(_l("Afternoon shift ends"), "time"),
     "summary_due_days": Rule(_l("Maintenance summary due after the period"), "days", False, 1, 366),
+    "check_in_grace_minutes": Rule(_l("Duty check-in missed after"), "minutes", False, 1, 240),
+    "follow_up_score": Rule(_l("Callbacks followed up at this score or lower"), "score", False, 1, 4),
 }
 # Both ends of the range are allowed except where zero is: a limit of 0 hours or a target of 0 % means nothing.
 _LOW_EXCLUSIVE = {"percent", "per_mille"}

@@ -179,14 +179,14 @@ def test_deadline_told_in_time_is_kept(desk):
     assert desk.sweep("2026-12-07 15:00") == {"clock_due_soon": 0, "clock_breached": 0}
 
 
-def test_deadline_not_told_is_reminded_once_to_cs_and_escalated_once_to_the_duty_manager(desk):
+def test_deadline_not_told_is_reminded_once_to_cs_and_escalated_once_to_the_cs_manager(desk):
     t = desk.register("2026-12-07 09:00")
     desk.assign(t, "2026-12-07 10:00")
     assert desk.sweep("2026-12-07 13:01")["clock_due_soon"] == 1
     assert desk.sweep("2026-12-07 13:02")["clock_due_soon"] == 0
     assert desk.sweep("2026-12-07 14:01")["clock_breached"] == 1
     assert desk.sweep("2026-12-07 14:02")["clock_breached"] == 0
-    assert clock_reminders(t) == [("clock_due_soon", "cs", True), ("clock_breached", "duty_manager", True)]
+    assert clock_reminders(t) == [("clock_due_soon", "cs", True), ("clock_breached", "cs_manager", True)]
     desk.act(t, "notify_deadline", "cs", "2026-12-07 15:00", whom="刘建国", method="phone")
     assert clock_of(t, "tell_deadline").outcome == "breached"
     assert desk.sweep("2026-12-08 15:00") == {"clock_due_soon": 0, "clock_breached": 0}
