@@ -37,6 +37,8 @@ class Policy:
     shift_pm_start: time = time(13, 30)
     shift_pm_end: time = time(17, 30)
     summary_due_days: int = 15               # a maintenance summary is due this long after its period ends
+    clock_kept_target: float = 1.0           # dashboard: share of each time promise kept (a field <clock key>_target
+                                             # added here would set one promise's own target)
 
 
 @dataclass(frozen=True)
