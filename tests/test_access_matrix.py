@@ -29,6 +29,8 @@ PAGES = {
     "/tickets/new/customer": {"cs"},
     "/customers/lookup": {"cs", "dev_manager", "impl_manager"},
     "/hotline/roster": {"cs"},
+    # issue 15: the clocks behind a compliance figure, for those who see a dashboard
+    "/metrics/clocks?key=onsite_24h": {"dev_manager", "impl_manager", "market_manager", "admin"},
 }
 
 
