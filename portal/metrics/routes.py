@@ -158,14 +158,18 @@ def _charts(d: dashboard.Dashboard) -> list:
                      target_name=_("Target %(t)s", t=pct(pol.satisfaction_target))),
         charts.lines(titles[3], labels, [(_("Mean response"), to_hours)], fmt=lambda v: dashboard.num(v, 1)),
     ]
-    if d.promises:
-        titles.append(_("Service-level promises kept"))
-        svgs.append(charts.lines(
-            titles[-1], labels,
-            [(p.title, [queries.kept_share(f) for f in p.trend]) for p in d.promises],
-            fmt=pct, percent=True, target=pol.clock_kept_target,
-            target_name=_("Target %(t)s", t=pct(pol.clock_kept_target))))
     return list(zip(titles, svgs))
+
+
+def _compliance_charts(d: dashboard.Dashboard) -> list:
+    """One small trend chart per promise (share kept over the twelve periods, against its target)."""
+    labels = periods.axis_labels(d.trend_periods)
+    pct = dashboard.pct
+    return [(p.title, charts.lines(_("%(promise)s: share kept", promise=p.title), labels,
+                                   [(_("Share kept"), [queries.kept_share(f) for f in p.trend])],
+                                   fmt=pct, percent=True, target=p.target,
+                                   target_name=_("Target %(t)s", t=pct(p.target))))
+            for p in d.promises]
 
 
 @bp.get("/metrics")
@@ -181,7 +185,8 @@ def index():
                            dash=None, charts=[], **_page_context(form, None)), e.status
     started = clock.perf_counter()
     d = dashboard.build(scope)
-    return render_page("metrics/dashboard.html", "figures", dash=d, charts=_charts(d), error=None, candidates=(),
+    return render_page("metrics/dashboard.html", "figures", dash=d, charts=_charts(d),
+                       compliance_charts=_compliance_charts(d), error=None, candidates=(),
                        elapsed_ms=round((clock.perf_counter() - started) * 1000), **_page_context(form, scope))
 
 

@@ -20,92 +20,23 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from types import SimpleNamespace
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from portal.core.kernel import Clock, kernel
 from portal.core.policy import policy
 from portal.core.timeutil import clock_set_to
 from portal.extensions import db
 from portal.metrics import dashboard, queries, refresh
 from portal.metrics.models import ClockDaily, ClockMonthly
 from portal.metrics.periods import of_kind
-from portal.sla import clocks
 from portal.sla.models import ServiceClock
-from tests.metrics.helpers import add_ticket, at
+from tests.metrics.helpers import CLOCKS_NOW, at, start_clock as start, stop_clock as stop
 
 SEPT = of_kind("month", date(2025, 9, 1))
 OCT = of_kind("month", date(2025, 10, 1))
-NOW = at("2025-10-15 12:00")
-DEADLINE = "2025-12-31 18:00"
-
-TEST_CLOCKS = (
-    Clock("emergency_response", "Emergency response", "emergency_response_hours"),
-    Clock("onsite_24h", "24-hour on-site", "onsite_within_hours"),
-    Clock("first_reply", "First reply", "first_reply_working_days", unit="working_days"),
-    Clock("tell_deadline", "Deadline told", "tell_deadline_within_hours"),
-    Clock("callback", "Callback", "callback_within_hours"),
-)
-
-
-@pytest.fixture
-def declared_clocks(app):
-    """The five promises, declared for the test where no area of this build declares them yet."""
-    added = [c.key for c in TEST_CLOCKS if c.key not in kernel.clocks]
-    for c in TEST_CLOCKS:
-        kernel.clocks.setdefault(c.key, c)
-    yield
-    for key in added:
-        kernel.clocks.pop(key, None)
-
-
-def start(key, ticket, started, *, unit, department, person=None, role=None):
-    return clocks.start(key, started_at=at(started), policy=policy(), level=unit.maintenance_status,
-                        ticket_id=ticket.id, customer_id=unit.id, department=department,
-                        user_id=person.id if person else None, role=role)
-
-
-def stop(key, ticket, when, void=False):
-    return clocks.stop(key, at=at(when), ticket_id=ticket.id, void=void)
-
-
-@pytest.fixture
-def promised(declared_clocks, users, unit_factory):
-    A = unit_factory("vip", name="北京市第一人民医院")
-    B = unit_factory("ordinary", name="上海市浦东新区财政局")
-    e1, e2, i1 = users["engineer"], users["engineer2"], users["impl_engineer"]
-    t = SimpleNamespace(A=A, B=B, e1=e1, e2=e2, i1=i1)
-    with clock_set_to(at("2025-09-01 09:00")):
-        t.T1 = add_ticket(A, "2025-09-01 09:00", assigned="2025-09-01 10:00", engineer=e1, deadline=DEADLINE)
-        t.T2 = add_ticket(A, "2025-09-10 09:00", assigned="2025-09-10 09:30", engineer=e1, deadline=DEADLINE)
-        t.T3 = add_ticket(B, "2025-09-20 09:00", assigned="2025-09-20 09:30", engineer=e2, deadline=DEADLINE)
-        t.T4 = add_ticket(B, "2025-09-25 07:00", assigned="2025-09-25 07:30", engineer=i1,
-                          department="impl", deadline=DEADLINE)
-        t.T5 = add_ticket(B, "2025-09-29 11:00", assigned="2025-09-29 11:30", engineer=i1,
-                          department="impl", deadline=DEADLINE)
-        t.T6 = add_ticket(A, "2025-09-30 19:00", assigned="2025-09-30 19:30", engineer=e1, deadline=DEADLINE)
-        start("onsite_24h", t.T1, "2025-09-01 09:00", unit=A, department="dev", person=e1)
-        stop("onsite_24h", t.T1, "2025-09-01 20:00")
-        start("onsite_24h", t.T2, "2025-09-10 10:00", unit=A, department="dev", person=e1)
-        stop("onsite_24h", t.T2, "2025-09-11 12:00")
-        start("onsite_24h", t.T3, "2025-09-20 10:00", unit=B, department="dev", person=e2)
-        start("onsite_24h", t.T4, "2025-09-25 08:00", unit=B, department="impl", person=i1)
-        stop("onsite_24h", t.T4, "2025-09-25 09:00", void=True)
-        start("onsite_24h", t.T5, "2025-09-29 12:00", unit=B, department="impl", person=i1)
-        stop("onsite_24h", t.T5, "2025-09-29 18:00")
-        start("onsite_24h", t.T6, "2025-09-30 20:00", unit=A, department="dev", person=e1)
-        stop("onsite_24h", t.T6, "2025-10-02 09:00")
-        start("first_reply", t.T1, "2025-09-01 09:00", unit=A, department="cs", role="cs")
-        stop("first_reply", t.T1, "2025-09-03 10:00")
-    db.session.commit()
-    with clock_set_to(NOW):
-        refresh.rebuild(db.session.commit)
-    db.session.commit()
-    return t
-
+NOW = CLOCKS_NOW
 
 def promise(scope, key="onsite_24h"):
     with clock_set_to(NOW):
