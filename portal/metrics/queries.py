@@ -350,8 +350,8 @@ def _clock_source(scope: Scope):
     return refresh.clock_select(ServiceClock.customer_id == scope.customer_id, utcnow()).subquery("unit_clocks")
 
 
-def _clock_numbers(mapping) -> dict:
-    return {m: int(mapping[m] or 0) for m in CLOCK_MEASURES}
+def _clock_numbers(row) -> dict:
+    return {"kept": int(row.kept or 0), "breached": int(row.breached or 0), "running": int(row.running or 0)}
 
 
 def compliance_rows(scope: Scope) -> list[dict]:
@@ -364,7 +364,7 @@ def compliance_rows(scope: Scope) -> list[dict]:
         .where(src.c.day >= scope.period.start, src.c.day < scope.period.end, *_dimensions(src, scope))
         .group_by(*dims)
     ).all()
-    return [dict(_clock_numbers(r._mapping), key=r.key, department=r.department, assignee_id=r.assignee_id,
+    return [dict(_clock_numbers(r), key=r.key, department=r.department, assignee_id=r.assignee_id,
                  level=r.level) for r in rows]
 
 
@@ -397,7 +397,7 @@ def compliance_trend(scope: Scope, periods: list[DashPeriod]) -> list[dict]:
     ).all()
     out: list[dict] = [{} for _p in periods]
     for r in rows:
-        out[r.i][r.key] = _clock_numbers(r._mapping)
+        out[r.i][r.key] = _clock_numbers(r)
     return out
 
 
