@@ -14,6 +14,11 @@ Definitions (a "period" is a range of local days; tickets belong to the day they
 - service plan: monthly phone callbacks and on-site visits due in the period (their period ends in
   it) — done = made.
 - complaints: received in the period.
+- service-level promises (portal.sla clocks: 2-hour emergency response, 24-hour on-site, first reply, …):
+  a clock counts in the period its limit (due_at) falls in — kept, broken (stopped past the limit, or
+  still running past it), or still running within it; void ones are not counted; share kept =
+  kept / (kept + broken), against the policy's target (100 % unless a `<key>_target` field says otherwise).
+  By department and engineer: the clock's own (who had to keep it), by level: the unit's when it started.
 Department, engineer and maintenance level filters apply to what has them: the service plan belongs
 to no department or engineer; callbacks not about a ticket belong to no department or engineer.
 """
