@@ -49,6 +49,7 @@ from typing import Callable, Iterator
 import click
 from sqlalchemy import JSON, Date, DateTime, Numeric, func, select
 
+from bench import seed_clocks
 from portal.auth.models import User, UserRole
 from portal.auth.operations import ensure_departments
 from portal.core.enums import CloseReason, MaintenanceStatus, Role, State, TicketType
@@ -304,8 +305,12 @@ def seed(tickets: int, customers: int, echo: Callable[[str], object] = print, ra
         units = _Units.load(conn)
         if tickets and not units.all:
             raise click.UsageError("没有客户单位：请同时给出 --customers")
+        first_ticket = ids.peek(Ticket)
         _add_tickets(writer, ids, rng, tickets, units, users, now, echo, batch_size)
+        for key, n in seed_clocks.add_clocks(conn, first_ticket, now, echo).items():  # issue 15: service-level clocks
+            writer.counts[f"service_clocks.{key}"] = n
         _finish_postgres(conn)
+        seed_clocks.vacuum(conn)
     rows = ", ".join(f"{n:,} {table}" for table, n in writer.counts.items())
     echo(f"seed-bench: {customers} units, {tickets} tickets in {time.perf_counter() - started:.1f} s ({rows})")
 

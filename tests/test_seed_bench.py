@@ -235,3 +235,37 @@ def test_cli_refuses_tickets_without_any_customer_unit(app):
     result = app.test_cli_runner().invoke(args=["seed-bench", "--tickets", "10", "--customers", "0"])
     assert result.exit_code != 0 and "客户单位" in result.output
     assert count(Ticket) == 0
+
+
+def test_seeded_tickets_get_the_service_level_clocks_the_workflow_would_keep(seeded):
+    """One first-reply clock per ticket; emergency clocks on the urgent ones; a callback clock per resolution;
+    outcomes consistent with the times (kept within the limit, broken past it, void only on closed tickets,
+    running ones hold their run key); the working-day limit is the same local time 3 working days later."""
+    from datetime import datetime
+
+    from portal.core.policy import workday_after
+    from portal.core.timeutil import from_local, to_local
+    from portal.sla.models import ServiceClock
+
+    clocks = db.session.scalars(select(ServiceClock)).all()
+    by_key = defaultdict(list)
+    for c in clocks:
+        by_key[c.key].append(c)
+    tickets = {t.id: t for t in seeded}
+    assert {c.ticket_id for c in by_key["first_reply"]} == set(tickets)
+    assert {c.ticket_id for c in by_key["emergency_response"]} == {t.id for t in seeded if t.urgent}
+    assert {c.ticket_id for c in by_key["callback"]} == {t.id for t in seeded if t.resolved_at}
+    assert by_key["onsite_24h"] and by_key["tell_deadline"]
+    outcomes = Counter(c.outcome for c in clocks)
+    assert outcomes["kept"] and outcomes["breached"]
+    for c in clocks:
+        if c.outcome in ("kept", "breached"):
+            assert c.outcome == ("kept" if c.stopped_at <= c.due_at else "breached"), c.key
+        elif c.outcome == "void":
+            assert tickets[c.ticket_id].closed_at is not None
+        else:
+            assert c.stopped_at is None and c.run_key == f"{c.key}:t{c.ticket_id}"
+    for c in by_key["first_reply"][:50]:
+        local = to_local(c.started_at)
+        due = from_local(datetime.combine(workday_after(local.date(), 3), local.time().replace(tzinfo=None)))
+        assert abs((c.due_at - due).total_seconds()) < 1

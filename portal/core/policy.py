@@ -50,6 +50,8 @@ class Policy:
     summary_due_days: int = 15               # a maintenance summary is due this long after its period ends
     check_in_grace_minutes: int = 10         # a duty shift's staff not checked in this long after it starts
     follow_up_score: int = 2                 # a callback scored this or lower is followed up by the managers
+    clock_kept_target: float = 1.0           # dashboard: share of each time promise kept (a field <clock key>_target
+                                             # added here would set one promise's own target)
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,7 @@ RULES: dict[str, Rule] = {
     "shift_pm_end": Rule(_l("Afternoon shift ends"), "time"),
     "summary_due_days": Rule(_l("Maintenance summary due after the period"), "days", False, 1, 366),
     "check_in_grace_minutes": Rule(_l("Duty check-in missed after"), "minutes", False, 1, 240),
+    "clock_kept_target": Rule(_l("Time promises kept target"), "percent", False, 0, 100),
     "follow_up_score": Rule(_l("Callbacks followed up at this score or lower"), "score", False, 1, 4),
 }
 # Both ends of the range are allowed except where zero is: a limit of 0 hours or a target of 0 % means nothing.

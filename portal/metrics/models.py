@@ -8,6 +8,9 @@ percentiles are read from here.
 `metrics_daily` — the additive figures per local day, department, engineer and maintenance level:
 sums of the facts, of the callbacks and of the service plan; `metrics_monthly` — the same per month.
 Totals and trends are read from these.
+`metrics_clock_daily` — the service-level clocks (portal.sla) counted per local day their limit falls
+on, promise, department, engineer and maintenance level: kept, broken, still running; `metrics_clock_monthly`
+— the same per month. The compliance tiles, tables and trend are read from these.
 `metrics_refresh` — one row: how far the pre-aggregate has read (watermarks) and when.
 """
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
 from portal.notifications.models import Reminder
+from portal.sla.models import ServiceClock
 from portal.tickets.models import Callback
 
 # Indexes on other areas' tables that only the metrics need: the refresh recomputes the callbacks
@@ -27,6 +31,10 @@ from portal.tickets.models import Callback
 METRICS_INDEXES = (
     Index("ix_metrics_callbacks_made_at", Callback.made_at),
     Index("ix_metrics_reminders_due", Reminder.kind, Reminder.due_at),
+    # the clocks of given days (by their limit), those changed since the last refresh, one unit's clocks
+    Index("ix_metrics_clocks_due", ServiceClock.due_at),
+    Index("ix_metrics_clocks_updated", ServiceClock.updated_at),
+    Index("ix_metrics_clocks_customer", ServiceClock.customer_id, ServiceClock.due_at),
 )
 
 
@@ -95,6 +103,31 @@ class MonthlyFigures(_Figures, db.Model):
     its twelve-period trend read a few thousand rows instead of a hundred thousand."""
 
     __tablename__ = "metrics_monthly"
+
+
+class _ClockFigures:
+    """Service-level clocks whose limit falls on `day` (local): kept, broken (stopped past the limit, or
+    still running past it when the figures were computed) and still running within it. Void clocks (the
+    promise no longer applied) are not counted. `assignee_id` is the clock's person (0: a role's)."""
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    department: Mapped[str] = mapped_column(String(20), primary_key=True)
+    assignee_id: Mapped[int] = mapped_column(primary_key=True)
+    level: Mapped[str] = mapped_column(String(20), primary_key=True)
+    kept: Mapped[int]
+    breached: Mapped[int]
+    running: Mapped[int]
+
+
+class ClockDaily(_ClockFigures, db.Model):
+    __tablename__ = "metrics_clock_daily"
+
+
+class ClockMonthly(_ClockFigures, db.Model):
+    """The daily clock figures summed per month (`day` is the month's first day)."""
+
+    __tablename__ = "metrics_clock_monthly"
 
 
 class RefreshState(db.Model):

@@ -14,6 +14,11 @@ Definitions (a "period" is a range of local days; tickets belong to the day they
 - service plan: monthly phone callbacks and on-site visits due in the period (their period ends in
   it) — done = made.
 - complaints: received in the period.
+- service-level promises (portal.sla clocks: 2-hour emergency response, 24-hour on-site, first reply, …):
+  a clock counts in the period its limit (due_at) falls in — kept, broken (stopped past the limit, or
+  still running past it), or still running within it; void ones are not counted; share kept =
+  kept / (kept + broken), against the policy's target (100 % unless a `<key>_target` field says otherwise).
+  By department and engineer: the clock's own (who had to keep it), by level: the unit's when it started.
 Department, engineer and maintenance level filters apply to what has them: the service plan belongs
 to no department or engineer; callbacks not about a ticket belong to no department or engineer.
 """
@@ -23,20 +28,21 @@ import math
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import case, false, func, select
+from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from portal.auth.models import User
 from portal.complaints import operations as complaint_ops
 from portal.complaints.models import Complaint, ComplaintState
-from portal.core.timeutil import from_local
+from portal.core.timeutil import from_local, utcnow
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.metrics import refresh
-from portal.metrics.models import DailyFigures, MonthlyFigures, TicketFact
+from portal.metrics.models import ClockDaily, ClockMonthly, DailyFigures, MonthlyFigures, TicketFact
 from portal.metrics.periods import DashPeriod
 from portal.notifications.models import Reminder
+from portal.sla.models import ServiceClock
 from portal.tickets.models import Callback, Ticket
 
 MEASURES = refresh.MEASURES
@@ -331,3 +337,101 @@ def plan_query(scope: Scope, kind: str, done: bool | None = None):
 
 def count(q) -> int:
     return db.session.scalar(select(func.count()).select_from(q.order_by(None).subquery()))
+
+
+# --- compliance: the service-level clocks (portal.sla) ---------------------------------------------
+# A clock counts in the period its limit (due_at, local day) falls in: kept, broken (stopped past its
+# limit, or still running past it when the figures were last refreshed) or still running within it; void
+# clocks (the promise no longer applied) are not counted. Share kept = kept / (kept + broken).
+
+CLOCK_MEASURES = refresh.CLOCK_MEASURES
+
+
+def _clock_source(scope: Scope):
+    """The monthly clock table for whole months, the daily one for a custom range; for one unit, the same
+    figures computed on the fly from that unit's clocks (an index on (customer_id, due_at) serves them)."""
+    if scope.customer_id is None:
+        return (ClockDaily if scope.period.kind == "custom" else ClockMonthly).__table__
+    return refresh.clock_select(ServiceClock.customer_id == scope.customer_id, utcnow()).subquery("unit_clocks")
+
+
+def _clock_numbers(row) -> dict:
+    return {"kept": int(row.kept or 0), "breached": int(row.breached or 0), "running": int(row.running or 0)}
+
+
+def compliance_rows(scope: Scope) -> list[dict]:
+    """The period's clock figures per promise, department, engineer and level: one query, a few thousand rows
+    for a year at most; every breakdown the dashboard shows is summed from these."""
+    src = _clock_source(scope)
+    dims = [src.c.key, src.c.department, src.c.assignee_id, src.c.level]
+    rows = db.session.execute(
+        select(*dims, *[func.sum(src.c[m]).label(m) for m in CLOCK_MEASURES])
+        .where(src.c.day >= scope.period.start, src.c.day < scope.period.end, *_dimensions(src, scope))
+        .group_by(*dims)
+    ).all()
+    return [dict(_clock_numbers(r), key=r.key, department=r.department, assignee_id=r.assignee_id,
+                 level=r.level) for r in rows]
+
+
+def compliance_by(rows: list[dict], *dims: str) -> dict:
+    """The rows summed per value of `dims` (e.g. ("key",) or ("key", "level")): {values: figures}."""
+    out: dict = {}
+    for r in rows:
+        k = tuple(r[d] for d in dims)
+        f = out.setdefault(k, {m: 0 for m in CLOCK_MEASURES})
+        for m in CLOCK_MEASURES:
+            f[m] += r[m]
+    return out
+
+
+def kept_share(f: dict | None) -> float | None:
+    return None if not f else ratio(f["kept"], f["kept"] + f["breached"])
+
+
+def compliance_trend(scope: Scope, periods: list[DashPeriod]) -> list[dict]:
+    """For each (consecutive) period: {promise key: figures}, in one query."""
+    src = _clock_source(scope.for_period(periods[0]))
+    ends = [p.end for p in periods]
+    index = case(*[(src.c.day < end, i) for i, end in enumerate(ends)])
+    per_day = (select(index.label("i"), src.c.key, *[src.c[m] for m in CLOCK_MEASURES])
+               .where(src.c.day >= periods[0].start, src.c.day < ends[-1], *_dimensions(src, scope))
+               .subquery())
+    rows = db.session.execute(
+        select(per_day.c.i, per_day.c.key, *[func.sum(per_day.c[m]).label(m) for m in CLOCK_MEASURES])
+        .group_by(per_day.c.i, per_day.c.key)
+    ).all()
+    out: list[dict] = [{} for _p in periods]
+    for r in rows:
+        out[r.i][r.key] = _clock_numbers(r)
+    return out
+
+
+def clocks_query(scope: Scope, key: str, outcome: str, now: datetime):
+    """The clocks counted by a compliance figure (the same conditions as refresh.clock_select): the promise
+    `key` whose limit falls in the period, `outcome` kept | breached (stopped past the limit or running past
+    it now) | running (within the limit) | all (every counted one)."""
+    c = ServiceClock
+    q = select(c).where(c.key == key, c.due_at >= scope.start_utc, c.due_at < scope.end_utc, refresh.counted_clocks())
+    if scope.department:
+        q = q.where(c.department == scope.department)
+    if scope.engineer_id:
+        q = q.where(c.user_id == scope.engineer_id)
+    if scope.customer_id:
+        q = q.where(c.customer_id == scope.customer_id)
+    if scope.level:
+        q = q.where(c.level == scope.level)
+    running = c.stopped_at.is_(None)
+    if outcome == "kept":
+        q = q.where(c.outcome == "kept")
+    elif outcome == "breached":
+        q = q.where(or_(c.outcome == "breached", and_(running, c.due_at < now)))
+    elif outcome == "running":
+        q = q.where(running, c.due_at >= now)
+    return q
+
+
+def user_names(ids) -> dict[int, str]:
+    ids = sorted(set(ids))
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())

@@ -7,6 +7,13 @@ callbacks and changed service-plan reminders fall on. `rebuild()` (nightly, and 
 recomputes everything in chunks, each its own short transaction, so SQLite writers are not held
 up for long. Every statement is set-based (INSERT … SELECT); nothing loops over tickets in Python.
 
+The service-level clocks (portal.sla) are counted on the local day their limit falls on (`due_at`): a
+period's compliance is then final soon after the period ends (every clock due in it is kept, broken, or
+void by then), and a later change of the policy, which only sets the limits of clocks started after it,
+never moves a clock from one period to another. A clock still running past its limit counts as broken as of
+the refresh that saw it; void clocks are not counted. The refresh recomputes the days of the clocks changed
+since its last run (`updated_at`) and of those whose limit has passed meanwhile while they ran.
+
 On PostgreSQL ids are taken by transactions that may commit after a refresh has read past them; each
 run therefore looks back a few ids (LOOKBACK). The nightly rebuild is the safety net for anything else
 (e.g. a service-plan sweep that was still inserting while a refresh ran).
@@ -26,9 +33,11 @@ from portal.customers.models import CustomerUnit, MaintenanceStatusChange
 from portal.extensions import db
 from portal.metrics import calendar
 from portal.metrics.calendar import local_day, month_start, working_seconds_before
-from portal.metrics.models import DailyFigures, MonthlyFigures, RefreshState, TicketFact, WorkCalendarDay
+from portal.metrics.models import (ClockDaily, ClockMonthly, DailyFigures, MonthlyFigures, RefreshState, TicketFact,
+                                   WorkCalendarDay)
 from portal.notifications.models import Reminder
 from portal.service_plan import operations as service_plan
+from portal.sla.models import ServiceClock
 from portal.tickets import conditions
 from portal.tickets.models import Callback, Event, Ticket
 
@@ -49,6 +58,8 @@ MEASURES = ["raised", "solved", "responded", "response_s_sum", "resolution_s_sum
             "hours", "callbacks_scored", "callbacks_satisfied", "satisfaction_sum", "plan_callbacks_due",
             "plan_callbacks_done", "plan_visits_due", "plan_visits_done"]
 DIMENSIONS = ["day", "department", "assignee_id", "level"]
+CLOCK_DIMENSIONS = ["day", "key", "department", "assignee_id", "level"]
+CLOCK_MEASURES = ["kept", "breached", "running"]
 
 
 def _flag(condition):
@@ -150,6 +161,32 @@ def daily_select(ticket_where, callback_where, plan_where, group_by=DIMENSIONS):
     )
 
 
+def clock_measures(now: datetime) -> list:
+    """kept / broken / still running within the limit, for one clock row (void rows are filtered out)."""
+    c = ServiceClock
+    running = c.stopped_at.is_(None)
+    return [_flag(c.outcome == "kept"),
+            _flag(or_(c.outcome == "breached", and_(running, c.due_at < now))),
+            _flag(and_(running, c.due_at >= now))]
+
+
+def counted_clocks():
+    """The clocks the compliance figures count: every one but the void."""
+    return or_(ServiceClock.outcome.is_(None), ServiceClock.outcome != "void")
+
+
+def clock_select(where, now: datetime, group_by=CLOCK_DIMENSIONS):
+    """The clock figures of the clocks matching `where`, per local day of their limit and the dimensions."""
+    c = ServiceClock
+    columns = {"day": local_day(c.due_at), "key": c.key, "department": c.department,
+               "assignee_id": func.coalesce(c.user_id, 0), "level": c.level}
+    rows = select(*[columns[d].label(d) for d in group_by],
+                  *[m.label(name) for m, name in zip(clock_measures(now), CLOCK_MEASURES)]
+                  ).where(counted_clocks(), where).subquery()
+    return (select(*[rows.c[d] for d in group_by], *[func.sum(rows.c[m]).label(m) for m in CLOCK_MEASURES])
+            .group_by(*[rows.c[d] for d in group_by]))
+
+
 # --- writing --------------------------------------------------------------------------------
 
 def _utc_midnight(d: date) -> datetime:
@@ -176,6 +213,9 @@ def _write_day_range(first: date, last: date) -> None:
         and_(Reminder.due_at >= lo + timedelta(days=1), Reminder.due_at < hi + timedelta(days=1)),
     )
     db.session.execute(insert(DailyFigures).from_select(DIMENSIONS + MEASURES, sel))
+    db.session.execute(delete(ClockDaily).where(ClockDaily.day >= first, ClockDaily.day <= last))
+    clocks = clock_select(and_(ServiceClock.due_at >= lo, ServiceClock.due_at < hi), utcnow())
+    db.session.execute(insert(ClockDaily).from_select(CLOCK_DIMENSIONS + CLOCK_MEASURES, clocks))
 
 
 def _write_months(first: date, last: date, months: list[date] | None = None) -> None:
@@ -191,6 +231,16 @@ def _write_months(first: date, last: date, months: list[date] | None = None) -> 
     sel = (select(*dims, *[func.sum(getattr(DailyFigures, k)) for k in MEASURES])
            .where(*where).group_by(*dims))
     db.session.execute(insert(MonthlyFigures).from_select(DIMENSIONS + MEASURES, sel))
+    cm = month_start(ClockDaily.day)
+    where = [ClockDaily.day >= first, ClockDaily.day <= last]
+    gone = [ClockMonthly.day >= first, ClockMonthly.day <= last]
+    if months is not None:
+        where.append(cm.in_(months))
+        gone.append(ClockMonthly.day.in_(months))
+    db.session.execute(delete(ClockMonthly).where(*gone))
+    dims = [cm, ClockDaily.key, ClockDaily.department, ClockDaily.assignee_id, ClockDaily.level]
+    sel = (select(*dims, *[func.sum(getattr(ClockDaily, k)) for k in CLOCK_MEASURES]).where(*where).group_by(*dims))
+    db.session.execute(insert(ClockMonthly).from_select(CLOCK_DIMENSIONS + CLOCK_MEASURES, sel))
 
 
 def _month_end(d: date) -> date:
@@ -249,7 +299,7 @@ def rebuild(commit=None) -> dict:
     first = min(d for d in (_first_day(), today) if d)
     first = date(first.year, 3 * ((first.month - 1) // 3) + 1, 1)  # whole quarters, so whole months
     last = date(today.year + 1, 12, 31)  # plan reminders fall due up to a quarter ahead
-    for table in (DailyFigures, MonthlyFigures):
+    for table in (DailyFigures, MonthlyFigures, ClockDaily, ClockMonthly):
         db.session.execute(delete(table).where(or_(table.day < first, table.day > last)))
     day = first
     while day <= last:
@@ -267,7 +317,8 @@ def rebuild(commit=None) -> dict:
 def _first_day() -> date | None:
     firsts = [db.session.scalar(select(func.min(TicketFact.day))),
               db.session.scalar(select(func.min(Callback.made_at))),
-              db.session.scalar(select(func.min(Reminder.due_at)).where(in_plan()))]
+              db.session.scalar(select(func.min(Reminder.due_at)).where(in_plan())),
+              db.session.scalar(select(func.min(ServiceClock.due_at)))]
     days = []
     for v in firsts:
         if v is None:
@@ -280,7 +331,8 @@ def _first_day() -> date | None:
 
 def _analyze() -> None:
     """Fresh planner statistics after a rebuild (the query planner picks the percentile indexes by them)."""
-    for table in ("metrics_ticket_facts", "metrics_daily", "metrics_monthly"):
+    for table in ("metrics_ticket_facts", "metrics_daily", "metrics_monthly", "metrics_clock_daily",
+                  "metrics_clock_monthly"):
         db.session.execute(text(f"ANALYZE {table}"))
 
 
@@ -328,6 +380,12 @@ def refresh(commit=None) -> dict:
                    .distinct())
     days |= _dates(select(plan_day()).where(in_plan(), Reminder.closed_at >= since).distinct())
     days |= _dates(select(plan_day()).where(in_plan(), Reminder.customer_id.in_(new_units)).distinct())
+    clock_day = local_day(ServiceClock.due_at)
+    # clocks started, stopped (kept, broken, void) or otherwise changed since the last run …
+    days |= _dates(select(clock_day).where(ServiceClock.updated_at >= since).distinct())
+    # … and those still running whose limit has passed since (they now count as broken)
+    days |= _dates(select(clock_day).where(ServiceClock.stopped_at.is_(None), ServiceClock.due_at >= since,
+                                           ServiceClock.due_at < now).distinct())
     ordered = sorted(days)
     for first, last in _runs(ordered):  # each a range the indexes on the days serve
         _write_day_range(first, last)

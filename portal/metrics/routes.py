@@ -3,6 +3,7 @@ exports (dashboard tables, the ticket list with its filters, a unit's history) a
 that refresh the pre-aggregate."""
 from __future__ import annotations
 
+import re
 import time as clock
 from dataclasses import replace
 from io import BytesIO
@@ -11,7 +12,7 @@ import click
 from flask import Blueprint, abort, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from portal.auth.models import User, UserRole
 from portal.core.enums import CallbackKind, MaintenanceStatus, Role
@@ -24,7 +25,8 @@ from portal.customers.operations import search_units
 from portal.extensions import db
 from portal.metrics import access, charts, dashboard, drilldown, exports, periods, queries, refresh, reports
 from portal.metrics.forms import DashboardForm, period_choices, scope_args
-from portal.core.timeutil import today_local
+from portal.core.timeutil import today_local, utcnow
+from portal.sla.models import ServiceClock
 from portal.tickets import access as ticket_access
 from portal.tickets import listing
 from portal.notifications.models import Reminder
@@ -34,6 +36,7 @@ bp = Blueprint("metrics", __name__)
 # Rows one export may hold: writing xlsx costs about half a millisecond a row, CSV a twentieth of that.
 EXPORT_LIMIT = {"xlsx": 20_000, "csv": 200_000}
 LIST_PAGE = 50
+CLOCK_KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
 @bp.app_template_global()
@@ -106,8 +109,32 @@ def _page_context(form: DashboardForm, scope: queries.Scope | None) -> dict:
                 period_groups=period_choices(period, today_local()), department_title=department_title,
                 levels=MaintenanceStatus.choices(), scope_args=scope_args, dash_pct=dashboard.pct,
                 dash_num=dashboard.num, dash_duration=dashboard.duration,
+                dash_compliance_cell=_compliance_cell, compliance_departments=_compliance_departments,
+                compliance_levels=_compliance_levels, compliance_engineers=_compliance_engineers,
                 engineer_tickets=lambda engineer_id: url_for("tickets.index", **drilldown.ticket_args(
                     replace(scope, engineer_id=engineer_id))))
+
+
+def _compliance_cell(f: dict | None) -> str:
+    """"92.3% (12/13)": the share kept, of how many counted; "—" when none fell due."""
+    if not f or not (f["kept"] + f["breached"]):
+        return "—"
+    return f"{dashboard.pct(queries.kept_share(f))} ({f['kept']}/{f['kept'] + f['breached']})"
+
+
+def _compliance_departments(d: dashboard.Dashboard) -> list[str]:
+    order = {"cs": 0, "dev": 1, "impl": 2}
+    return sorted({k for p in d.promises for k in p.by_department}, key=lambda k: (order.get(k, 9), k))
+
+
+def _compliance_levels(d: dashboard.Dashboard) -> list[str]:
+    order = {"vip": 0, "ordinary": 1, "stopped": 2}
+    return sorted({k for p in d.promises for k in p.by_level}, key=lambda k: (order.get(k, 9), k))
+
+
+def _compliance_engineers(d: dashboard.Dashboard) -> list[tuple[int, str]]:
+    ids = {k for p in d.promises for k in p.by_engineer}
+    return sorted(((i, d.engineer_names.get(i, "?")) for i in ids), key=lambda e: e[1])
 
 
 def _charts(d: dashboard.Dashboard) -> list:
@@ -134,6 +161,17 @@ def _charts(d: dashboard.Dashboard) -> list:
     return list(zip(titles, svgs))
 
 
+def _compliance_charts(d: dashboard.Dashboard) -> list:
+    """One small trend chart per promise (share kept over the twelve periods, against its target)."""
+    labels = periods.axis_labels(d.trend_periods)
+    pct = dashboard.pct
+    return [(p.title, charts.lines(_("%(promise)s: share kept", promise=p.title), labels,
+                                   [(_("Share kept"), [queries.kept_share(f) for f in p.trend])],
+                                   fmt=pct, percent=True, target=p.target,
+                                   target_name=_("Target %(t)s", t=pct(p.target))))
+            for p in d.promises]
+
+
 @bp.get("/metrics")
 @requires("metrics.view")
 def index():
@@ -147,7 +185,8 @@ def index():
                            dash=None, charts=[], **_page_context(form, None)), e.status
     started = clock.perf_counter()
     d = dashboard.build(scope)
-    return render_page("metrics/dashboard.html", "figures", dash=d, charts=_charts(d), error=None, candidates=(),
+    return render_page("metrics/dashboard.html", "figures", dash=d, charts=_charts(d),
+                       compliance_charts=_compliance_charts(d), error=None, candidates=(),
                        elapsed_ms=round((clock.perf_counter() - started) * 1000), **_page_context(form, scope))
 
 
@@ -200,6 +239,49 @@ def plan():
     return render_template("metrics/plan.html", rows=rows, total=total, scope=scope, kind=kind, done=done,
                            next_url=url_for("metrics.plan", **args, page=page + 1)
                            if page * LIST_PAGE < total else None,
+                           back=url_for("metrics.index", **scope_args(scope)))
+
+
+# --- the clocks behind the compliance figures ---------------------------------------------------------
+
+CLOCK_OUTCOMES = ("breached", "kept", "running", "all")
+
+
+@bp.get("/metrics/clocks")
+@requires("metrics.view")
+def clocks():
+    """Exactly the tickets and visits behind a compliance figure (by default: those that broke the promise),
+    newest limit first, keyset pages; a ticket's clock only if the viewer may see the ticket."""
+    try:
+        form, scope = _parse()
+    except _Refused as e:
+        abort(e.status)
+    key = request.args.get("key", "")
+    outcome = request.args.get("outcome", "breached")
+    if not CLOCK_KEY.fullmatch(key) or outcome not in CLOCK_OUTCOMES:
+        abort(400)
+    now = utcnow()
+    q = queries.clocks_query(scope, key, outcome, now).outerjoin(Ticket, Ticket.id == ServiceClock.ticket_id)
+    visible = ticket_access.visibility_filter(current_user)
+    if visible is not None:
+        q = q.where(or_(ServiceClock.ticket_id.is_(None), visible))
+    total = queries.count(q)
+    after = parse_id(request.args.get("after"))  # an id: the clocks listed after it
+    if after:
+        q = q.where(ServiceClock.id < after)
+    rows = list(db.session.scalars(q.order_by(ServiceClock.id.desc()).limit(LIST_PAGE + 1)))
+    more = len(rows) > LIST_PAGE
+    rows = rows[:LIST_PAGE]
+    args = {k: v for k, v in request.args.items() if k != "after"}
+    numbers = dict(db.session.execute(select(Ticket.id, Ticket.number).where(
+        Ticket.id.in_({r.ticket_id for r in rows if r.ticket_id}))).all())
+    units = dict(db.session.execute(select(CustomerUnit.id, CustomerUnit.name).where(
+        CustomerUnit.id.in_({r.customer_id for r in rows if r.customer_id}))).all())
+    people = queries.user_names(r.user_id for r in rows if r.user_id)
+    return render_template("metrics/clocks.html", rows=rows, total=total, scope=scope, numbers=numbers, units=units,
+                           people=people, title=dashboard.clock_title(key), outcome=outcome, now=now,
+                           department_title=department_title,
+                           next_url=url_for("metrics.clocks", **args, after=rows[-1].id) if more else None,
                            back=url_for("metrics.index", **scope_args(scope)))
 
 

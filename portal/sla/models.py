@@ -42,6 +42,8 @@ class ServiceClock(db.Model):
     reminded_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # every change (started, stopped, reminded, escalated): the metrics refresh reads what changed since its last run
+    updated_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
 
     @property
     def running(self) -> bool:

@@ -34,9 +34,9 @@ def main(base: str, username: str, password: str, screens: str) -> dict:
         out["scroll_width"] = page.evaluate("document.documentElement.scrollWidth")
         out["h1"] = page.inner_text("h1")
         out["charts"] = [page.locator("svg.chart").nth(i).bounding_box() for i in range(page.locator("svg.chart").count())]
-        out["tiles"] = page.locator(".tile").count()
-        out["missed"] = page.locator(".tile.miss").count()
-        out["linked_values"] = page.locator(".tile .value a").count()
+        out["tiles"] = page.locator("section.tiles > .tile").count()  # the figures (the promises kept have their own)
+        out["missed"] = page.locator("section.tiles > .tile.miss").count()
+        out["linked_values"] = page.locator("section.tiles > .tile .value a").count()
         out["title_width"] = page.evaluate("document.querySelector('.tile h2').getBoundingClientRect().width")
         page.select_option("select[name=level]", "vip")
         page.wait_for_url("**level=vip**")

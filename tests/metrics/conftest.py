@@ -32,7 +32,9 @@ import pytest
 from portal.complaints.models import Complaint
 from portal.extensions import db
 from portal.metrics import refresh
-from tests.metrics.helpers import add_callback, add_plan_item, add_ticket, at
+from portal.core.kernel import Clock, kernel
+from portal.core.timeutil import clock_set_to
+from tests.metrics.helpers import CLOCKS_NOW, add_callback, add_plan_item, add_ticket, at, start_clock, stop_clock
 
 
 @pytest.fixture
@@ -78,5 +80,61 @@ def sept(users, unit_factory):
                              handler_id=users["market_manager"].id, state="received"))
     db.session.commit()
     refresh.rebuild(db.session.commit)
+    db.session.commit()
+    return t
+
+
+# --- issue 15: the service-level clocks behind the compliance figures (see test_compliance.py) -----------
+TEST_CLOCKS = (
+    Clock("emergency_response", "Emergency response", "emergency_response_hours"),
+    Clock("onsite_24h", "24-hour on-site", "onsite_within_hours"),
+    Clock("first_reply", "First reply", "first_reply_working_days", unit="working_days"),
+    Clock("tell_deadline", "Deadline told", "tell_deadline_within_hours"),
+    Clock("callback", "Callback", "callback_within_hours"),
+)
+
+
+@pytest.fixture
+def declared_clocks(app):
+    """The five promises, declared for the test where no area of this build declares them yet."""
+    added = [c.key for c in TEST_CLOCKS if c.key not in kernel.clocks]
+    for c in TEST_CLOCKS:
+        kernel.clocks.setdefault(c.key, c)
+    yield
+    for key in added:
+        kernel.clocks.pop(key, None)
+
+
+@pytest.fixture
+def promised(declared_clocks, users, unit_factory):
+    A = unit_factory("vip", name="北京市第一人民医院")
+    B = unit_factory("ordinary", name="上海市浦东新区财政局")
+    e1, e2, i1 = users["engineer"], users["engineer2"], users["impl_engineer"]
+    t = SimpleNamespace(A=A, B=B, e1=e1, e2=e2, i1=i1)
+    with clock_set_to(at("2025-09-01 09:00")):
+        t.T1 = add_ticket(A, "2025-09-01 09:00", assigned="2025-09-01 10:00", engineer=e1, deadline="2025-12-31 18:00")
+        t.T2 = add_ticket(A, "2025-09-10 09:00", assigned="2025-09-10 09:30", engineer=e1, deadline="2025-12-31 18:00")
+        t.T3 = add_ticket(B, "2025-09-20 09:00", assigned="2025-09-20 09:30", engineer=e2, deadline="2025-12-31 18:00")
+        t.T4 = add_ticket(B, "2025-09-25 07:00", assigned="2025-09-25 07:30", engineer=i1,
+                          department="impl", deadline="2025-12-31 18:00")
+        t.T5 = add_ticket(B, "2025-09-29 11:00", assigned="2025-09-29 11:30", engineer=i1,
+                          department="impl", deadline="2025-12-31 18:00")
+        t.T6 = add_ticket(A, "2025-09-30 19:00", assigned="2025-09-30 19:30", engineer=e1, deadline="2025-12-31 18:00")
+        start_clock("onsite_24h", t.T1, "2025-09-01 09:00", unit=A, department="dev", person=e1)
+        stop_clock("onsite_24h", t.T1, "2025-09-01 20:00")
+        start_clock("onsite_24h", t.T2, "2025-09-10 10:00", unit=A, department="dev", person=e1)
+        stop_clock("onsite_24h", t.T2, "2025-09-11 12:00")
+        start_clock("onsite_24h", t.T3, "2025-09-20 10:00", unit=B, department="dev", person=e2)
+        start_clock("onsite_24h", t.T4, "2025-09-25 08:00", unit=B, department="impl", person=i1)
+        stop_clock("onsite_24h", t.T4, "2025-09-25 09:00", void=True)
+        start_clock("onsite_24h", t.T5, "2025-09-29 12:00", unit=B, department="impl", person=i1)
+        stop_clock("onsite_24h", t.T5, "2025-09-29 18:00")
+        start_clock("onsite_24h", t.T6, "2025-09-30 20:00", unit=A, department="dev", person=e1)
+        stop_clock("onsite_24h", t.T6, "2025-10-02 09:00")
+        start_clock("first_reply", t.T1, "2025-09-01 09:00", unit=A, department="cs", role="cs")
+        stop_clock("first_reply", t.T1, "2025-09-03 10:00")
+    db.session.commit()
+    with clock_set_to(CLOCKS_NOW):
+        refresh.rebuild(db.session.commit)
     db.session.commit()
     return t

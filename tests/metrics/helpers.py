@@ -9,7 +9,9 @@ import itertools
 from datetime import date, datetime
 from decimal import Decimal
 
+from portal.core.policy import policy
 from portal.core.timeutil import from_local
+from portal.sla import clocks
 from portal.extensions import db
 from portal.notifications.models import Reminder
 from portal.tickets.models import Callback, Ticket, TicketAssignee
@@ -68,3 +70,18 @@ def add_plan_item(unit, kind: str, period: str, due: date, done: bool, note: str
     db.session.add(r)
     db.session.flush()
     return r
+
+
+# --- service-level clocks (portal.sla), as the areas that keep the promises start and stop them ---------
+CLOCKS_NOW = at("2025-10-15 12:00")  # "now" for the compliance tests' figures (tests/metrics/conftest.py: promised)
+
+
+def start_clock(key, ticket, started, *, unit, department, person=None, role=None):
+    return clocks.start(key, started_at=at(started), policy=policy(), level=unit.maintenance_status,
+                        ticket_id=ticket.id, customer_id=unit.id, department=department,
+                        user_id=person.id if person else None, role=role)
+
+
+def stop_clock(key, ticket, when, void=False):
+    return clocks.stop(key, at=at(when), ticket_id=ticket.id, void=void)
+

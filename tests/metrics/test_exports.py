@@ -39,7 +39,7 @@ def summary(ws) -> dict:
 
 def test_dashboard_excel_has_the_dashboard_s_figures(sept, auth):
     wb = workbook(auth.client_for("admin").get("/metrics/export.xlsx?period=2025-09"))
-    assert wb.sheetnames == ["指标汇总", "趋势", "按工程师", "按维护级别"]
+    assert wb.sheetnames == ["指标汇总", "趋势", "按工程师", "按维护级别", "服务时限达成", "服务时限达成趋势"]
     ws = wb["指标汇总"]
     assert [c.value for c in ws[1]] == ["指标", "数值", "目标", "是否达标"]
     s = summary(ws)
