@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 
+from portal.core import workcalendar
 from portal.core.policy import policy, workday_after
 from portal.core.timeutil import to_local
 
@@ -35,6 +36,7 @@ def _offsets(conn, first: date, last: date, days: int) -> None:
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {OFFSETS}")
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {OFFSETS} (day {'DATE' if pg else 'TEXT'} PRIMARY KEY, "
                          f"plus INTEGER NOT NULL)")
+    workcalendar.prime(conn)  # the administrators' holidays, read in this connection's own transaction
     rows, d = [], first
     while d <= last:
         rows.append({"day": d if pg else d.isoformat(), "plus": (workday_after(d, days) - d).days})

@@ -60,6 +60,14 @@ def forget() -> None:
         _cache["days"] = None
 
 
+def prime(conn) -> None:
+    """Read the table through `conn` (a caller holding its own write transaction on SQLite, e.g. the bench seed,
+    whose session could not begin another one) and keep it as this process's copy."""
+    rows = conn.execute(select(CalendarDay.day, CalendarDay.kind)).all()
+    with _lock:
+        _cache["days"], _cache["loaded"] = {d: kind == WORKDAY for d, kind in rows}, _time.monotonic()
+
+
 def _days() -> dict[date, bool]:
     days, loaded = _cache["days"], _cache["loaded"]
     if days is not None and _time.monotonic() - loaded < TTL_S:
