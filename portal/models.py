@@ -13,3 +13,4 @@ from portal.metrics.models import (  # noqa: F401,E402
     DailyFigures, MonthlyFigures, RefreshState, TicketFact, WorkCalendarDay,
 )
 from portal.sla.models import ServiceClock  # noqa: F401,E402
+from portal.visits.models import Visit, VisitCompanion, VisitEvent  # noqa: F401,E402
