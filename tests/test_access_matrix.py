@@ -29,6 +29,8 @@ PAGES = {
     "/tickets/new/customer": {"cs"},
     "/customers/lookup": {"cs", "dev_manager", "impl_manager"},
     "/hotline/roster": {"cs"},
+    # issue 15: on-site visits — engineers their own, the managers their department's, 客服 and admins all
+    "/visits": {"cs", "dev_manager", "engineer", "impl_manager", "impl_engineer", "admin"},
 }
 
 

@@ -18,7 +18,7 @@ CS = frozenset({
     "archive.view", "handover.view", "handover.act",
     "complaints.view", "complaints.receive",
     "metrics.unit_history",
-    "visits.view", "visits.view_all", "visits.book",
+    "visits.view", "visits.view_all", "visits.plan", "visits.book",
 })
 
 DESK = Desk(

@@ -18,7 +18,7 @@ DESK = Desk(
             "tickets.view_all", "customers.view", "customers.lookup",  # (the unit search of 更正问题单)
             "complaints.view", "complaints.handle", "complaints.be_handler",
             "metrics.view", "metrics.department", "metrics.unit_history",
-            "visits.view", "visits.view_department", "visits.book", "visits.record",
+            "visits.view", "visits.view_department", "visits.plan", "visits.book", "visits.record",
         }),
         # Engineers take hotline duty too (the roster needs more seats than 客服 alone can fill).
         Role.ENGINEER: frozenset({"tickets.view_assigned", "tickets.view_dev_queue", "hotline.duty",

@@ -17,7 +17,7 @@ DESK = Desk(
             "tickets.view_all", "customers.view", "customers.lookup",  # (the unit search of 更正问题单)
             "complaints.view", "complaints.handle", "complaints.be_handler",
             "metrics.view", "metrics.department", "metrics.unit_history",
-            "visits.view", "visits.view_department", "visits.book", "visits.record",
+            "visits.view", "visits.view_department", "visits.plan", "visits.book", "visits.record",
         }),
         Role.IMPL_ENGINEER: frozenset({"tickets.view_assigned", "tickets.view_impl_queue", "hotline.duty",
                                        "visits.view", "visits.book", "visits.record"}),

@@ -223,7 +223,7 @@ def ticket_visit_opened(visit: Visit, ticket: Ticket, actor: User) -> None:
 def plan_visit(unit: CustomerUnit, actor: User, *, reason: str = "", department: str = "impl",
                day=None) -> Visit:
     """A service-plan maintenance visit for the unit's current visit period (VIP monthly, ordinary quarterly)."""
-    if not kernel.allows(actor, "visits.book"):
+    if not kernel.allows(actor, "visits.plan"):
         raise VisitError(_l("Your role may not do this: %(action)s.", action=_l("Plan a maintenance visit")), 403)
     if MaintenanceStatus(unit.maintenance_status) is MaintenanceStatus.STOPPED or \
             cadence(unit.maintenance_status).visit is None:
