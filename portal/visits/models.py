@@ -17,8 +17,8 @@ class VisitState(LabeledEnum):
     NEEDED = "needed", _l("On-site needed")
     BOOKED = "booked", _l("Booked")
     ON_THE_WAY = "on_the_way", _l("On the way")
-    ON_SITE = "on_site", _l("On site")
-    DONE = "done", _l("Done")
+    ON_SITE = "on_site", _l("Arrived on site")
+    DONE = "done", _l("Visit done")
     CANCELLED = "cancelled", _l("Cancelled")
 
 

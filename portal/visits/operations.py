@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from flask import abort, current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy import exists, false, or_, select
 
 from portal.auth.models import User, UserRole
 from portal.core import uploads
@@ -32,6 +32,7 @@ from portal.notifications import reminders
 from portal.notifications.models import Reminder
 from portal.service_plan.operations import DONE_NOTE, visit_period
 from portal.sla import clocks
+from portal.sla.models import ServiceClock
 from portal.tickets.models import Ticket
 from portal.visits.models import Visit, VisitCompanion, VisitEvent, VisitOrigin, VisitState
 
@@ -132,6 +133,13 @@ def of_ticket(ticket_id: int) -> list[Visit]:
 def open_visit_of_ticket(ticket_id: int) -> Visit | None:
     return db.session.scalar(select(Visit).where(Visit.ticket_id == ticket_id, Visit.state.notin_(
         [S.DONE.value, S.CANCELLED.value])).limit(1))
+
+
+def onsite_clock(visit_id: int):
+    """The visit's 24-hour on-site clock (the latest), if it has one."""
+    return db.session.scalar(select(ServiceClock).where(ServiceClock.visit_id == visit_id,
+                                                        ServiceClock.key == "onsite_24h")
+                             .order_by(ServiceClock.id.desc()).limit(1))
 
 
 def history(visit: Visit) -> list[VisitEvent]:
@@ -391,6 +399,3 @@ def done_plan_visits(unit_ids: list[int], period_keys: set[str]) -> dict[int, Vi
             out[v.customer_id] = v
     return out
 
-
-def and_all(*conds):
-    return and_(*[c for c in conds if c is not None])

@@ -14,7 +14,6 @@ from portal.core.pagination import Key, Keyset
 from portal.core.templating import render_page
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
-from portal.sla.models import ServiceClock
 from portal.visits import operations as ops
 from portal.visits.forms import STEP_FORMS, PlanForm, VisitArgs
 from portal.visits.jobs import report_of
@@ -69,9 +68,7 @@ def _context(visit: Visit, failed: str | None = None, form=None, error: str | No
         if key in forms:
             forms[key].engineer_id.choices = [("", "—")] + [(u.id, u.display_name) for u in people]
             forms[key].companion_ids.choices = [(u.id, u.display_name) for u in people]
-    clock = db.session.scalar(select(ServiceClock).where(ServiceClock.visit_id == visit.id,
-                                                         ServiceClock.key == "onsite_24h")
-                              .order_by(ServiceClock.id.desc()).limit(1))
+    clock = ops.onsite_clock(visit.id)
     return dict(visit=visit, steps=steps, forms=forms, failed=failed, error=error, events=ops.history(visit),
                 clock=clock, report=report_of(visit.id), can_archive=can("archive.view"))
 
