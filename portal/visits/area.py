@@ -23,6 +23,7 @@ AREA = Area(
     template_globals={
         "visits_of_ticket": ops.of_ticket,
         "onsite_clock_of": ops.onsite_clock,
+        "visit_action_title": ops.action_title,
         "visit_state_title": lambda value: str(VisitState(value).title),
     },
 )

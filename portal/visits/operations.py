@@ -71,6 +71,14 @@ STEPS = {s.key: s for s in (
              "visits.book"),
 )}
 
+# What each history entry says it was (the steps', and how a visit began).
+ACTION_TITLES = {"need_onsite": _l("Phone cannot solve it: on-site needed"), "plan": _l("Plan a maintenance visit"),
+                 **{key: rule.title for key, rule in STEPS.items()}}
+
+
+def action_title(action: str) -> str:
+    return str(ACTION_TITLES.get(action, action))
+
 
 # --- who sees which visit ---------------------------------------------------------------------------
 

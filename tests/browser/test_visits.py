@@ -76,6 +76,7 @@ def test_a_ticket_marked_for_onsite_is_visited_confirmed_and_its_report_filed(pa
     step(page, "depart", {})
     step(page, "arrive", {})
     expect(page.locator("#visit .chips")).to_contain_text("24小时上门已达成")
+    page.evaluate("() => window.scrollTo(0, 0)")
     screenshot(page, "visit-page-engineer")
     no_horizontal_overflow(page)
     no_missing_glyphs(page)
