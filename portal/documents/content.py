@@ -141,7 +141,8 @@ def _summary(doc: Document) -> Built:
         hours=lambda h: "—" if h is None else (f"{h:.1f} 小时" if h < 48 else f"{h / 24:.1f} 天"),
         local_date=lambda dt: cn_date(to_local(dt).date()) if dt else "",
     )
-    return Built(render_template("documents/pdf/summary.html", **ctx), _filename(doc, f"{period_title(doc.period)}维护总结"))
+    return Built(render_template("documents/pdf/summary.html", **ctx),
+                 _filename(doc, f"{period_title(doc.period)}维护总结"))
 
 
 # --- 上门服务报告 (portal/visits) -------------------------------------------------------

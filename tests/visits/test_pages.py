@@ -90,7 +90,8 @@ def test_an_engineer_books_departs_and_arrives_through_the_page(auth, visits, us
         "book-appointment_at": when, "book-engineer_id": str(users["engineer"].id),
         "book-companion_ids": [str(users["engineer2"].id)], "book-customer_contact": "刘建国"})
     assert r.status_code == 200 and "已预约" in r.get_data(as_text=True)
-    assert c.post(f"/visits/{visit.id}/depart", headers={"HX-Request": "true"}, data={"depart-at": ""}).status_code == 200
+    r = c.post(f"/visits/{visit.id}/depart", headers={"HX-Request": "true"}, data={"depart-at": ""})
+    assert r.status_code == 200
     future = (utcnow() + timedelta(hours=8) + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
     r = c.post(f"/visits/{visit.id}/arrive", headers={"HX-Request": "true"}, data={"arrive-at": future})
     assert r.status_code == 422 and "该时间在未来" in r.get_data(as_text=True)
@@ -126,3 +127,19 @@ def test_the_service_plan_no_longer_offers_a_visit_as_a_phone_record(auth, unit_
     assert r.status_code == 303
     visit = db.session.scalar(db.select(Visit).where(Visit.customer_id == unit.id))
     assert visit.origin == "plan" and visit.state == "needed"
+
+
+def test_the_list_pages_by_keyset(auth, users, unit_factory, monkeypatch):
+    from portal.visits import routes
+
+    monkeypatch.setattr(routes, "PAGE", 2)
+    made = []
+    for _ in range(3):
+        made.append(ops.plan_visit(unit_factory(status="vip"), users["cs"]).id)
+    db.session.commit()
+    c = auth.client_for("cs")
+    first = c.get("/visits").get_data(as_text=True)
+    assert [f'href="/visits/{i}"' in first for i in made] == [False, True, True]  # newest first
+    after = re.search(r'href="(/visits\?[^"]*after=[^"]+)"', first).group(1).replace("&amp;", "&")
+    second = c.get(after).get_data(as_text=True)
+    assert f'href="/visits/{made[0]}"' in second and f'href="/visits/{made[2]}"' not in second
