@@ -169,9 +169,9 @@ def checklist_for(origin: str) -> list[dict]:
 
 # --- the steps ------------------------------------------------------------------------------------------
 
-def check(visit: Visit, key: str, actor: User) -> StepRule:
+def check(visit: Visit, key: str, actor: User, *, seen: bool | None = None) -> StepRule:
     rule = STEPS[key]
-    if not kernel.allows(actor, rule.permission) or not may_see(visit, actor):
+    if not kernel.allows(actor, rule.permission) or not (may_see(visit, actor) if seen is None else seen):
         raise VisitError(_l("Your role may not do this: %(action)s.", action=rule.title), 403)
     if S(visit.state) not in rule.from_states:
         raise VisitError(_l("%(action)s is not possible while the visit is “%(state)s”.", action=rule.title,
@@ -180,10 +180,10 @@ def check(visit: Visit, key: str, actor: User) -> StepRule:
 
 
 def available_steps(visit: Visit, actor: User) -> list[StepRule]:
-    out = []
+    out, seen = [], may_see(visit, actor)  # asked once for the page
     for key in STEPS:
         try:
-            check(visit, key, actor)
+            check(visit, key, actor, seen=seen)
         except VisitError:
             continue
         out.append(STEPS[key])
