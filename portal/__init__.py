@@ -61,10 +61,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.metrics.routes import bp as metrics_bp
     from portal.complaints.routes import bp as complaints_bp
     from portal.replies.routes import bp as replies_bp
+    from portal.visits.routes import bp as visits_bp
 
     for bp in (auth_bp, admin_bp, customers_bp, hotline_bp, tickets_bp, queues_bp, health_bp, notifications_bp,
                service_plan_bp, metrics_bp, complaints_bp,
-               documents_bp, handover_bp, replies_bp):
+               documents_bp, handover_bp, replies_bp, visits_bp):
         app.register_blueprint(bp)
 
     from portal.areas import plug_all

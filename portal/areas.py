@@ -25,9 +25,10 @@ def plug_all(app) -> None:
     from portal.signals.area import AREA as signals
     from portal.sla.area import AREA as sla
     from portal.tickets.area import AREA as tickets
+    from portal.visits.area import AREA as visits
 
     for area in (auth, queues, tickets, hotline, service_plan, customers, handover, documents, metrics,
-                 complaints, sla, admin, replies, signals):
+                 complaints, sla, visits, admin, replies, signals):
         kernel.plug(area)
         if area.init_app is not None:
             area.init_app(app)

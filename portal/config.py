@@ -6,9 +6,27 @@ SECRET_KEY    default: generated once and kept in the instance folder
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
+
+# What an on-site visit checks, per origin (portal/visits): the maintenance visit's promised work (数据库清理、
+# 备份检查、安全检查、巡检) and a ticket visit's steps. Data, not code: an instance replaces them with
+# instance/visit_checklists.json or VISIT_CHECKLISTS_JSON (same shape); a visit keeps the list it started with.
+DEFAULT_VISIT_CHECKLISTS = {
+    "plan": [
+        {"key": "db_cleanup", "label": "数据库清理"},
+        {"key": "backup_check", "label": "备份检查"},
+        {"key": "security_check", "label": "安全检查"},
+        {"key": "inspection", "label": "系统巡检"},
+    ],
+    "ticket": [
+        {"key": "diagnose", "label": "现场排查问题"},
+        {"key": "fix", "label": "处理并验证结果"},
+        {"key": "explain", "label": "向用户说明原因与处理结果"},
+    ],
+}
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -39,6 +57,19 @@ def _database_url(instance_path: Path) -> str:
     return url
 
 
+def _visit_checklists(instance_path: Path) -> dict:
+    raw = os.environ.get("VISIT_CHECKLISTS_JSON")
+    if not raw and (instance_path / "visit_checklists.json").exists():
+        raw = (instance_path / "visit_checklists.json").read_text(encoding="utf-8")
+    if not raw:
+        return DEFAULT_VISIT_CHECKLISTS
+    loaded = json.loads(raw)
+    out = dict(DEFAULT_VISIT_CHECKLISTS)
+    for origin, items in loaded.items():
+        out[origin] = [{"key": str(i["key"])[:40], "label": str(i["label"])[:100]} for i in items]
+    return out
+
+
 def load_config(instance_path: str) -> dict:
     path = Path(instance_path)
     path.mkdir(parents=True, exist_ok=True)
@@ -66,6 +97,7 @@ def load_config(instance_path: str) -> dict:
         "LOGIN_LIMIT_PER_USER": os.environ.get("LOGIN_LIMIT_PER_USER", "5 per minute;20 per hour"),
         "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "30 per minute;200 per hour"),
         "PAGE_SIZE": 50,
+        "VISIT_CHECKLISTS": _visit_checklists(path),
         # Links in e-mails and group-robot messages are absolute: a mail client has no "current site".
         "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '5000')}")
         .rstrip("/"),

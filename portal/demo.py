@@ -36,6 +36,7 @@ from portal.service_plan import operations as service_plan
 from portal.service_plan.jobs import sweep as sweep_service_plan
 from portal.sla import demo as sla_demo
 from portal.signals import demo as signals_demo
+from portal.visits import demo as visits_demo
 from portal.tickets import operations as ops
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -157,6 +158,7 @@ def load_demo_data() -> bool:
     with clock_set_to(_at(recent[0], 8, 30)):  # the policy as an administrator changed it (issue 15 item 4)
         policy_demo.seed(u["admin"])
     _showcase(u, open_units, stopped, in_turn(new), in_turn(act), soon=now + timedelta(days=3))
+    visits_demo.seed(u, open_units, new, act, at=_at(recent[-1], 16))  # on-site visits in every state
 
     with clock_set_to(next(moments)):
         # A unit still with the project team: customer service starts its handover (售后服务交接) from its page.
@@ -288,10 +290,11 @@ def _plan_records(replay: _Replay, u: dict, open_units: list, days: list[date], 
                       unit, "monthly", u["cs"], method="phone", contact_person=PEOPLE[n % len(PEOPLE)][0],
                       outcome="系统运行正常", satisfaction=(5, 4, 5)[n % 3]))]
         if vip or month.month % 3 == 2:
-            steps.append((_at(days[min(9, len(days) - 1)], 14) + timedelta(minutes=25 * n),
-                          lambda unit=unit, n=n: service_plan.record(
-                              unit, "visit", u["cs"], method="onsite", contact_person=PEOPLE[n % len(PEOPLE)][0],
-                              outcome="上门巡检，系统运行正常")))
+            # issue 15: a visit is a record of its own (the last months'); before, it was a callback
+            visit = visits_demo.maintenance_visit if month >= today_local().replace(day=1) - relativedelta(
+                months=1) else visits_demo.legacy_visit
+            steps.append((_at(days[min(9, len(days) - 1)], 9) + timedelta(minutes=25 * n),
+                          lambda unit=unit, n=n, visit=visit: visit(unit, u, n)))
         replay.run(steps)
 
 

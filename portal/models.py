@@ -16,3 +16,4 @@ from portal.sla.models import ServiceClock  # noqa: F401,E402
 from portal.replies.models import Reply, ReplyRevision  # noqa: F401,E402
 from portal.core.policy_store import PolicyChange, PolicyValue  # noqa: F401,E402
 from portal.core.workcalendar import CalendarDay  # noqa: F401,E402
+from portal.visits.models import Visit, VisitCompanion, VisitEvent  # noqa: F401,E402

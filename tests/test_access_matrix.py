@@ -49,6 +49,8 @@ PAGES = {
     "/admin/calendar": {"admin"},
     # issue 15: the clocks behind a compliance figure, for those who see a dashboard
     "/metrics/clocks?key=onsite_24h": {"dev_manager", "impl_manager", "market_manager", "admin", "cs_manager"},
+    # issue 15: on-site visits — engineers their own, the managers their department's, 客服 and admins all
+    "/visits": {"cs", "dev_manager", "engineer", "impl_manager", "impl_engineer", "admin", "cs_manager"},
 }
 
 

@@ -19,6 +19,7 @@ CS = frozenset({
     "complaints.view", "complaints.receive",
     "metrics.unit_history",
     "replies.use",
+    "visits.view", "visits.view_all", "visits.plan", "visits.book",
 })
 
 DESK = Desk(

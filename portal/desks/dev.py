@@ -19,10 +19,11 @@ DESK = Desk(
             "complaints.view", "complaints.handle", "complaints.be_handler",
             "metrics.view", "metrics.department", "metrics.unit_history",
             "replies.use", "replies.manage_shared",
+            "visits.view", "visits.view_department", "visits.plan", "visits.book", "visits.record",
         }),
         # Engineers take hotline duty too (the roster needs more seats than 客服 alone can fill).
         Role.ENGINEER: frozenset({"tickets.view_assigned", "tickets.view_dev_queue", "hotline.duty",
-                                     "replies.use"}),
+                                  "replies.use", "visits.view", "visits.book", "visits.record"}),
     },
     queues=(
         Queue("dev_urgent", _l("Urgent"), frozenset({Role.DEV_MANAGER}),

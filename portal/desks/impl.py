@@ -18,9 +18,10 @@ DESK = Desk(
             "complaints.view", "complaints.handle", "complaints.be_handler",
             "metrics.view", "metrics.department", "metrics.unit_history",
             "replies.use", "replies.manage_shared",
+            "visits.view", "visits.view_department", "visits.plan", "visits.book", "visits.record",
         }),
         Role.IMPL_ENGINEER: frozenset({"tickets.view_assigned", "tickets.view_impl_queue", "hotline.duty",
-                                          "replies.use"}),
+                                       "replies.use", "visits.view", "visits.book", "visits.record"}),
     },
     queues=(
         MINE, MINE_WAITING, MINE_RESOLVED,

@@ -16,6 +16,7 @@ from portal.core.policy import policy_for
 from portal.core.timeutil import to_local
 from portal.documents import letterhead, render, summary
 from portal.documents.models import Document, DocumentKind
+from portal.visits.report import report_context
 
 # The fax form's boxes, in the source's order, and which the source marks (■) by default.
 FAX_BOXES = [("annotate", "请批注"), ("reply", "请答复"), ("urgent", "紧急"), ("review", "请审阅"), ("circulate", "请传阅")]
@@ -54,6 +55,7 @@ def build(doc: Document, pages: int = 1) -> Built:
         DocumentKind.EXPIRY_NOTICE.value: _expiry_notice,
         DocumentKind.SERVICE_NOTICE.value: _service_notice,
         DocumentKind.SUMMARY.value: _summary,
+        DocumentKind.VISIT_REPORT.value: _visit_report,
     }
     with force_locale("zh_CN"):
         if doc.kind == DocumentKind.EXPIRY_NOTICE.value:
@@ -139,4 +141,14 @@ def _summary(doc: Document) -> Built:
         hours=lambda h: "—" if h is None else (f"{h:.1f} 小时" if h < 48 else f"{h / 24:.1f} 天"),
         local_date=lambda dt: cn_date(to_local(dt).date()) if dt else "",
     )
-    return Built(render_template("documents/pdf/summary.html", **ctx), _filename(doc, f"{period_title(doc.period)}维护总结"))
+    return Built(render_template("documents/pdf/summary.html", **ctx),
+                 _filename(doc, f"{period_title(doc.period)}维护总结"))
+
+
+# --- 上门服务报告 (portal/visits) -------------------------------------------------------
+
+def _visit_report(doc: Document) -> Built:
+    ctx = _common(doc)
+    ctx.update(report_context(doc.params["visit_id"]))
+    ctx["local"] = lambda dt: to_local(dt).strftime("%Y-%m-%d %H:%M") if dt else "—"
+    return Built(render_template("documents/pdf/visit_report.html", **ctx), _filename(doc, f"上门服务报告-{ctx['day']}"))

@@ -20,11 +20,13 @@ class DocumentKind(LabeledEnum):
     EXPIRY_NOTICE = "expiry_notice", _l("Maintenance expiry notice")      # 维护到期通知函
     SERVICE_NOTICE = "service_notice", _l("After-sales service notice")   # 售后服务通知函
     SUMMARY = "summary", _l("Maintenance summary")                        # 维护总结
+    VISIT_REPORT = "visit_report", _l("On-site service report")           # 上门服务报告 (portal/visits)
     CONTRACT = "contract", _l("Contract (signed copy)")
     OTHER = "other", _l("Other document")
 
 
-GENERATED_KINDS = (DocumentKind.EXPIRY_NOTICE, DocumentKind.SERVICE_NOTICE, DocumentKind.SUMMARY)
+GENERATED_KINDS = (DocumentKind.EXPIRY_NOTICE, DocumentKind.SERVICE_NOTICE, DocumentKind.SUMMARY,
+                   DocumentKind.VISIT_REPORT)
 
 
 class DocumentStatus(LabeledEnum):

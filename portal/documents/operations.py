@@ -78,6 +78,12 @@ def _request(doc: Document) -> Document:
     return doc
 
 
+def request_generated(doc: Document) -> Document:
+    """Ask for a document another area composes and files here (the on-site visit report): the next
+    revision of its series, rendered by the archive's job like the letters."""
+    return _request(doc)
+
+
 def request_expiry_notice(contract: Contract, author: User | None, *, contact: Contact | None = None,
                           fax: str = "", boxes: list[str] | None = None, renew_by: date | None = None) -> Document:
     """维护到期通知函 for a contract (fax form)."""

@@ -22,7 +22,7 @@ AREA = Area(
         Kind("monthly_callback", _l("Monthly phone callback due"), recipients="cs",
              settled_by="a monthly callback recorded in the period", cadence="callback", link=_plan_row),
         Kind("visit", _l("On-site visit due"), recipients="cs",
-             settled_by="a visit recorded in the period", cadence="visit", link=_plan_row),
+             settled_by="a done on-site visit (arrival recorded) in the period", cadence="visit", link=_plan_row),
         Kind("summary", _l("Maintenance summary due"), recipients="cs",
              settled_by="the summary filed in the archive", cadence="summaries",
              link=lambda r: url_for("customers.show", unit_id=r.customer_id)),

@@ -19,6 +19,7 @@ from portal.notifications.models import Reminder
 from portal.service_plan import periods
 from portal.service_plan.operations import DONE_NOTE, PLAN_KINDS
 from portal.tickets.models import Callback
+from portal.visits.operations import done_plan_visit_exists
 
 # (reminder kind, callback kind that settles it)
 SETTLED_BY = {reminder: callback for callback, reminder in PLAN_KINDS.items()}
@@ -43,7 +44,11 @@ def _open_for_units(kind: str, period: periods.Period, statuses: tuple[str, ...]
 
 
 def _settle_done(kind: str, period: periods.Period) -> int:
-    """Close this period's reminders whose callback / visit has been recorded."""
+    """Close this period's reminders whose callback has been recorded, or whose visit is done (arrival recorded:
+    a phone record never settles a visit)."""
+    if kind == "visit":
+        return reminders.settle(Reminder.kind == kind, Reminder.period == period.key, done_plan_visit_exists(),
+                                note=DONE_NOTE)
     done = exists().where(
         Callback.customer_id == Reminder.customer_id, Callback.kind == SETTLED_BY[kind],
         Callback.made_at >= period.start_utc, Callback.made_at < period.end_utc,

@@ -1,5 +1,7 @@
-"""Recording the service plan's contacts: monthly phone callbacks and on-site visits.
-They are the same Callback records the tickets use (kind monthly / visit)."""
+"""Recording the service plan's contacts: monthly phone callbacks, the same Callback records the tickets use
+(kind monthly). An on-site visit is a visit of its own (portal/visits): a phone record never settles the
+plan's "visit" reminder, only a done visit with its arrival does. Callbacks of kind visit recorded before
+stay in the history as they were."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -20,6 +22,8 @@ from portal.service_plan import periods
 from portal.tickets.models import Callback
 
 PLAN_KINDS = {CallbackKind.MONTHLY.value: "monthly_callback", CallbackKind.VISIT.value: "visit"}
+# The kinds a callback may still be recorded as here (a visit is recorded on its own page).
+PHONE_RECORDED = (CallbackKind.MONTHLY.value,)
 # The note a plan reminder is closed with when its callback / visit is recorded (the dashboard counts
 # those as done; other closings — level changed, maintenance stopped — are not the plan kept).
 DONE_NOTE = "recorded"
@@ -47,7 +51,9 @@ def record(unit: CustomerUnit, kind: str, actor: User, *, method: str, contact_p
            satisfaction: int | None = None, made_at: datetime | None = None) -> Callback:
     if not kernel.allows(actor, "service_plan.record"):
         raise PlanError(_l("Only customer service records callbacks and visits."), 403)
-    if kind not in PLAN_KINDS:
+    if kind == CallbackKind.VISIT.value:
+        raise PlanError(_l("An on-site visit is not a phone record: plan it and record it as a visit."), 409)
+    if kind not in PHONE_RECORDED:
         raise PlanError(_l("Unknown kind of record."), 400)
     if unit.maintenance_status == MaintenanceStatus.STOPPED.value:
         raise PlanError(_l("This unit's maintenance has stopped; it is not in the service plan."), 409)
@@ -67,8 +73,7 @@ def record(unit: CustomerUnit, kind: str, actor: User, *, method: str, contact_p
     db.session.add(cb)
     day = to_local(made_at).date()
     level = cadence(unit.maintenance_status)
-    period = periods.of(level.callback or "month", day) if kind == CallbackKind.MONTHLY.value \
-        else visit_period(unit, day)
+    period = periods.of(level.callback or "month", day)
     reminders.settle(Reminder.kind == PLAN_KINDS[kind], Reminder.customer_id == unit.id,
                      Reminder.period == period.key, note=DONE_NOTE)
     return cb

@@ -22,6 +22,7 @@ from portal.service_plan import operations as ops
 from portal.service_plan import periods
 from portal.service_plan.forms import PlanArgs
 from portal.tickets.models import Callback
+from portal.visits.operations import done_plan_visits
 
 bp = Blueprint("service_plan", __name__)
 PAGE = 50
@@ -37,7 +38,8 @@ def _satisfaction(raw: str | None) -> int | None:
 
 
 def _rows(units: list[CustomerUnit], month: periods.Period) -> list[dict]:
-    """Each unit with its last monthly callback this month and last visit in its visit period."""
+    """Each unit with its last monthly callback this month and its maintenance visit (portal/visits) of its visit
+    period: done (arrival recorded) or still planned."""
     if not units:
         return []
     visit_periods = {u.id: ops.visit_period(u, month.start) for u in units}
@@ -46,22 +48,23 @@ def _rows(units: list[CustomerUnit], month: periods.Period) -> list[dict]:
     found = db.session.execute(
         select(Callback.customer_id, Callback.kind, func.max(Callback.made_at))
         .where(Callback.customer_id.in_([u.id for u in units]),
-               Callback.kind.in_([CallbackKind.MONTHLY.value, CallbackKind.VISIT.value]),
+               Callback.kind == CallbackKind.MONTHLY.value,
                Callback.made_at >= start, Callback.made_at < end)
         .group_by(Callback.customer_id, Callback.kind)
     ).all()
-    # a visit counts in its unit's visit period (the level's cadence): filter below.
     last = {(cid, kind): at for cid, kind, at in found}
+    plan_visits = done_plan_visits([u.id for u in units], {p.key for p in visit_periods.values()})
     today = today_local()
     out = []
     for u in units:
         vp = visit_periods[u.id]
         monthly = last.get((u.id, CallbackKind.MONTHLY.value))
         monthly = monthly if monthly and month.start_utc <= monthly < month.end_utc else None
-        visit = last.get((u.id, CallbackKind.VISIT.value))
-        visit = visit if visit and vp.start_utc <= visit < vp.end_utc else None
+        planned = plan_visits.get(u.id)
+        planned = planned if planned is not None and planned.plan_period == vp.key else None
+        visit = planned.arrived_at if planned is not None and planned.state == "done" else None
         out.append(dict(
-            unit=u, monthly=monthly, visit=visit, visit_period=vp,
+            unit=u, monthly=monthly, visit=visit, visit_period=vp, planned_visit=planned,
             monthly_status="done" if monthly else ("overdue" if today >= month.end else "due"),
             visit_status="done" if visit else ("overdue" if today >= vp.end else "due"),
         ))

@@ -211,6 +211,10 @@ class EditForm(_ActionForm):
     reason = TextAreaField(_l("Why (optional)"), validators=[Optional(), LongText(2000)])
 
 
+class NeedOnsiteForm(_ActionForm):
+    reason = TextAreaField(_l("Why the phone cannot solve it"), validators=[DataRequired(REQUIRED), LongText(5000)])
+
+
 ACTION_FORMS: dict[str, type[_ActionForm]] = {
     "record_contact": RecordContactForm, "suspend_for_fee": SuspendForFeeForm, "record_fee": RecordFeeForm,
     "assign": AssignForm, "route_to_impl": RouteToImplForm, "reject": RejectForm,
@@ -219,6 +223,7 @@ ACTION_FORMS: dict[str, type[_ActionForm]] = {
     "reassign": ReassignForm, "change_deadline": ChangeDeadlineForm,
     "request_deadline_change": RequestDeadlineChangeForm,
     "hand_back": HandBackForm, "wait_customer": WaitCustomerForm, "resume": ResumeForm, "edit": EditForm,
+    "need_onsite": NeedOnsiteForm,
 }
 
 

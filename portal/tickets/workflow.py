@@ -83,6 +83,8 @@ from portal.notifications.models import Notification, Reminder
 from portal.sla import clocks
 from portal.tickets import followers
 from portal.tickets.models import Callback, Event, Ticket, TicketAssignee, TicketLink
+from portal.visits import operations as visits
+from portal.visits.models import Visit
 
 MARKET_ROLES = frozenset({Role.MARKET, Role.MARKET_MANAGER})
 CS_ROLES = frozenset({Role.CS, Role.CS_MANAGER})  # 客服部经理 does 客服's work too
@@ -267,6 +269,8 @@ class Step:
     # only after the ticket's versioned UPDATE, so a concurrent action loses on the version, not
     # on a duplicate key.
     rows: list = field(default_factory=list)
+    # What must follow once the rows exist (they have their ids then): e.g. an on-site visit's clock.
+    after: Callable[["Event"], None] | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -299,6 +303,11 @@ def had_an_assignee(t: Ticket) -> bool:
 def not_a_waiting_consultation(t: Ticket) -> bool:
     """`hand_back` from 实施部's queue returns a routed problem to 开发部; a consultation has nowhere to go."""
     return not (t.state == State.IMPL_QUEUE.value and t.type == TicketType.CONSULTATION.value)
+
+
+@guard(_l("An on-site visit is already under way for this ticket."))
+def no_open_visit(t: Ticket) -> bool:
+    return visits.open_visit_of_ticket(t.id) is None
 
 
 # ---------------------------------------------------------------------------
@@ -595,6 +604,14 @@ def _wait_customer(t: Ticket, actor: User, d: dict) -> Step:
     return Step(State.WAITING_CUSTOMER, d["reason"], {"deadline": t.deadline.isoformat()})
 
 
+def _need_onsite(t: Ticket, actor: User, d: dict) -> Step:
+    """电话无法解决，需上门: a visit of its own (portal/visits), its 24-hour clock running from now."""
+    _require(d, "reason")
+    visit = visits.new_ticket_visit(t, actor, d["reason"], utcnow())
+    return Step(None, d["reason"], {"onsite": True}, rows=[visit],
+                after=lambda event: visits.ticket_visit_opened(visit, t, actor))
+
+
 def last_event(t: Ticket, action_key: str) -> Event | None:
     return db.session.scalars(select(Event).where(Event.ticket_id == t.id, Event.action == action_key)
                               .order_by(Event.id.desc()).limit(1)).first()
@@ -800,6 +817,11 @@ ACTIONS: dict[str, Action] = {
                         goes_to(State.AWAITING_MARKET, notifies=(Role.MARKET,))),
                handler=_edit,
                records=frozenset({*EDITABLE, "handling_department"})),
+        Action("need_onsite", _l("Phone cannot solve it: on-site needed"),
+               _by(CS_ROLES, State.REGISTERED, State.IMPL_QUEUE, State.ASSIGNED, State.WAITING_CUSTOMER),
+               assignee_from=_states(State.ASSIGNED, State.WAITING_CUSTOMER),
+               targets=(stays(notifies=(ASSIGNEE, MANAGER)),), handler=_need_onsite,
+               types=frozenset({M, C}), guards=(no_open_visit,), rows=(Visit,)),
     ]
 }
 
@@ -994,6 +1016,8 @@ def perform(t: Ticket, action_key: str, actor: User, data: dict, expected_versio
     db.session.add(event)
     db.session.add_all(step.rows)
     db.session.flush()
+    if step.after is not None:
+        step.after(event)
     _notify(t, event, actor, target.notifies, previous_assignee_id)
     return event
 

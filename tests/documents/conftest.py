@@ -113,8 +113,8 @@ def quarter_of_work(users, vip_unit, ticket_factory, last_quarter):
     set_columns(Callback, ticket_cb.id, made_at=at(q, 1, 10))
     plan.record(vip_unit, "monthly", users["cs"], method="phone", contact_person="张建华", outcome="系统运行正常",
                 satisfaction=3, made_at=at(q, 20, 10))
-    for day in (30, 60):
-        plan.record(vip_unit, "visit", users["cs"], method="onsite", contact_person="张建华", outcome="巡检",
-                    made_at=at(q, day, 10))
+    for day in (30, 60):  # visits recorded as callbacks before issue 15 (history kept; no longer recordable)
+        db.session.add(Callback(kind="visit", customer_id=vip_unit.id, method="onsite", contact_person="张建华",
+                                outcome="巡检", made_by_id=users["cs"].id, made_at=at(q, day, 10)))
     db.session.commit()
     return q

@@ -112,11 +112,14 @@ def test_recording_a_monthly_callback_settles_that_months_reminder_only(units, u
     assert len(march) == 1 and march[0].closed_at is not None
 
 
-def test_recording_a_visit_settles_the_visit_of_its_period(units, users):
+def test_a_done_visit_settles_the_visit_of_its_period(units, users):
+    # issue 15: only a done on-site visit (portal/visits, arrival recorded) settles it, never a phone record
+    from tests.visits.helpers import done_plan_visit
+
     ordinary, vip = units["ordinary"], units["vip"]
     walk(date(2026, 4, 1), date(2026, 5, 10))
-    record(ordinary, CallbackKind.VISIT.value, users, local(2026, 5, 10, 15))
-    record(vip, CallbackKind.VISIT.value, users, local(2026, 5, 10, 16))
+    done_plan_visit(ordinary, users, local(2026, 5, 10, 9))
+    done_plan_visit(vip, users, local(2026, 5, 10, 10))
     assert reminders(kind="visit", customer_id=ordinary.id, period="2026Q2")[0].closed_at is not None
     vip_visits = {r.period: r.closed_at for r in reminders(kind="visit", customer_id=vip.id)}
     assert vip_visits["2026-05"] is not None and vip_visits["2026-04"] is None

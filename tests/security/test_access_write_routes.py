@@ -72,6 +72,19 @@ def _ticket_data(action: str) -> Callable[[World], dict]:
     return data
 
 
+VISIT_STEPS = ("book", "depart", "arrive", "record_work", "confirm", "leave", "cancel")
+
+
+def _visit_data(step: str) -> Callable[[World], dict]:
+    def data(w: World) -> dict:
+        return {f"{step}-{k}": v for k, v in dict(
+            appointment_at=(date.today() + timedelta(days=1)).isoformat() + "T10:00", customer_contact="张建华",
+            engineer_id=str(w.users["engineer"].id), note="x", at="", result="x", name="张建华", text="x",
+            reason="x").items()}
+
+    return data
+
+
 ATTACKS: dict[str, list[Attack]] = {
     "tickets.act": [
         Attack(("engineer",), lambda w, a=a, k=k: dict(number=w.tickets[k].number, action=a), _ticket_data(a),
@@ -193,6 +206,34 @@ ATTACKS: dict[str, list[Attack]] = {
         week=(w.shift.day + timedelta(days=7)).isoformat()), why="only the duty manager arranges the roster")],
     "service_plan.record": [Attack(but("cs"), lambda w: dict(unit_id=w.units["a"].id), lambda w: dict(
         kind="monthly", method="phone", contact_person="x", outcome="x", satisfaction="5"))],
+    # on-site visits (issue 15): a visit one may not see is a 404; a step one's role may not take, a 403
+    "visits.act": [
+        Attack(("engineer", "impl_engineer"), lambda w, s=s, k=k: dict(visit_id=w.visits[k].id, step=s),
+               _visit_data(s), expect=(404,), why="a visit that is not the engineer's")
+        for s in VISIT_STEPS for k in ("others", "impl_others")
+    ] + [
+        Attack(("impl_manager",), lambda w, s=s: dict(visit_id=w.visits["others"].id, step=s), _visit_data(s),
+               expect=(404,), why="another department's visit") for s in VISIT_STEPS
+    ] + [
+        Attack(("dev_manager",), lambda w, s=s: dict(visit_id=w.visits["impl_others"].id, step=s), _visit_data(s),
+               expect=(404,), why="another department's visit") for s in VISIT_STEPS
+    ] + [
+        Attack(("market", "market_manager"), lambda w, s=s: dict(visit_id=w.visits["others"].id, step=s),
+               _visit_data(s)) for s in VISIT_STEPS
+    ] + [
+        Attack(("cs",), lambda w, s=s: dict(visit_id=w.visits["others"].id, step=s), _visit_data(s),
+               expect=(403, 409), why="客服 books visits, engineers record them")
+        for s in ("depart", "arrive", "record_work", "confirm", "leave")
+    ] + [
+        Attack(("admin",), lambda w, s=s: dict(visit_id=w.visits["others"].id, step=s), _visit_data(s),
+               expect=(403,), why="administrators see visits, they do not book or record them") for s in VISIT_STEPS
+    ],
+    "visits.plan": [
+        Attack(but("cs", "dev_manager", "impl_manager"), lambda w: dict(unit_id=w.units["a"].id),
+               lambda w: dict(department="impl", reason="x")),
+        Attack(("cs",), lambda w: dict(unit_id=w.units["stopped"].id), lambda w: dict(department="impl", reason="x"),
+               expect=(409,), why="a unit whose maintenance has stopped has no maintenance visits"),
+    ],
     "admin.new_user": [Attack(but("admin"), lambda w: {}, lambda w: dict(
         username="mallory", password="long-enough-pw", display_name="x", roles=["admin"]))],
     "admin.edit_user": [

@@ -158,6 +158,7 @@ def every_path(drive: Driver) -> dict[str, Ticket]:
     d(t, "change_deadline", "dev_manager", deadline=utcnow() + timedelta(days=6), reason="同意延期")
     d.tell(t)
     d(t, "wait_customer", "engineer2", reason="等待客户提供数据")
+    d(t, "need_onsite", "cs", reason="电话无法解决，需上门")  # issue 15: the ticket stays where it is
     d(t, "resume", "cs", deadline=None, text="客户已提供数据")
     d.tell(t)
     d(t, "reassign", "dev_manager", assignee_id=u["engineer"].id, deadline=utcnow() + timedelta(days=4),

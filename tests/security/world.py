@@ -45,6 +45,7 @@ class World:
     shift: object = None
     handover: object = None
     replies: dict = field(default_factory=dict)
+    visits: dict = field(default_factory=dict)
 
 
 # ticket key → roles (besides the full-view ones) that may see it (SPEC §1)
@@ -140,6 +141,14 @@ def build_world(users, ticket_factory, unit_factory) -> World:
     db.session.commit()
     w.handover = handover.start(project, users["cs"])
     db.session.commit()
+
+    # On-site visits (issue 15): 工程师乙's and 实施乙's tickets need one each
+    from portal.visits.operations import open_visit_of_ticket
+
+    for key in ("others", "impl_others"):
+        ops.take_action(w.tickets[key], "need_onsite", users["cs"], {"reason": "电话无法解决"})
+        db.session.commit()
+        w.visits[key] = open_visit_of_ticket(w.tickets[key].id)
 
     # One unread notification of every user who has one (another user's is what an attacker aims at).
     for n in db.session.scalars(select(Notification).where(Notification.read_at.is_(None)).order_by(Notification.id)):

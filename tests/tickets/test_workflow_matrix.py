@@ -65,6 +65,7 @@ class Situation:
     told: bool = False  # the customer was told the deadline of the current assignment
     urgent: bool = False
     dept: str = "dev"  # the department handling it (dev | impl)
+    onsite: bool = False  # an on-site visit is under way (issue 15)
 
 
 ASSIGN = ("assign", "dev_manager")
@@ -88,6 +89,9 @@ SITUATIONS = [
       told=True),
     S("maint_waiting_in_impl", M, "waiting_customer", IN_IMPL + (("wait_customer", "impl_manager"),),
       assignee="impl_engineer", dept="impl"),
+    # the phone could not solve it: a visit is under way (issue 15)
+    S("maint_onsite", M, "assigned", (ASSIGN, TELL, ("need_onsite", "cs")), assignee="engineer", told=True,
+      onsite=True),
     S("maint_handed_back", M, "registered", (ASSIGN, TELL, ("hand_back", "engineer"))),
     S("maint_handed_back_in_impl", M, "impl_queue", IN_IMPL + (("hand_back", "impl_engineer"),), dept="impl"),
     S("maint_resolved", M, "resolved", (ASSIGN, RESOLVE), assignee="engineer"),
@@ -292,6 +296,12 @@ EXPECTED: dict[str, Rule] = {
     "resume": Rule(
         "resume", {"assignee": frozenset({"waiting_customer"}), **_from(*MANAGERS, "cs", states={"waiting_customer"})},
         to="assigned", own_department=True, notifies=lambda s: {s.assignee, "cs"}),
+    # --- issue 15: the phone cannot solve it, someone must go (a visit of its own, portal/visits) ---
+    "need_onsite": Rule(
+        "need_onsite", {"assignee": frozenset({"assigned", "waiting_customer"}),
+                        **_from("cs", states={"registered", "impl_queue", "assigned", "waiting_customer"})},
+        to=None, types=frozenset({M, C}), only_if=lambda s: not s.onsite,  # one visit under way at a time
+        notifies=lambda s: {p for p in (s.assignee, _manager_of(s.dept)) if p}),
     "edit:fields": Rule("edit", EDITORS, to=None),
     "edit:type": Rule(
         "edit", EDITORS, to=_edit_type_to,
@@ -395,6 +405,7 @@ class World:
             "request_deadline_change": {"deadline": later, "reason": "问题比预想复杂"},
             "hand_back": {"reason": "不是我的问题"},
             "wait_customer": {"reason": "等待客户提供数据"},
+            "need_onsite": {"reason": "电话无法解决，需要上门"},
             "resume": {"deadline": None, "text": "客户已提供数据"},
             "edit:fields": {"reporter_phone": "13900139000", "summary": "打印机卡纸", "description": "更正的描述"},
             "edit:type": {"type": NEW_TYPE[s.type] if s else R},
@@ -554,7 +565,8 @@ def check_case(world: World, s: Situation, variant: str, persona: str) -> None:
     assert (stored.action, stored.from_state, stored.to_state, stored.actor_id) == (key, s.state, want.to, actor.id)
     assert counts_after["events"] == counts["events"] + 1
     # a note and a request for a new deadline leave the ticket's row alone
-    assert after["version"] == before["version"] + (0 if key in ("comment", "request_deadline_change") else 1)
+    assert after["version"] == before["version"] + (
+        0 if key in ("comment", "request_deadline_change", "need_onsite") else 1)
     assert counts_after["callbacks"] == counts["callbacks"] + (1 if key == "callback" else 0)
     assert counts_after["tickets"] == counts["tickets"]
 
@@ -705,7 +717,18 @@ def _records_edit(w, s, before, after, data, event, actor):
                                             if after["state"] == before["state"] else "dev")
 
 
+def _records_need_onsite(w, s, before, after, data, event, actor):
+    from portal.sla.models import ServiceClock
+    from portal.visits.models import Visit
+
+    [visit] = db.session.scalars(select(Visit).where(Visit.ticket_id == after["id"]))
+    assert (visit.state, visit.reason, visit.engineer_id) == ("needed", data["reason"], after["assignee_id"])
+    clock = db.session.scalar(select(ServiceClock).where(ServiceClock.visit_id == visit.id))
+    assert clock.key == "onsite_24h" and clock.running and clock.started_at == visit.needed_at
+
+
 RECORDS = {
+    "need_onsite": _records_need_onsite,
     "reassign": _records_reassign, "change_deadline": _records_change_deadline,
     "request_deadline_change": _records_request_deadline_change, "hand_back": _records_hand_back,
     "wait_customer": _records_wait_customer, "resume": _records_resume, "edit": _records_edit,
@@ -736,7 +759,9 @@ def test_the_table_covers_every_action_of_the_spec_vocabulary():
                     "comment",
                     # issue 14: days as they are
                     "reassign", "change_deadline", "request_deadline_change", "hand_back", "wait_customer",
-                    "resume", "edit"}
+                    "resume", "edit",
+                    # issue 15: 电话无法解决，需上门
+                    "need_onsite"}
     assert set(workflow.ACTIONS) == spec_actions == {r.action for r in EXPECTED.values()}
 
 

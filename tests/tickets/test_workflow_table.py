@@ -91,7 +91,7 @@ def recipients_of(world, case: Case, target: workflow.Target) -> set[int]:
     want = set()
     for r in target.notifies:
         if r == ASSIGNEE:
-            want |= {case.after["assignee_id"]}
+            want |= {case.after["assignee_id"]} - {None}  # (need_onsite: a ticket still in a queue has none)
         elif r == PREVIOUS_ASSIGNEE:
             want |= {case.before["assignee_id"]}
         elif r == MANAGER:
