@@ -13,3 +13,4 @@ from portal.metrics.models import (  # noqa: F401,E402
     DailyFigures, MonthlyFigures, RefreshState, TicketFact, WorkCalendarDay,
 )
 from portal.sla.models import ServiceClock  # noqa: F401,E402
+from portal.kb_work.models import ArticleAnswer, ArticleViewDay, ArticleVote  # noqa: F401,E402

@@ -29,6 +29,8 @@ PAGES = {
     "/tickets/new/customer": {"cs"},
     "/customers/lookup": {"cs", "dev_manager", "impl_manager"},
     "/hotline/roster": {"cs"},
+    # issue 16: the suggestions while typing a problem are intake's and the hotline's (客服)
+    "/kb/suggest?q=打印机无法打印": {"cs"},
 }
 
 

@@ -18,9 +18,11 @@ DESK = Desk(
             "tickets.view_all", "customers.view", "customers.lookup",  # (the unit search of 更正问题单)
             "complaints.view", "complaints.handle", "complaints.be_handler",
             "metrics.view", "metrics.department", "metrics.unit_history",
+            "kb_work.related",
         }),
         # Engineers take hotline duty too (the roster needs more seats than 客服 alone can fill).
-        Role.ENGINEER: frozenset({"tickets.view_assigned", "tickets.view_dev_queue", "hotline.duty"}),
+        Role.ENGINEER: frozenset({"tickets.view_assigned", "tickets.view_dev_queue", "hotline.duty",
+                                   "kb_work.related"}),
     },
     queues=(
         Queue("dev_urgent", _l("Urgent"), frozenset({Role.DEV_MANAGER}),

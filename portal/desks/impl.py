@@ -17,8 +17,10 @@ DESK = Desk(
             "tickets.view_all", "customers.view", "customers.lookup",  # (the unit search of 更正问题单)
             "complaints.view", "complaints.handle", "complaints.be_handler",
             "metrics.view", "metrics.department", "metrics.unit_history",
+            "kb_work.related",
         }),
-        Role.IMPL_ENGINEER: frozenset({"tickets.view_assigned", "tickets.view_impl_queue", "hotline.duty"}),
+        Role.IMPL_ENGINEER: frozenset({"tickets.view_assigned", "tickets.view_impl_queue", "hotline.duty",
+                                        "kb_work.related"}),
     },
     queues=(
         MINE, MINE_WAITING, MINE_RESOLVED,

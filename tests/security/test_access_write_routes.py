@@ -218,6 +218,10 @@ ATTACKS: dict[str, list[Attack]] = {
     "tickets.view_delete": [
         Attack(but("cs"), lambda w: dict(view_id=w.saved_view_id), expect=(404,), why="another user's saved view"),
     ],
+    # issue 16: a vote on an article the role may not see (someone else's draft) is as if it did not exist
+    "kb_work.vote": [Attack(("cs", "impl_engineer", "market", "market_manager", "admin"),
+                            lambda w: dict(number=w.kb_draft), lambda w: {"helpful": "yes"}, expect=(404,),
+                            why="the engineer's draft: only its owner and the reviewers see it")],
 }
 
 
@@ -235,6 +239,11 @@ def world(users, ticket_factory, unit_factory):
     db.session.add(view)
     db.session.commit()
     w.saved_view_id = view.id
+    from portal.kb import operations as kb
+
+    w.kb_draft = kb.create(w.users["engineer"], kb.ArticleInput(title="打印机草稿", symptom="无法打印",
+                                                                 solution="重装驱动")).number
+    db.session.commit()
     return w
 
 

@@ -1,0 +1,20 @@
+"""What the knowledge base at work plugs into the kernel: who is offered suggestions where, and the template
+helpers that show an article's measures on its page (portal/kb's template includes kb_work/_measures.html)."""
+from flask_login import current_user
+
+from portal.core.kernel import Area, Permission
+from portal.kb_work import measures
+
+
+def my_vote(article) -> bool | None:
+    return measures.my_vote(article.id, current_user.id) if current_user.is_authenticated else None
+
+
+AREA = Area(
+    key="kb_work",
+    permissions=[
+        Permission("kb_work.suggest", "see articles suggested while registering a problem or a hotline call"),
+        Permission("kb_work.related", "see the articles related to a ticket, and answer a consultation with one"),
+    ],
+    template_globals={"kb_measures": measures.for_article, "kb_my_vote": my_vote},
+)
