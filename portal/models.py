@@ -13,4 +13,6 @@ from portal.metrics.models import (  # noqa: F401,E402
     DailyFigures, MonthlyFigures, RefreshState, TicketFact, WorkCalendarDay,
 )
 from portal.sla.models import ServiceClock  # noqa: F401,E402
+from portal.kb.models import Article, ArticleAttachment, ArticleRevision, ArticleTicket  # noqa: F401,E402
+import portal.kb.index  # noqa: F401,E402  (keeps the knowledge base's search index in step with its articles)
 from portal.kb_work.models import ArticleAnswer, ArticleViewDay, ArticleVote  # noqa: F401,E402

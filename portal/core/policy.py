@@ -37,6 +37,7 @@ class Policy:
     shift_pm_start: time = time(13, 30)
     shift_pm_end: time = time(17, 30)
     summary_due_days: int = 15               # a maintenance summary is due this long after its period ends
+    kb_review_days: int = 180                # a published knowledge article not reviewed this long is stale
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ DESK = Desk(
             "customers.view", "customers.edit", "service_plan.view", "archive.view", "archive.settings",
             "handover.view", "complaints.view", "complaints.receive", "complaints.handle",
             "metrics.view", "metrics.company", "metrics.unit_history",
+            "kb.view",
         }),
     },
 )

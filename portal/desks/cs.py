@@ -18,6 +18,7 @@ CS = frozenset({
     "archive.view", "handover.view", "handover.act",
     "complaints.view", "complaints.receive",
     "metrics.unit_history",
+    "kb.view",
     "kb_work.suggest",
 })
 

@@ -18,11 +18,12 @@ DESK = Desk(
             "tickets.view_all", "customers.view", "customers.lookup",  # (the unit search of 更正问题单)
             "complaints.view", "complaints.handle", "complaints.be_handler",
             "metrics.view", "metrics.department", "metrics.unit_history",
+            "kb.view", "kb.write", "kb.publish",
             "kb_work.related",
         }),
         # Engineers take hotline duty too (the roster needs more seats than 客服 alone can fill).
         Role.ENGINEER: frozenset({"tickets.view_assigned", "tickets.view_dev_queue", "hotline.duty",
-                                   "kb_work.related"}),
+                                  "kb.view", "kb.write", "kb_work.related"}),
     },
     queues=(
         Queue("dev_urgent", _l("Urgent"), frozenset({Role.DEV_MANAGER}),
@@ -39,5 +40,6 @@ DESK = Desk(
               order="deadline"),
         MINE, MINE_WAITING, MINE_RESOLVED,
     ),
-    reminder_kinds=("overdue", "overdue_manager", "urgent_no_response", "first_reply", "complaint_to_handle"),
+    reminder_kinds=("overdue", "overdue_manager", "urgent_no_response", "first_reply", "complaint_to_handle",
+                   "kb_stale"),
 )

@@ -17,10 +17,11 @@ DESK = Desk(
             "tickets.view_all", "customers.view", "customers.lookup",  # (the unit search of 更正问题单)
             "complaints.view", "complaints.handle", "complaints.be_handler",
             "metrics.view", "metrics.department", "metrics.unit_history",
+            "kb.view", "kb.write", "kb.publish",
             "kb_work.related",
         }),
         Role.IMPL_ENGINEER: frozenset({"tickets.view_assigned", "tickets.view_impl_queue", "hotline.duty",
-                                        "kb_work.related"}),
+                                       "kb.view", "kb.write", "kb_work.related"}),
     },
     queues=(
         MINE, MINE_WAITING, MINE_RESOLVED,
@@ -36,5 +37,6 @@ DESK = Desk(
         Queue("impl_waiting", _l("Waiting for the customer"), frozenset({Role.IMPL_MANAGER}), waiting_in("impl"),
               order="deadline"),
     ),
-    reminder_kinds=("overdue", "overdue_manager", "urgent_no_response", "first_reply", "complaint_to_handle"),
+    reminder_kinds=("overdue", "overdue_manager", "urgent_no_response", "first_reply", "complaint_to_handle",
+                   "kb_stale"),
 )

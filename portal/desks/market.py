@@ -14,6 +14,7 @@ MARKET = frozenset({
     "service_plan.view", "archive.view", "handover.view",
     "complaints.view", "complaints.receive", "complaints.be_handler",
     "metrics.unit_history",
+    "kb.view",
 })
 ROLES = frozenset({Role.MARKET, Role.MARKET_MANAGER})
 
