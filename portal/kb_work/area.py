@@ -1,9 +1,16 @@
 """What the knowledge base at work plugs into the kernel: who is offered suggestions where, and the template
 helpers that show an article's measures on its page (portal/kb's template includes kb_work/_measures.html)."""
+from urllib.parse import quote
+
 from flask_login import current_user
 
 from portal.core.kernel import Area, Permission
 from portal.kb_work import measures
+
+
+def article_url(number: str) -> str:
+    """An article's page, /kb/<number> (portal/kb's page; the number is KB- and digits)."""
+    return "/kb/" + quote(number or "", safe="")
 
 
 def my_vote(article) -> bool | None:
@@ -16,5 +23,5 @@ AREA = Area(
         Permission("kb_work.suggest", "see articles suggested while registering a problem or a hotline call"),
         Permission("kb_work.related", "see the articles related to a ticket, and answer a consultation with one"),
     ],
-    template_globals={"kb_measures": measures.for_article, "kb_my_vote": my_vote},
+    template_globals={"kb_measures": measures.for_article, "kb_my_vote": my_vote, "kb_article_url": article_url},
 )

@@ -7,7 +7,7 @@ htmx would act on.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -17,6 +17,7 @@ from portal.extensions import db
 from portal.kb import operations as kb
 from portal.kb.models import Article
 from portal.kb_work import measures, suggestions
+from portal.kb_work.area import article_url
 from portal.kb_work.answers import normal_number, published_by_number
 from portal.kb_work.forms import VoteForm
 from portal.tickets import access, workflow
@@ -69,8 +70,8 @@ def answer_pick(number: str):
     and its solution into the form."""
     ticket = _answerable_or_404(number)
     hits = suggestions.for_ticket(ticket, current_user)
-    solutions = dict(db.session.execute(select(Article.id, Article.solution)
-                                        .where(Article.id.in_([h.id for h in hits])))) if hits else {}
+    solutions = {row.id: row.solution for row in db.session.execute(
+        select(Article.id, Article.solution).where(Article.id.in_([h.id for h in hits])))} if hits else {}
     return render_template("kb_work/_answer_pick.html", ticket=ticket, hits=hits, solutions=solutions)
 
 
@@ -103,5 +104,5 @@ def vote(number: str):
     if not htmx.is_fragment_request():
         if status != 200:
             abort(status)
-        return redirect(url_for("kb.show", number=article.number), 303)
+        return redirect(article_url(article.number), 303)
     return render_template("kb_work/_measures.html", article=article, vote_error=error), status

@@ -31,7 +31,8 @@ def test_a_consultation_answered_with_an_article_records_it_in_the_event_and_the
     assert 'name="answer-article"' in page and f'hx-get="/kb/answer-pick/{t.number}"' in page
     r = client.post(f"/tickets/{t.number}/actions/answer",
                     data={"answer-version": version_of(page), "answer-article": article.number.lower() + " ",
-                          "answer-answer": "在报表页点击“导出”，选择Excel格式"})
+                          "answer-answer": "在报表页点击“导出”，选择Excel格式",
+                          "answer-follow_up_type": "maintenance"})  # (a select always sends its value)
     assert r.status_code == 302
     db.session.expire_all()
     t = db.session.get(Ticket, t.id)
@@ -53,7 +54,8 @@ def test_an_unknown_or_draft_article_is_refused_and_nothing_is_written(auth, use
     for ref in (draft.number, "KB-99999", "随便写的"):
         page = client.get(f"/tickets/{t.number}").get_data(as_text=True)
         r = client.post(f"/tickets/{t.number}/actions/answer",
-                        data={"answer-version": version_of(page), "answer-article": ref, "answer-answer": "答复"})
+                        data={"answer-version": version_of(page), "answer-article": ref, "answer-answer": "答复",
+                              "answer-follow_up_type": "maintenance"})
         assert r.status_code == 422 and "已发布知识" in r.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Ticket, t.id).state == "impl_queue"

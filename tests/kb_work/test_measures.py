@@ -20,8 +20,8 @@ HX = {"HX-Request": "true"}
 
 def votes_of(article) -> list[tuple[int, bool]]:
     db.session.expire_all()
-    return sorted(db.session.execute(select(ArticleVote.user_id, ArticleVote.helpful)
-                                     .where(ArticleVote.article_id == article.id)).tuples())
+    return sorted((user_id, helpful) for user_id, helpful in db.session.execute(
+        select(ArticleVote.user_id, ArticleVote.helpful).where(ArticleVote.article_id == article.id)))
 
 
 def test_a_vote_is_one_per_user_and_article_and_can_be_changed(auth, users, article_factory):
