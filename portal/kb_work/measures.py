@@ -18,6 +18,7 @@ Definitions (the tile and the article page use these and nothing else):
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -27,8 +28,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
+from redis.exceptions import RedisError, ResponseError
 
+from portal.core.redis_conn import get_redis
 from portal.core.timeutil import today_local, utcnow
 from portal.extensions import db
 from portal.kb.models import Article, ArticleState, ArticleTicket
@@ -45,23 +47,91 @@ def _upsert(model, values: dict, index: list[str], set_: dict):
     return stmt.on_conflict_do_update(index_elements=index, set_=set_)
 
 
+VIEWS_KEY = "kb:views:"  # + Shanghai day: a hash article id → openings not yet rolled up into the database
+ROLLING_KEY = "kb:views-rolling:"  # + day + ":" + token: a batch being rolled up (left over if a run died)
+LOCK_KEY = "kb:views-lock"  # one roll-up at a time
+PENDING_TTL = 40 * 86400  # a safety net: counts the roll-up never reached are dropped after 40 days
+
+
 def count_view(article_id: int, day: date | None = None) -> None:
-    """One more opening of the article today: an increment, in the caller's transaction."""
-    db.session.execute(_upsert(ArticleViewDay, dict(article_id=article_id, day=day or today_local(), views=1),
-                               ["article_id", "day"], {"views": ArticleViewDay.views + 1}))
-
-
-def count_view_after_page(article_id: int) -> None:
-    """For the article page (a GET): end the page's read, then count the view in a short write of its own.
-    Best effort, like marking notifications read: on SQLite a burst of writers can keep the database busy
-    past its timeout; the page is shown all the same and this one opening goes uncounted."""
-    db.session.commit()
+    """One more opening of the article: an increment in Redis, so that reading a page writes nothing to the
+    database (a GET changes no row); `roll_up_views` adds the counts to kb_article_view_days every few
+    minutes. Redis unreachable: this opening goes uncounted, the page is shown all the same."""
+    key = VIEWS_KEY + (day or today_local()).isoformat()
     try:
-        count_view(article_id)
+        pipe = get_redis().pipeline()
+        pipe.hincrby(key, str(article_id), 1)
+        pipe.expire(key, PENDING_TTL)
+        pipe.execute()
+    except RedisError:
+        log.info("view of article %s not counted (Redis unreachable)", article_id)
+
+
+def _day_of(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def roll_up_views() -> int:
+    """Add the openings counted in Redis to kb_article_view_days (one increment per article and day) and
+    forget them; returns the openings rolled up. Each day's hash is renamed first, so openings counted while
+    this runs go to a fresh hash; a batch left over by a run that died before its commit is rolled up by the
+    next run (one that died between its commit and the DEL would count its batch twice — views are a
+    measure, not money). One run at a time (a Redis lock); a run that finds another busy does nothing."""
+    r = get_redis()
+    lock = r.lock(LOCK_KEY, timeout=600)
+    if not lock.acquire(blocking=False):
+        return 0  # another run is at it
+    try:
+        return _roll_up(r)
+    finally:
+        lock.release()
+
+
+def _roll_up(r) -> int:
+    for key in r.scan_iter(match=VIEWS_KEY + "*", count=200):
+        key = key.decode() if isinstance(key, bytes) else key
+        try:
+            r.rename(key, f"{ROLLING_KEY}{key[len(VIEWS_KEY):]}:{secrets.token_hex(6)}")
+        except ResponseError:  # gone meanwhile (another run took it)
+            continue
+    total = 0
+    for key in r.scan_iter(match=ROLLING_KEY + "*", count=200):
+        key = key.decode() if isinstance(key, bytes) else key
+        day = _day_of(key[len(ROLLING_KEY):].split(":")[0])
+        counts = {int(k): int(v) for k, v in r.hgetall(key).items() if int(v) > 0}
+        if day is not None:
+            for article_id, views in counts.items():
+                if db.session.get(Article, article_id) is None:
+                    continue  # an article deleted meanwhile
+                db.session.execute(_upsert(ArticleViewDay, dict(article_id=article_id, day=day, views=views),
+                                           ["article_id", "day"], {"views": ArticleViewDay.views + views}))
+                total += views
         db.session.commit()
-    except OperationalError:
-        db.session.rollback()
-        log.info("view of article %s not counted (database busy)", article_id)
+        r.delete(key)
+    return total
+
+
+def pending_views(article_id: int | None = None, days: tuple[date, ...] | None = None) -> int:
+    """Openings counted but not rolled up yet (today's and yesterday's: the roll-up runs every few minutes),
+    of one article or of all."""
+    if days is None:
+        today = today_local()
+        days = (today, date.fromordinal(today.toordinal() - 1))
+    try:
+        r = get_redis()
+        total = 0
+        for d in days:
+            key = VIEWS_KEY + d.isoformat()
+            if article_id is None:
+                total += sum(int(v) for v in r.hvals(key))
+            else:
+                total += int(r.hget(key, str(article_id)) or 0)
+        return total
+    except RedisError:
+        return 0
 
 
 class VoteError(Exception):
@@ -119,7 +189,8 @@ def for_article(article: Article) -> ArticleMeasures:
     repeats = db.session.scalar(
         select(func.count()).select_from(ArticleTicket).join(Article, Article.id == ArticleTicket.article_id)
         .where(ArticleTicket.article_id == article.id, _not_source()))
-    return ArticleMeasures(int(views), int(views_30d), int(helpful), int(not_helpful), int(answers), int(repeats))
+    pending = pending_views(article.id)
+    return ArticleMeasures(int(views) + pending, int(views_30d) + pending, int(helpful), int(not_helpful), int(answers), int(repeats))
 
 
 @dataclass
@@ -142,6 +213,9 @@ def for_period(first_day: date, end_day: date, start_utc: datetime, end_utc: dat
                                   .where(Article.state == ArticleState.PUBLISHED.value))
     views = db.session.scalar(select(func.coalesce(func.sum(ArticleViewDay.views), 0))
                               .where(ArticleViewDay.day >= first_day, ArticleViewDay.day < end_day))
+    today = today_local()
+    views += pending_views(days=tuple(d for d in (today, date.fromordinal(today.toordinal() - 1))
+                                      if first_day <= d < end_day))
     votes, helpful = db.session.execute(
         select(func.count(), func.coalesce(func.sum(case((ArticleVote.helpful.is_(True), 1), else_=0)), 0))
         .where(ArticleVote.voted_at >= start_utc, ArticleVote.voted_at < end_utc)).one()

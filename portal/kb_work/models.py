@@ -1,7 +1,8 @@
 """What the knowledge base is worth, kept small.
 
 - `ArticleViewDay`: one row per article per (Shanghai) day it was opened, counting the openings. A view is an
-  increment of that row, never a row of its own, so the table grows with articles × days read, not with
+  increment in Redis (a page read writes no row), added to this row by a roll-up every few minutes
+  (portal/kb_work/measures.py), never a row of its own, so the table grows with articles × days read, not with
   clicks (20,000 articles read every day for ten years would be 73M rows at worst; in practice a few
   hundred articles are read on a day). Who read what is not kept: the figure is "how often", not "by whom".
 - `ArticleVote`: a staff member's "helpful / not helpful" on an article — one per user and article (the
