@@ -48,6 +48,7 @@ NUMBER_RE = re.compile(rf"^{NUMBER_PREFIX}\d{{1,12}}$")
 # Tickets whose solution is known (the engineer's process and result, or the consultation's answer).
 SOLVED_STATES = (State.RESOLVED.value, State.CALLBACK_DONE.value, State.CLOSED.value)
 STALE_KIND = "kb_stale"
+PROCESS, RESULT = _l("Process"), _l("Result")  # the headings of a solution written from a ticket
 
 
 class KbError(Exception):
@@ -428,7 +429,7 @@ def prefill_from_ticket(ticket: Ticket, user: User) -> Prefill:
     s = personal.stripper_for(names, numbers)
     process, result = s.strip(ticket.process), s.strip(ticket.result)
     solution = "\n\n".join(p for p in (
-        f"{_l('Process')}：\n{process}" if process else "", f"{_l('Result')}：\n{result}" if result else "") if p)
+        f"{PROCESS}：\n{process}" if process else "", f"{RESULT}：\n{result}" if result else "") if p)
     data = ArticleInput(title=s.strip(ticket.summary)[:200], symptom=s.strip(ticket.description), cause="",
                         solution=solution)
     removed = s.removed

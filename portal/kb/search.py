@@ -66,20 +66,20 @@ def search(q: str, *, user, module: str | None = None, version: str | None = Non
         published_only = True
     q = (q or "").strip()[:200]
     words = tuple(words_of.query_words(q))
-    filters = _filters(module=module, version=version, tag=tag, published_only=published_only)
+    where = filters(module=module, version=version, tag=tag, published_only=published_only)
     hits: list[Hit] = []
     if NUMBER.match(q):
-        row = db.session.execute(_columns(literal(1e9)).where(Article.number == q.upper(), *filters)).first()
+        row = db.session.execute(_columns(literal(1e9)).where(Article.number == q.upper(), *where)).first()
         if row is not None:
             hits.append(_hit(row, words))
     if not words:
         if hits or NUMBER.match(q):
             return hits
-        rows = db.session.execute(_columns(literal(0.0)).where(*filters)
+        rows = db.session.execute(_columns(literal(0.0)).where(*where)
                                   .order_by(Article.updated_at.desc(), Article.id.desc()).limit(limit))
         return [_hit(r, words) for r in rows]
     seen = {h.id for h in hits}
-    rows = db.session.execute(_matching(words, filters, any_word=False, limit=limit))
+    rows = db.session.execute(_matching(words, where, any_word=False, limit=limit))
     hits.extend(_hit(r, words) for r in rows if r.id not in seen)
     return hits[:limit]
 
@@ -93,8 +93,8 @@ def suggest(text: str, *, user, limit: int = 5) -> list[Hit]:
     if not words:
         return []
     limit = max(1, min(int(limit), 20))
-    filters = _filters(published_only=True)
-    return [_hit(r, words) for r in db.session.execute(_matching(words, filters, any_word=True, limit=limit))]
+    where = filters(published_only=True)
+    return [_hit(r, words) for r in db.session.execute(_matching(words, where, any_word=True, limit=limit))]
 
 
 # --- SQL ---------------------------------------------------------------------------------------------------
@@ -103,7 +103,8 @@ def _is_pg() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def _filters(*, module=None, version=None, tag=None, published_only=True) -> list:
+def filters(*, module=None, version=None, tag=None, published_only=True) -> list:
+    """The WHERE terms of the list's filters (also for the /kb page's lists without a query)."""
     out = []
     if published_only:
         out.append(Article.state == ArticleState.PUBLISHED.value)
@@ -122,20 +123,25 @@ def _columns(score) -> Select:
                   Article.updated_at, score.label("score"))
 
 
-def _matching(words: tuple[str, ...], filters: list, *, any_word: bool, limit: int) -> Select:
+def _matching(words: tuple[str, ...], where: list, *, any_word: bool, limit: int) -> Select:
     last = len(words) - 1
     if _is_pg():
         expr = (" | " if any_word else " & ").join(pg_term(w, "", n == last) for n, w in enumerate(words))
         query = cast(expr, TSQUERY)
         score = func.ts_rank(literal_column(f"'{PG_WEIGHTS}'::float4[]"), index.pg.c.document, query)
         return (_columns(score).join(index.pg, index.pg.c.article_id == Article.id)
-                .where(index.pg.c.document.op("@@")(query), *filters)
+                .where(index.pg.c.document.op("@@")(query), *where)
                 .order_by(literal_column("score").desc(), Article.id.desc()).limit(limit))
     expr = (" OR " if any_word else " AND ").join(fts_term(w, n == last) for n, w in enumerate(words))
     rank = func.bm25(literal_column(index.TABLE), *SQLITE_WEIGHTS)  # lower is better
     return (_columns(-rank).select_from(index.fts).join(Article, Article.id == index.fts.c.rowid)
-            .where(literal_column(index.TABLE).op("MATCH")(expr), *filters)
+            .where(literal_column(index.TABLE).op("MATCH")(expr), *where)
             .order_by(rank, Article.id.desc()).limit(limit))
+
+
+def as_hit(article: Article) -> Hit:
+    """An article listed without a query (the /kb page's other lists), shown like a search hit."""
+    return _hit(article, ())
 
 
 def _hit(row, words: tuple[str, ...]) -> Hit:
@@ -145,5 +151,5 @@ def _hit(row, words: tuple[str, ...]) -> Hit:
         snippet = escape(lead[:SNIPPET_WIDTH * 2] + ("…" if len(lead) > SNIPPET_WIDTH * 2 else ""))
     return Hit(id=row.id, number=row.number or "", title=row.title,
                title_html=words_of.highlight(row.title, words) if words else escape(row.title),
-               snippet=snippet, score=float(row.score or 0.0), module=row.module, versions=row.versions,
+               snippet=snippet, score=float(getattr(row, "score", 0.0) or 0.0), module=row.module, versions=row.versions,
                tags=row.tags, state=row.state, visibility=row.visibility, updated_at=row.updated_at)
