@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from portal.core import pagination, uploads
-from portal.core.kernel import guard_blueprint, requires
+from portal.core.kernel import guard_blueprint, kernel, requires
 from portal.core.pagination import Key, Keyset
 from portal.core.policy import policy
 from portal.core.templating import render_page
@@ -107,7 +107,9 @@ def _show(article: Article, *, error=None, status=200, review_form=None, link_fo
 
 @bp.get("/kb/<number>")
 def show(number: str):
-    return _show(ops.get_article_or_404(number, current_user))
+    article = ops.get_article_or_404(number, current_user)
+    kernel.emit("kb_article_viewed", article=article)  # (portal/kb_work counts it)
+    return _show(article)
 
 
 def _fill(form: ArticleForm, data: ops.ArticleInput) -> None:

@@ -13,6 +13,13 @@ def article_url(number: str) -> str:
     return "/kb/" + quote(number or "", safe="")
 
 
+def count_view(article) -> None:
+    """An article's page was opened: a published article's view is counted (drafts are read by their writers
+    and reviewers, not by the people the measure is about)."""
+    if article.state == "published":
+        measures.count_view(article.id)
+
+
 def my_vote(article) -> bool | None:
     return measures.my_vote(article.id, current_user.id) if current_user.is_authenticated else None
 
@@ -23,5 +30,6 @@ AREA = Area(
         Permission("kb_work.suggest", "see articles suggested while registering a problem or a hotline call"),
         Permission("kb_work.related", "see the articles related to a ticket, and answer a consultation with one"),
     ],
+    listeners={"kb_article_viewed": count_view},
     template_globals={"kb_measures": measures.for_article, "kb_my_vote": my_vote, "kb_article_url": article_url},
 )

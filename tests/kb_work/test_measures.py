@@ -79,6 +79,18 @@ def test_an_opening_is_an_increment_in_redis_that_the_roll_up_adds_to_one_row_pe
     assert measures.for_article(article).views == 4
 
 
+def test_opening_a_published_article_s_page_counts_a_view_and_shows_it(auth, article_factory):
+    article = article_factory("打印机无法打印")
+    draft = article_factory("打印机草稿", state="draft")
+    for role in ("cs", "engineer", "cs"):
+        assert auth.client_for(role).get(f"/kb/{article.number}").status_code == 200
+    assert auth.client_for("dev_manager").get(f"/kb/{draft.number}").status_code == 200  # a draft: not counted
+    html = auth.client_for("engineer").get(f"/kb/{article.number}").get_data(as_text=True)
+    assert re.search(r"<dt>浏览次数</dt><dd>4 ", html)
+    assert measures.roll_up_views() == 4
+    assert view_rows(article) == [(today_local(), 4)] and view_rows(draft) == []
+
+
 def test_a_batch_left_over_by_a_roll_up_that_died_is_added_by_the_next(article_factory):
     from portal.core.redis_conn import get_redis
 
