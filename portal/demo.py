@@ -28,6 +28,7 @@ from portal.documents import letterhead
 from portal.documents.models import Letterhead
 from portal.extensions import db
 from portal.hotline.models import HotlineRecord
+from portal.kb import demo as kb_demo
 from portal.notifications import reminders
 from portal.notifications.models import Reminder
 from portal.service_plan import operations as service_plan
@@ -170,6 +171,7 @@ def load_demo_data() -> bool:
         db.session.add(HotlineRecord(unit_name=UNITS[8][0], address=UNITS[8][1], phone="13612345678",
                                      contact_name="钱进", content="系统登录时提示密码过期，无法修改密码",
                                      handling="已记录，待登记", customer_id=units[8].id, recorded_by_id=u["cs"].id))
+    kb_demo.seed()  # 知识库: articles written from the solved tickets above
     return True
 
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, MultipleFileField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.core.params import CursorField, QueryForm
+from portal.core.params import CursorField, IdField, QueryForm
 from portal.core.validators import LongText
 from portal.kb.models import Visibility
 
@@ -52,5 +52,6 @@ class KbQueryForm(QueryForm):
 
 
 class DiffForm(QueryForm):
-    a = IntegerField(validators=[Optional()])
-    b = IntegerField(validators=[Optional()])
+    """Which two revisions to compare (a bounded number each; a bad one is ignored: the latest change is shown)."""
+    a = IdField(_l("From revision"), validators=[Optional()])
+    b = IdField(_l("To revision"), validators=[Optional()])

@@ -79,6 +79,18 @@ class Stripper:
         return text
 
 
+def _forms(number: str) -> set[str]:
+    """A known number as it may be written: as stored, digits only, and a landline without its area code."""
+    number = number.strip()
+    if "@" in number:  # an e-mail address: only as it is
+        return {number}
+    out = {number, re.sub(r"\D", "", number)}
+    if re.match(r"^0\d{2,3}-", number):
+        out.add(number.split("-", 2)[1])
+    return {n for n in out if n}
+
+
 def stripper_for(names, numbers) -> Stripper:
+    """`numbers`: the known phone numbers (and e-mail addresses) of the unit's contacts and the reporter."""
     return Stripper(names={n.strip() for n in names if n and len(n.strip()) >= MIN_NAME},
-                    numbers={n.strip() for n in numbers if n and n.strip()})
+                    numbers={f for n in numbers if n and n.strip() for f in _forms(n)})

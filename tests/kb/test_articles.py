@@ -139,3 +139,28 @@ def test_an_article_not_reviewed_for_the_period_reminds_its_owner_once(users, ar
     db.session.refresh(r)
     assert r.closed_at is not None and not ops.is_stale(old)
     assert ops.open_stale_reminders() == 0
+
+
+def test_the_stale_sweep_job_reminds_the_owner_in_person_once(users, article_factory, monkeypatch):
+    from portal.kb.jobs import sweep_stale_articles
+    from portal.notifications.models import Notification
+
+    monkeypatch.setenv("POLICY_KB_REVIEW_DAYS", "30")
+    with clock_set_to(utcnow() - timedelta(days=31)):
+        article_factory("旧文章")
+    assert sweep_stale_articles()["kb_stale"] == 1
+    assert sweep_stale_articles() == {"kb_stale": 0, "notified": 0}
+    notes = list(db.session.scalars(select(Notification).where(Notification.kind == "kb_stale")))
+    assert [n.user_id for n in notes] == [users["engineer"].id]
+
+
+def test_the_kb_home_flags_stale_articles_to_their_owner_and_the_reviewers(auth, users, article_factory, monkeypatch):
+    monkeypatch.setenv("POLICY_KB_REVIEW_DAYS", "30")
+    with clock_set_to(utcnow() - timedelta(days=31)):
+        old = article_factory("旧文章")
+    for role in ("engineer", "dev_manager"):
+        page = auth.client_for(role).get("/kb").get_data(as_text=True)
+        assert "超过 30 天未复审" in page, role
+        assert old.number in auth.client_for(role).get("/kb?view=stale").get_data(as_text=True)
+    assert "未复审" not in auth.client_for("engineer2").get("/kb").get_data(as_text=True)
+    assert "未复审" not in auth.client_for("cs").get("/kb").get_data(as_text=True)
