@@ -29,6 +29,7 @@ from portal.documents.models import Letterhead
 from portal.extensions import db
 from portal.hotline.models import HotlineRecord
 from portal.kb import demo as kb_demo
+from portal.kb_work import demo as kb_work_demo
 from portal.notifications import reminders
 from portal.notifications.models import Reminder
 from portal.service_plan import operations as service_plan
@@ -172,6 +173,7 @@ def load_demo_data() -> bool:
                                      contact_name="钱进", content="系统登录时提示密码过期，无法修改密码",
                                      handling="已记录，待登记", customer_id=units[8].id, recorded_by_id=u["cs"].id))
     kb_demo.seed()  # 知识库: articles written from the solved tickets above
+    kb_work_demo.seed()  # 知识库: a month of views and the staff's votes
     return True
 
 
