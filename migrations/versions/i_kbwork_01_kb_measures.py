@@ -25,7 +25,7 @@ def upgrade():
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("article_id", "day", name="pk_kb_article_view_days"),
     )
-    op.create_index("ix_kb_article_view_days_day", "kb_article_view_days", ["day"])
+    op.create_index("ix_kb_article_view_days_day", "kb_article_view_days", ["day", "views"])
     op.create_table(
         "kb_article_votes",
         sa.Column("article_id", sa.Integer(), nullable=False),
