@@ -6,7 +6,8 @@ as its pinyin and pinyin initials: 打印机 → dayinji, dyj; plus the module),
 Internal notes are never indexed: what the index holds may be matched by anyone who may search.
 
 SQLite: an FTS5 virtual table `kb_search(title, symptom, tags, body)`, rowid = article id, emptied of an
-article's row by a trigger when the article is deleted. PostgreSQL: `kb_search(article_id, document tsvector)`
+article's row by a trigger when the article is deleted, and `kb_search_vocab` (fts5vocab: each token's number
+of documents). PostgreSQL: `kb_search(article_id, document tsvector)`
 with a GIN index, the tsvector written literally with weights A/B/C/D (no text-search parser, as for tickets).
 Neither is a model (see portal.search.schema.include_name).
 
@@ -15,6 +16,8 @@ once; a rollback forgets the notes (and the index writes roll back with the arti
 """
 from __future__ import annotations
 
+import hashlib
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -30,10 +33,24 @@ from portal.search import text
 TABLE = "kb_search"
 fts = table(TABLE, column("rowid"), column("title"), column("symptom"), column("tags"), column("body"))
 pg = table(TABLE, column("article_id"), column("document"))
-INDEXED_ATTRIBUTES = ("number", "title", "symptom", "cause", "solution", "tags", "module")
+# SQLite: in how many documents each token occurs (an fts5vocab table over kb_search), for the suggestions.
+vocab = table(f"{TABLE}_vocab", column("term"), column("doc"))
+INDEXED_ATTRIBUTES = ("number", "title", "symptom", "cause", "solution", "tags", "module", "versions")
 COLUMNS = (Article.id, Article.number, Article.title, Article.symptom, Article.tags, Article.module,
-           Article.cause, Article.solution)
+           Article.cause, Article.solution, Article.versions)
+VERSION_SPLIT = re.compile(r"[,，;；、]+")
 _KEY = "kb_search_dirty_articles"
+_on_change = []  # called when documents are written (portal.kb.search forgets its word counts)
+
+
+def on_change(fn) -> None:
+    if fn not in _on_change:
+        _on_change.append(fn)
+
+
+def changed() -> None:
+    for fn in _on_change:
+        fn()
 
 ticket_schema.leave_out(TABLE)  # Alembic compares no index table with the models
 
@@ -57,15 +74,41 @@ def tag_tokens(tags: str, module: str = "") -> set[str]:
     return out
 
 
+def filter_token(kind: str, value: str) -> str:
+    """One token standing for a filter's value (m: module, t: tag, v: version), so that a search with words
+    and filters is one match of the index."""
+    norm = re.sub(r"\s+", "", value or "").lower()
+    return f"zf{kind}" + hashlib.blake2b(norm.encode(), digest_size=6).hexdigest()
+
+
+def version_items(versions: str) -> list[str]:
+    return [v.strip() for v in VERSION_SPLIT.split(versions or "") if v.strip()]
+
+
+def filter_tokens(*, module=None, version=None, tag=None) -> tuple[str, ...]:
+    out = []
+    if module and module.strip():
+        out.append(filter_token("m", module))
+    if version and version.strip():
+        out.append(filter_token("v", version))
+    if tag and tag.strip():
+        out.append(filter_token("t", tag))
+    return tuple(out)
+
+
 def build(row) -> Document:
-    """row: (id, number, title, symptom, tags, module, cause, solution) — COLUMNS."""
-    aid, number, title, symptom, tags, module, cause, solution = row
+    """row: (id, number, title, symptom, tags, module, cause, solution, versions) — COLUMNS."""
+    aid, number, title, symptom, tags, module, cause, solution, versions = row
+    filters = {filter_token("t", t) for t in (tags or "").split(",") if t.strip()}
+    filters |= {filter_token("v", v) for v in version_items(versions)}
+    if (module or "").strip():
+        filters.add(filter_token("m", module))
     return Document(
         article_id=aid,
         title=" ".join(sorted(text.tokens(number, title))),
         symptom=" ".join(sorted(text.tokens(symptom))),
         tags=" ".join(sorted(tag_tokens(tags or "", module or ""))),
-        body=" ".join(sorted(text.tokens(cause, solution))),
+        body=" ".join(sorted(text.tokens(cause, solution) | filters)),
     )
 
 
@@ -90,6 +133,7 @@ def write(connection, docs: list[Document]) -> None:
     """Replace these articles' documents (inside the caller's transaction)."""
     if not docs:
         return
+    changed()
     if connection.dialect.name == "postgresql":
         connection.execute(
             sql(f"INSERT INTO {TABLE} (article_id, document) VALUES (:id, CAST(:doc AS tsvector)) "

@@ -135,7 +135,7 @@ def _clean(data: ArticleInput) -> ArticleInput:
     data = ArticleInput(**{f: (getattr(data, f) or "") for f in TEXT_FIELDS})
     data.title = " ".join(data.title.split())
     data.module = data.module.strip()
-    data.versions = data.versions.strip()
+    data.versions = ", ".join(dict.fromkeys(v.strip() for v in re.split(r"[,，;；、]+", data.versions) if v.strip()))
     data.tags = normalise_tags(data.tags)
     errors = {}
     if not data.title:
