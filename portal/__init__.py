@@ -62,10 +62,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.complaints.routes import bp as complaints_bp
     from portal.replies.routes import bp as replies_bp
     from portal.visits.routes import bp as visits_bp
+    from portal.kb.routes import bp as kb_bp
+    from portal.kb_work.routes import bp as kb_work_bp
 
     for bp in (auth_bp, admin_bp, customers_bp, hotline_bp, tickets_bp, queues_bp, health_bp, notifications_bp,
                service_plan_bp, metrics_bp, complaints_bp,
-               documents_bp, handover_bp, replies_bp, visits_bp):
+               documents_bp, handover_bp, replies_bp, visits_bp, kb_bp, kb_work_bp):
         app.register_blueprint(bp)
 
     from portal.areas import plug_all

@@ -18,6 +18,8 @@ def plug_all(app) -> None:
     from portal.documents.area import AREA as documents
     from portal.handover.area import AREA as handover
     from portal.hotline.area import AREA as hotline
+    from portal.kb.area import AREA as kb
+    from portal.kb_work.area import AREA as kb_work
     from portal.metrics.area import AREA as metrics
     from portal.queues.area import AREA as queues
     from portal.replies.area import AREA as replies
@@ -28,7 +30,7 @@ def plug_all(app) -> None:
     from portal.visits.area import AREA as visits
 
     for area in (auth, queues, tickets, hotline, service_plan, customers, handover, documents, metrics,
-                 complaints, sla, visits, admin, replies, signals):
+                 complaints, sla, visits, kb, admin, replies, signals, kb_work):
         kernel.plug(area)
         if area.init_app is not None:
             area.init_app(app)

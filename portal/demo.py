@@ -29,6 +29,8 @@ from portal.documents import letterhead
 from portal.documents.models import Letterhead
 from portal.extensions import db
 from portal.hotline.models import HotlineRecord
+from portal.kb import demo as kb_demo
+from portal.kb_work import demo as kb_work_demo
 from portal.notifications import reminders
 from portal.notifications.models import Reminder
 from portal.replies import demo as replies_demo
@@ -182,6 +184,8 @@ def load_demo_data() -> bool:
         replies_demo.seed(u)  # 常用语: shared texts of every kind and one of 客服's own
     sla_demo.seed(now, u, open_units, new, act)  # clocks running now, and the sweep's reminders (issue 15)
     signals_demo.seed(u, open_units, in_turn(new), in_turn(act), today, now)  # issue 15: check-ins, a low score
+    kb_demo.seed()  # 知识库: articles written from the solved tickets above
+    kb_work_demo.seed()  # 知识库: a month of views and the staff's votes
     return True
 
 

@@ -17,3 +17,6 @@ from portal.replies.models import Reply, ReplyRevision  # noqa: F401,E402
 from portal.core.policy_store import PolicyChange, PolicyValue  # noqa: F401,E402
 from portal.core.workcalendar import CalendarDay  # noqa: F401,E402
 from portal.visits.models import Visit, VisitCompanion, VisitEvent  # noqa: F401,E402
+from portal.kb.models import Article, ArticleAttachment, ArticleRevision, ArticleTicket  # noqa: F401,E402
+import portal.kb.index  # noqa: F401,E402  (keeps the knowledge base's search index in step with its articles)
+from portal.kb_work.models import ArticleAnswer, ArticleViewDay, ArticleVote  # noqa: F401,E402

@@ -51,6 +51,11 @@ PAGES = {
     "/metrics/clocks?key=onsite_24h": {"dev_manager", "impl_manager", "market_manager", "admin", "cs_manager"},
     # issue 15: on-site visits — engineers their own, the managers their department's, 客服 and admins all
     "/visits": {"cs", "dev_manager", "engineer", "impl_manager", "impl_engineer", "admin", "cs_manager"},
+    # issue 16: everyone reads the knowledge base; engineers and the managers write; (review: tests/kb/test_access.py)
+    "/kb": set(ALL) - {"duty_manager"},
+    "/kb/new": {"dev_manager", "engineer", "impl_manager", "impl_engineer"},
+    # issue 16: the suggestions while typing a problem are intake's and the hotline's (客服)
+    "/kb/suggest?q=打印机无法打印": {"cs", "cs_manager"},
 }
 
 

@@ -52,6 +52,7 @@ class Policy:
     follow_up_score: int = 2                 # a callback scored this or lower is followed up by the managers
     clock_kept_target: float = 1.0           # dashboard: share of each time promise kept (a field <clock key>_target
                                              # added here would set one promise's own target)
+    kb_review_days: int = 180                # a published knowledge article not reviewed this long is stale
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,7 @@ RULES: dict[str, Rule] = {
     "summary_due_days": Rule(_l("Maintenance summary due after the period"), "days", False, 1, 366),
     "check_in_grace_minutes": Rule(_l("Duty check-in missed after"), "minutes", False, 1, 240),
     "clock_kept_target": Rule(_l("Time promises kept target"), "percent", False, 0, 100),
+    "kb_review_days": Rule(_l("Knowledge articles reviewed every"), "days", False, 1, 3660),
     "follow_up_score": Rule(_l("Callbacks followed up at this score or lower"), "score", False, 1, 4),
 }
 # Both ends of the range are allowed except where zero is: a limit of 0 hours or a target of 0 % means nothing.

@@ -13,6 +13,7 @@ DESK = Desk(
             "handover.view", "complaints.view", "complaints.receive", "complaints.handle",
             "metrics.view", "metrics.company", "metrics.unit_history",
             "visits.view", "visits.view_all",
+            "kb.view",
         }),
     },
 )

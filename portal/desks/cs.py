@@ -20,6 +20,8 @@ CS = frozenset({
     "metrics.unit_history",
     "replies.use",
     "visits.view", "visits.view_all", "visits.plan", "visits.book",
+    "kb.view",
+    "kb_work.suggest",
 })
 
 DESK = Desk(

@@ -20,10 +20,13 @@ DESK = Desk(
             "metrics.view", "metrics.department", "metrics.unit_history",
             "replies.use", "replies.manage_shared",
             "visits.view", "visits.view_department", "visits.plan", "visits.book", "visits.record",
+            "kb.view", "kb.write", "kb.publish",
+            "kb_work.related",
         }),
         # Engineers take hotline duty too (the roster needs more seats than 客服 alone can fill).
         Role.ENGINEER: frozenset({"tickets.view_assigned", "tickets.view_dev_queue", "hotline.duty",
-                                  "replies.use", "visits.view", "visits.book", "visits.record"}),
+                                  "replies.use", "visits.view", "visits.book", "visits.record",
+                                  "kb.view", "kb.write", "kb_work.related"}),
     },
     queues=(
         Queue("dev_urgent", _l("Urgent"), frozenset({Role.DEV_MANAGER}),
@@ -40,5 +43,6 @@ DESK = Desk(
               order="deadline"),
         MINE, MINE_WAITING, MINE_RESOLVED,
     ),
-    reminder_kinds=("overdue", "overdue_manager", "urgent_no_response", "first_reply", "complaint_to_handle"),
+    reminder_kinds=("overdue", "overdue_manager", "urgent_no_response", "first_reply", "complaint_to_handle",
+                   "kb_stale"),
 )

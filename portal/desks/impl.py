@@ -19,9 +19,12 @@ DESK = Desk(
             "metrics.view", "metrics.department", "metrics.unit_history",
             "replies.use", "replies.manage_shared",
             "visits.view", "visits.view_department", "visits.plan", "visits.book", "visits.record",
+            "kb.view", "kb.write", "kb.publish",
+            "kb_work.related",
         }),
         Role.IMPL_ENGINEER: frozenset({"tickets.view_assigned", "tickets.view_impl_queue", "hotline.duty",
-                                       "replies.use", "visits.view", "visits.book", "visits.record"}),
+                                       "replies.use", "visits.view", "visits.book", "visits.record",
+                                       "kb.view", "kb.write", "kb_work.related"}),
     },
     queues=(
         MINE, MINE_WAITING, MINE_RESOLVED,
@@ -37,5 +40,6 @@ DESK = Desk(
         Queue("impl_waiting", _l("Waiting for the customer"), frozenset({Role.IMPL_MANAGER}), waiting_in("impl"),
               order="deadline"),
     ),
-    reminder_kinds=("overdue", "overdue_manager", "urgent_no_response", "first_reply", "complaint_to_handle"),
+    reminder_kinds=("overdue", "overdue_manager", "urgent_no_response", "first_reply", "complaint_to_handle",
+                   "kb_stale"),
 )

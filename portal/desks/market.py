@@ -15,6 +15,7 @@ MARKET = frozenset({
     "complaints.view", "complaints.receive", "complaints.be_handler",
     "metrics.unit_history", "customers.expiry_watch",
     "replies.use",
+    "kb.view",
 })
 ROLES = frozenset({Role.MARKET, Role.MARKET_MANAGER})
 

@@ -8,7 +8,9 @@ from rq import cron
 
 from portal.customers.jobs import sweep_contract_expiry
 from portal.hotline.jobs import check_duty_roster, check_duty_check_ins
+from portal.kb.jobs import sweep_stale_articles
 from portal.jobs.maintenance import drain_outbox, resend_lost_jobs
+from portal.kb_work.jobs import roll_up_kb_views
 from portal.metrics.jobs import rebuild_metrics, refresh_metrics
 from portal.service_plan.jobs import sweep_service_plan
 from portal.sla.sweep import sweep_service_clocks
@@ -29,3 +31,6 @@ cron.register(sweep_monthly_satisfaction, queue_name="default", interval=3600, j
 # Dashboard figures: what changed, every 5 minutes; everything once a day (the safety net).
 cron.register(refresh_metrics, queue_name="default", interval=300, job_timeout=1800)
 cron.register(rebuild_metrics, queue_name="default", interval=86400, job_timeout=3600)
+cron.register(sweep_stale_articles, queue_name="default", interval=3600, job_timeout=600)
+# Knowledge-base article views counted in Redis, added to the database (issue 16).
+cron.register(roll_up_kb_views, queue_name="default", interval=300, job_timeout=600)

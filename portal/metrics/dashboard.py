@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from portal.core.kernel import kernel
 from portal.core.policy import Policy, policy_for
+from portal.kb_work import measures as kb_measures
 from portal.metrics import drilldown, periods, queries
 from portal.metrics.forms import scope_args
 
@@ -249,6 +250,10 @@ def build(scope: queries.Scope) -> Dashboard:
              detail=[(_("open %(n)s", n=num(c["open"])), _complaints(scope, state="received")),
                      (_("confirmed %(n)s", n=num(c["confirmed"])), _complaints(scope, state="confirmed"))]),
     ]
+    # The knowledge base's tile (issue 16): the whole company's, whatever the filters (portal/kb_work/measures.py).
+    tiles.append(Tile(**kb_measures.tile(scope.period.start, scope.period.end, scope.start_utc, scope.end_utc,
+                                         narrowed=bool(scope.department or scope.engineer_id or scope.customer_id
+                                                       or scope.level))))
 
     trend_periods = periods.trend(scope.period)
     trend = queries.trend(scope, trend_periods)

@@ -20,10 +20,20 @@ fts = table(TABLE, column("rowid"), column("title"), column("personal"), column(
 pg = table(TABLE, column("ticket_id"), column("document"))
 
 
+# Every search index table (this one, and those other areas declare with `leave_out`, e.g. kb_search).
+LEFT_OUT: set[str] = {TABLE}
+
+
+def leave_out(name: str) -> None:
+    """Another area's search index table (no model either): Alembic leaves it alone too."""
+    LEFT_OUT.add(name)
+
+
 def include_name(name, type_, parent_names) -> bool:
     """Alembic filter: the search index tables (and FTS5's shadow tables) are not compared with the models."""
-    if type_ == "table" and name and name.startswith(TABLE):
+    prefixes = tuple(LEFT_OUT)
+    if type_ == "table" and name and name.startswith(prefixes):
         return False
-    if type_ == "index" and parent_names.get("table_name", "").startswith(TABLE):
+    if type_ == "index" and parent_names.get("table_name", "").startswith(prefixes):
         return False
     return True

@@ -128,6 +128,8 @@ class ResolveForm(_ActionForm):
 
 
 class AnswerForm(_ActionForm):
+    # Answered by sending a knowledge-base article (portal/kb_work): its number, recorded with the answer.
+    article = StringField(_l("Article sent (number, e.g. KB-00012)"), validators=[Optional(), Length(max=20)])
     answer = TextAreaField(_l("Answer"), validators=[DataRequired(REQUIRED), LongText(20000)])
     follow_up = BooleanField(_l("The answer revealed another problem: register it as a new ticket"))
     follow_up_type = SelectField(_l("Type of the new ticket"),

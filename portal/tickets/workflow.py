@@ -77,6 +77,9 @@ from portal.core.timeutil import utcnow
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.jobs.queue import enqueue
+from portal.kb.models import ArticleTicket
+from portal.kb_work.answers import normal_number, published_by_number
+from portal.kb_work.models import ArticleAnswer
 from portal.notifications import delivery, reminders
 from portal.notifications.jobs import deliver_notification
 from portal.notifications.models import Notification, Reminder
@@ -469,13 +472,27 @@ def _resolve(t: Ticket, actor: User, d: dict) -> Step:
 
 def _answer(t: Ticket, actor: User, d: dict) -> Step:
     _require(d, "answer")
+    # Answered by sending a knowledge-base article (issue 16): it must be a published one; the event names
+    # it, the article counts the consultation it answered, and the ticket is linked to it.
+    article = None
+    if d.get("article"):
+        article = published_by_number(d["article"])
+        if article is None:
+            message = _l("No published article has the number %(n)s.", n=normal_number(d["article"]))
+            raise InvalidInput(message, {"article": message})
     t.result = d["answer"]
     t.resolved_at = utcnow()
     # Whoever answers handled it: the page names them, and they keep seeing it unmasked (access.py).
     t.assignee_id = actor.id
     rows = [] if db.session.get(TicketAssignee, (t.id, actor.id)) else [TicketAssignee(ticket_id=t.id,
                                                                                        user_id=actor.id)]
-    return Step(State.CLOSED, d["answer"], rows=rows)
+    data = {}
+    if article is not None:
+        data = {"article_id": article.id, "article_number": article.number, "article_title": article.title}
+        rows.append(ArticleAnswer(article_id=article.id, ticket_id=t.id, answered_by_id=actor.id))
+        if db.session.get(ArticleTicket, (article.id, t.id)) is None:
+            rows.append(ArticleTicket(article_id=article.id, ticket_id=t.id, created_by_id=actor.id))
+    return Step(State.CLOSED, d["answer"], data, rows=rows)
 
 
 def _callback(t: Ticket, actor: User, d: dict) -> Step:
@@ -764,7 +781,7 @@ ACTIONS: dict[str, Action] = {
         Action("answer", _l("Answer consultation"), _by({Role.IMPL_MANAGER, Role.IMPL_ENGINEER}, State.IMPL_QUEUE),
                targets=(closes(CloseReason.ANSWERED),),
                handler=_answer, types=frozenset({C}), records=frozenset({"result", "resolved_at", "assignee_id"}),
-               rows=(TicketAssignee,)),
+               rows=(TicketAssignee, ArticleAnswer, ArticleTicket)),
         Action("callback", _l("Record callback"), _by(CS_ROLES, State.RESOLVED),
                # not solved: back to the engineer, never closed
                targets=(goes_to(State.CALLBACK_DONE, notifies=(Role.MARKET,)),

@@ -407,3 +407,23 @@ document.addEventListener("htmx:afterSettle", function () {
     focusSearchOnArrival();
   }
 })();
+
+// 知识库 (issue 16): "Use" beside a suggested article in a consultation's answer form puts the article's number
+// into the form and its solution into the answer — unless the answerer has typed an answer of their own.
+document.addEventListener("click", function (e) {
+  var button = e.target.closest ? e.target.closest("button[data-kb-number]") : null;
+  var form = button ? button.closest("form") : null;
+  if (!form) return;
+  var number = form.querySelector("input[name$='-article']");
+  var answer = form.querySelector("textarea[name$='-answer']");
+  if (number && number.value !== button.getAttribute("data-kb-number")) {
+    number.value = button.getAttribute("data-kb-number");
+    number.dispatchEvent(new Event("input", { bubbles: true }));  // the form shows which article it names
+  }
+  var solution = button.getAttribute("data-kb-solution") || "";
+  if (answer && solution && (!answer.value.trim() || answer.getAttribute("data-kb-filled") === "1")) {
+    answer.value = solution;
+    answer.setAttribute("data-kb-filled", "1");
+  }
+  if (answer) answer.focus();
+});

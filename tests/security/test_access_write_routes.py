@@ -42,6 +42,7 @@ def but(*roles: str) -> tuple[str, ...]:
 EDIT_CUSTOMERS = ("cs", "market", "market_manager", "admin")
 HANDOVER_VIEW = ("cs", "market", "market_manager", "admin")
 REPLY_MANAGERS = ("dev_manager", "impl_manager", "market_manager", "cs_manager")
+KB_READERS = ("cs", "market", "market_manager", "admin")
 
 
 @dataclass
@@ -290,6 +291,46 @@ ATTACKS: dict[str, list[Attack]] = {
         ("replies.archive", lambda w: {}),
         ("replies.restore", lambda w: {}),
     )},
+    # 知识库 (issue 16): readers write nothing; engineers only their own drafts; only the managers review
+    "kb.new": [
+        Attack(KB_READERS, lambda w: {}, lambda w: dict(title="写入尝试", solution="x", visibility="internal"),
+               expect=(403,), why="reading roles write no articles"),
+        Attack(("engineer",), lambda w: {}, lambda w: dict(title="写入尝试", solution="x", visibility="internal",
+                                                          source=w.tickets["others"].number),
+               expect=(404,), why="written from a ticket the engineer may not see"),
+    ],
+    "kb.edit": [
+        Attack(but("dev_manager", "impl_manager"), lambda w: dict(number=w.articles["published"].number),
+               lambda w: dict(title="改写尝试", solution="x", visibility="internal", revision="2"),
+               why="a published article: only the reviewers edit it"),
+        Attack(("engineer", "impl_engineer"), lambda w: dict(number=w.articles["draft"].number),
+               lambda w: dict(title="改写尝试", solution="x", visibility="internal", revision="1"),
+               expect=(404,), why="another engineer's draft does not exist for them"),
+    ],
+    **{f"kb.{step}": [
+        Attack(but("dev_manager", "impl_manager"), lambda w: dict(number=w.articles["draft"].number),
+               lambda w: dict(comment="审核尝试", revision="1"), why="only the managers review")]
+       for step in ("publish", "send_back", "archive")},
+    "kb.restore": [Attack(but("dev_manager", "impl_manager"), lambda w: dict(number=w.articles["archived"].number),
+                          lambda w: dict(revision="2"), why="only the managers review")],
+    "kb.link_ticket": [
+        Attack(KB_READERS, lambda w: dict(number=w.articles["published"].number),
+               lambda w: dict(ticket_number=w.tickets["mine"].number), expect=(403,)),
+        Attack(("engineer",), lambda w: dict(number=w.articles["published"].number),
+               lambda w: dict(ticket_number=w.tickets["others"].number), expect=(422,),
+               why="a ticket the engineer may not see: no such ticket"),
+        Attack(("engineer",), lambda w: dict(number=w.articles["draft"].number),
+               lambda w: dict(ticket_number=w.tickets["mine"].number), expect=(404,),
+               why="another engineer's draft"),
+    ],
+    # issue 16 (kb_work): a vote on an article the role may not see (another's draft) is as if it did not exist;
+    # a reviewer who sees an archived one is told only a published article is voted on
+    "kb_work.vote": [
+        Attack(but("dev_manager", "impl_manager"), lambda w: dict(number=w.articles["draft"].number),
+               lambda w: {"helpful": "yes"}, expect=(404,), why="engineer2's draft: only its owner and the reviewers"),
+        Attack(("dev_manager",), lambda w: dict(number=w.articles["archived"].number), lambda w: {"helpful": "yes"},
+               expect=(409,), why="an archived article is not voted on"),
+    ],
 }
 
 
@@ -311,7 +352,21 @@ def world(users, ticket_factory, unit_factory):
 
     workcalendar.put([workcalendar.Entry(date(2027, 2, 8), "holiday", "春节")], w.users["admin"].id)
     db.session.commit()
+    w.articles = _articles(w)
     return w
+
+
+def _articles(w: World) -> dict:
+    from portal.kb import operations as kb
+
+    def write(title):
+        return kb.create(w.users["engineer2"], kb.ArticleInput(title=title, symptom="现象", solution="解决方法"))
+
+    out = {"draft": write("别人的草稿"), "published": write("已发布的文章"), "archived": write("已归档的文章")}
+    kb.publish(out["published"], w.users["dev_manager"])
+    kb.archive(out["archived"], w.users["dev_manager"])
+    db.session.commit()
+    return out
 
 
 def _write_rules(app) -> dict[str, str]:
