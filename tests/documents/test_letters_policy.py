@@ -49,7 +49,7 @@ def test_the_roster_states_the_seat_rate_and_lead_time_in_force(auth):
 
 def test_the_dashboard_target_reads_the_policy(auth):
     page = auth.client_for("admin").get("/metrics").get_data(as_text=True)
-    assert "目标 > 85.0%" in page
+    assert "目标 &gt; 85.0%" in page
     set_policy(pol.COMPANY, "satisfaction_target", 0.8)
     page = auth.client_for("admin").get("/metrics").get_data(as_text=True)
-    assert "目标 > 80.0%" in page and "85.0%" not in page
+    assert "目标 &gt; 80.0%" in page and "85.0%" not in page
