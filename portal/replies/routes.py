@@ -73,7 +73,7 @@ def edit(reply_id: int):
             form.body.errors = list(form.body.errors) + [str(e.message)]
         else:
             db.session.commit()
-            flash(_("Reply saved.") if changed else _("Nothing was changed."), "success")
+            flash(_("Reply saved.") if changed else _("The text is unchanged: no new version was saved."), "success")
             return redirect(url_for("replies.index"))
     return _form_page(form, reply=reply, shared=reply.shared, status=422 if form.is_submitted() else 200)
 

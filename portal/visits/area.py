@@ -17,7 +17,7 @@ AREA = Area(
     ],
     nav=[NavEntry("visits.index", _l("On-site service"), 62)],
     clocks=[
-        Clock("onsite_24h", _l("24-hour on-site"), limit="onsite_within_hours", unit="hours",
+        Clock("onsite_24h", _l("on-site"), limit="onsite_within_hours", unit="hours",
               owner="the visit's engineer (开发部 / 实施部)", escalate="the manager of the visit's department"),
     ],
     template_globals={

@@ -217,13 +217,13 @@ def test_excel_export_has_the_compliance_sheets(promised, auth):
     wb = load_workbook(io.BytesIO(r.data))
     assert "服务时限达成" in wb.sheetnames and "服务时限达成趋势" in wb.sheetnames
     rows = list(wb["服务时限达成"].iter_rows(min_row=2, values_only=True))
-    total = next(r for r in rows if r[0] == "24-hour on-site" and r[1] == "合计")
+    total = next(r for r in rows if r[0] == "上门" and r[1] == "合计")
     assert total[3:8] == (2, 2, 0, pytest.approx(0.5), 1)
     assert total[8] == "否"
-    vip = next(r for r in rows if r[0] == "24-hour on-site" and r[2] == "VIP维护")
+    vip = next(r for r in rows if r[0] == "上门" and r[2] == "VIP维护")
     assert vip[3:5] == (1, 1)
     trend = list(wb["服务时限达成趋势"].iter_rows(min_row=2, values_only=True))
-    sept = next(r for r in trend if r[3] == "24-hour on-site" and r[0] == "2025年9月")
+    sept = next(r for r in trend if r[3] == "上门" and r[0] == "2025年9月")
     assert sept[4:8] == (2, 2, 0, pytest.approx(0.5))
 
 
