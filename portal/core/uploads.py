@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 
 import filetype
-from flask import Response, current_app, request
+from flask import Response, abort, current_app, request
 from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 from werkzeug.datastructures import FileStorage
@@ -189,3 +189,17 @@ def send(stored_name: str, *, thumb: bool, content_type: str, filename: str) -> 
         return storage.send(file_store(), key, mimetype="image/jpeg")
     return storage.send(file_store(), key, mimetype=content_type, as_attachment=True,
                         download_name=download_name(filename))
+
+
+def serve(att, *, thumb: bool = False):
+    """An uploaded file (a ticket's or an article's attachment: stored_name, content_type, filename, is_image) as
+    a download that cannot run in the portal's origin; 404 when the stored file is gone."""
+    try:
+        resp = send(att.stored_name, thumb=thumb and att.is_image, content_type=att.content_type,
+                    filename=att.filename)
+    except FileNotFoundError:
+        abort(404)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp

@@ -352,15 +352,7 @@ def attachment(number: str, att_id: str):
     att = db.session.scalar(select(Attachment).where(Attachment.id == att_id, Attachment.ticket_id == ticket.id))
     if att is None:
         abort(404)
-    thumb = request.args.get("thumb") == "1" and att.is_image
-    try:
-        resp = uploads.send(att.stored_name, thumb=thumb, content_type=att.content_type, filename=att.filename)
-    except FileNotFoundError:
-        abort(404)
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return uploads.serve(att, thumb=request.args.get("thumb") == "1")
 
 
 # --- following (关注) ----------------------------------------------------------------
