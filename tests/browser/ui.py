@@ -38,7 +38,14 @@ def release_db() -> None:
 
 
 def login(page, username: str, password: str = PASSWORD) -> None:
-    """Sign in through /login as `username`, as if at another desk: the previous user's cookies are dropped."""
+    """Sign in through /login as `username`, as if at another desk: the previous user's cookies are dropped.
+
+    A page may still be loading a fragment (相关知识 loads after the ticket page); its answer would be a
+    401 once the cookies are gone, so the previous user's page is left first, when htmx has nothing in flight.
+    """
+    if page.url.startswith("http"):
+        page.wait_for_function("() => !document.querySelector('.htmx-request')")
+        page.goto("about:blank")
     page.context.clear_cookies()
     page.goto("/login")
     page.fill("input[name=username]", username)
