@@ -43,6 +43,6 @@ DESK = Desk(
               order="deadline"),
         MINE, MINE_WAITING, MINE_RESOLVED,
     ),
-    reminder_kinds=("overdue", "overdue_manager", "urgent_no_response", "first_reply", "complaint_to_handle",
+    reminder_kinds=("overdue", "overdue_manager", "complaint_to_handle",
                    "kb_stale"),
 )

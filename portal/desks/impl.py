@@ -40,6 +40,6 @@ DESK = Desk(
         Queue("impl_waiting", _l("Waiting for the customer"), frozenset({Role.IMPL_MANAGER}), waiting_in("impl"),
               order="deadline"),
     ),
-    reminder_kinds=("overdue", "overdue_manager", "urgent_no_response", "first_reply", "complaint_to_handle",
+    reminder_kinds=("overdue", "overdue_manager", "complaint_to_handle",
                    "kb_stale"),
 )

@@ -36,6 +36,6 @@ DESK = Desk(
               lambda u: and_(Ticket.urgent.is_(True), Ticket.state.in_([s.value for s in OPEN_STATES])),
               sort_matches=True),
     ),
-    reminder_kinds=("contract_expiry", "first_reply", "complaint_to_handle", "contract_lapsed",
+    reminder_kinds=("contract_expiry", "complaint_to_handle", "contract_lapsed",
                     "quality_follow_up"),
 )

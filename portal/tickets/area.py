@@ -54,11 +54,6 @@ REMINDERS = [
     Kind("overdue_manager", _l("Ticket past its deadline (escalated)"),
          recipients="dev_manager or impl_manager (the handling department's)",
          settled_by="the ticket leaving 'assigned' or a new deadline"),
-    Kind("urgent_no_response", _l("Urgent ticket without response"),
-         recipients="dev_manager or impl_manager", settled_by="assignment (the ticket leaves the waiting states)"),
-    Kind("first_reply", _l("No first reply within the service window"),
-         recipients="the role the ticket waits on (dev_manager, market, impl_manager)",
-         settled_by="the ticket leaving that waiting state"),
 ]
 
 # The standard's promises kept on a ticket (portal/sla keeps the clocks; portal/tickets/workflow.py's CLOCK_*

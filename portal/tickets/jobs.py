@@ -1,8 +1,8 @@
 """Ticket reminders swept from the database (SPEC §4): tickets past their deadline (the
-assignee, then their manager), urgent tickets with no response within the emergency window,
-and problems without a first reply within N working days (Chinese calendar, with its
-make-up workdays). A ticket waiting for the customer gets none of these: its clock has stopped (resuming
-moves its deadline on). Each reminder is keyed so that a second sweep creates nothing new, and
+assignee, then their manager). The standard's promises — emergency response, first reply within N working
+days, deadline told, callback — are service-level clocks (portal/sla: started from when the customer asked,
+reminded before they breach and escalated when they do, by `portal.sla.sweep`), not sweeps here. A ticket
+waiting for the customer is not overdue: its clock has stopped (resuming moves its deadline on). Each reminder is keyed so that a second sweep creates nothing new, and
 closes itself once the ticket has moved on. Every step is one set-based statement per limit in use.
 
 Each ticket is held to the limits in force when it was registered (its policy snapshot; a ticket from
@@ -10,13 +10,13 @@ before snapshots takes its customer's level's values today): a step runs once fo
 among the tickets it looks at — a handful, however many tickets there are."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import String, case, cast, exists, func, literal, select
+from sqlalchemy import String, case, cast, func, literal, select
 
 from portal.core.enums import MaintenanceStatus, Role, State
-from portal.core.policy import policy_for, workday_before
-from portal.core.timeutil import from_local, to_local, utcnow
+from portal.core.policy import policy_for
+from portal.core.timeutil import utcnow
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
 from portal.jobs.runtime import job
@@ -24,16 +24,7 @@ from portal.notifications import reminders
 from portal.notifications.models import Reminder
 from portal.tickets.models import Ticket
 
-FIRST_REPLY_STATES = {State.REGISTERED.value: Role.DEV_MANAGER, State.AWAITING_MARKET.value: Role.MARKET,
-                      State.IMPL_QUEUE.value: Role.IMPL_MANAGER}
-WAITING_FOR_RESPONSE = (State.REGISTERED.value, State.READY_TO_ASSIGN.value, State.IMPL_QUEUE.value)
 COLUMNS = ["key", "kind", "role", "user_id", "ticket_id", "period", "due_at", "created_at"]
-
-
-def first_reply_cutoff(today: date, working_days: int) -> datetime:
-    """Tickets registered before this instant (UTC) are past the first-reply window today."""
-    cutoff_day = workday_before(today, working_days)
-    return from_local(datetime.combine(cutoff_day, time.min))
 
 
 def _stamp(col):
@@ -94,42 +85,10 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
                        cast(none, db.Integer), Ticket.id, _stamp(Ticket.deadline), Ticket.deadline, literal(now))
                 .where(*escalated), COLUMNS)
 
-    # 2. Urgent, and nobody has responded within the emergency window.
-    created["urgent_no_response"] = 0
-    urgent = (Ticket.urgent.is_(True), Ticket.state.in_(WAITING_FOR_RESPONSE))
-    for hours, held_to in limits_in_use("emergency_response_hours", *urgent):
-        created["urgent_no_response"] += reminders.open_from_select(
-            select(_key("urgent_no_response"), literal("urgent_no_response"), _manager_role(),
-                   cast(none, db.Integer), Ticket.id, cast(none, String), Ticket.urgent_approved_at, literal(now))
-            .where(*urgent, held_to, Ticket.urgent_approved_at < now - timedelta(hours=hours)), COLUMNS)
-
-    # 3. No first reply within N working days.
-    #    One reminder per ticket and waiting state (the state ends its key), for the role that state waits on:
-    #    a ticket passed from 市场部 to the 开发部经理 unanswered is the manager's to answer now.
-    role = case(*[(Ticket.state == s, r.value) for s, r in FIRST_REPLY_STATES.items()])
-    #    A ticket handed back to a queue after an assignment has had its first reply.
-    unanswered = (Ticket.state.in_(list(FIRST_REPLY_STATES)), Ticket.first_assigned_at.is_(None))
-    reply_key = _key("first_reply", Ticket.state)
-    created["first_reply"] = 0
-    for days, held_to in limits_in_use("first_reply_working_days", *unanswered):
-        cutoff = first_reply_cutoff(to_local(now).date(), int(days))
-        waiting = (*unanswered, held_to, Ticket.created_at < cutoff)
-        created["first_reply"] += reminders.reopen(Reminder.key.in_(select(reply_key).where(*waiting)), at=now) \
-            + reminders.open_from_select(
-                select(reply_key, literal("first_reply"), role, cast(none, db.Integer), Ticket.id,
-                       cast(none, String), Ticket.created_at, literal(now)).where(*waiting), COLUMNS)
-
     # Close what the tickets have moved past.
     t = select(Ticket.id)
-    created["settled"] = (
-        reminders.settle(Reminder.kind.in_(["overdue", "overdue_manager"]),
-                         Reminder.ticket_id.not_in(t.where(*overdue)), note="moved on")
-        + reminders.settle(Reminder.kind == "urgent_no_response",
-                           Reminder.ticket_id.not_in(t.where(Ticket.state.in_(WAITING_FOR_RESPONSE))), note="responded")
-        + reminders.settle(Reminder.kind == "first_reply",
-                           ~exists().where(Ticket.id == Reminder.ticket_id, reply_key == Reminder.key),
-                           note="replied")
-    )
+    created["settled"] = reminders.settle(Reminder.kind.in_(["overdue", "overdue_manager"]),
+                                          Reminder.ticket_id.not_in(t.where(*overdue)), note="moved on")
     return created
 
 
@@ -141,7 +100,5 @@ def sweep_ticket_reminders() -> dict[str, int]:
     created = sweep(now)
     if reminders.notify_people(now):  # the assignee's own reminders reach them in person
         deliver_reminder_notifications(now)
-    announce([("overdue_manager", "managers", created.get("overdue_manager", 0)),
-              ("urgent_no_response", "managers", created.get("urgent_no_response", 0)),
-              ("first_reply", "managers", created.get("first_reply", 0))])
+    announce([("overdue_manager", "managers", created.get("overdue_manager", 0))])
     return created

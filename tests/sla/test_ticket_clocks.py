@@ -129,6 +129,26 @@ def test_first_reply_counts_working_days_over_a_weekend(desk):
     assert all(not still_open for *_, still_open in clock_reminders(t))
 
 
+@pytest.mark.parametrize("registered, due", [
+    # 2026: Mid-autumn 9-25..27 and National Day 10-01..07 are holidays; Sun 9-20 and Sat 10-10 make-up workdays.
+    ("2026-09-29 10:00", "2026-10-09 10:00"),  # Tue: 9-30, then 10-08, 10-09 — not the holiday week's days
+    ("2026-10-09 16:00", "2026-10-13 16:00"),  # Fri: the make-up Saturday 10-10, Mon 10-12, Tue 10-13
+    ("2026-09-18 11:00", "2026-09-22 11:00"),  # Fri: the make-up Sunday 9-20, 9-21, 9-22
+    ("2026-12-29 10:00", "2027-01-04 10:00"),  # Tue: 12-30, 12-31, then (no 2027 schedule yet) Mon 1-4
+])
+def test_first_reply_counts_chinese_working_days_with_holidays_and_make_up_days(desk, registered, due):
+    t = desk.register(registered)
+    assert clock_of(t, "first_reply").due_at == at(due)
+    minute = timedelta(minutes=1)
+    assert desk.sweep(str(datetime.fromisoformat(due) - minute))["clock_breached"] == 0
+    assert desk.sweep(str(datetime.fromisoformat(due) + minute))["clock_breached"] == 1
+
+
+def test_first_reply_of_a_unit_out_of_maintenance_is_the_market_departments(desk, unit_factory):
+    t = desk.register("2026-12-04 16:00", unit=unit_factory(status="stopped"))
+    assert clock_of(t, "first_reply").role == "market"
+
+
 def test_first_reply_kept_by_the_first_assignment(desk):
     t = desk.register("2026-12-04 16:00")
     desk.assign(t, "2026-12-08 09:00")

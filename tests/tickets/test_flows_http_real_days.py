@@ -373,17 +373,24 @@ def test_a_closed_ticket_is_not_corrected(auth, users, unit_factory):
 
 
 def test_a_ticket_handed_back_after_its_first_reply_raises_no_first_reply_reminder(auth, users, unit_factory):
-    from portal.tickets.jobs import sweep
+    from portal.core.timeutil import clock_set_to
+    from portal.sla import sweep as sla_sweep
+    from portal.sla.models import ServiceClock
 
     never_answered = register(auth, unit_factory())
     handed_back = register(auth, unit_factory())
     assign(auth, handed_back, users)
     act(auth.client_for("engineer"), handed_back, "hand_back", reason="不是我的问题")
-    sweep(utcnow() + timedelta(days=30))  # far past the first-reply window of both
-    db.session.commit()
+    with clock_set_to(utcnow() + timedelta(days=30)):  # far past the first-reply window of both
+        sla_sweep.sweep()
+        db.session.commit()
+    outcomes = {t: db.session.scalars(select(ServiceClock.outcome).where(
+        ServiceClock.ticket_id == ticket(t).id, ServiceClock.key == "first_reply")).all()
+        for t in (never_answered, handed_back)}
+    assert outcomes == {never_answered: [None], handed_back: ["kept"]}  # one clock each; the first still running
     reminded = {t for t in (never_answered, handed_back)
                 if db.session.scalars(select(Reminder).where(Reminder.ticket_id == ticket(t).id,
-                                                             Reminder.kind == "first_reply")).first()}
+                                                             Reminder.kind == "clock_breached")).first()}
     assert reminded == {never_answered}
 
 
