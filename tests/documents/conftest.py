@@ -16,6 +16,7 @@ from portal.service_plan import periods
 from portal.core.timeutil import today_local
 from portal.tickets.models import Callback, Ticket
 from portal.tickets.operations import take_action
+from portal.visits.models import Visit
 from tests.jobs.helpers import set_columns
 
 LETTERHEAD = dict(name="杭州智联信息技术有限公司客服部", address="杭州市西湖区文三路100号", phone="0571-88880000",
@@ -116,5 +117,17 @@ def quarter_of_work(users, vip_unit, ticket_factory, last_quarter):
     for day in (30, 60):  # visits recorded as callbacks before issue 15 (history kept; no longer recordable)
         db.session.add(Callback(kind="visit", customer_id=vip_unit.id, method="onsite", contact_person="张建华",
                                 outcome="巡检", made_by_id=users["cs"].id, made_at=at(q, day, 10)))
+    # On-site visits done (issue 15): a planned maintenance visit and one for the late ticket in the quarter;
+    # a planned one done before it and one cancelled do not count.
+    for origin, day, state in (("plan", 75, "done"), ("ticket", 3, "done"), ("plan", -5, "done"),
+                               ("plan", 80, "cancelled")):
+        done = state == "done"
+        db.session.add(Visit(
+            origin=origin, customer_id=vip_unit.id, ticket_id=late.id if origin == "ticket" else None,
+            plan_period=q.key if origin == "plan" else None, state=state, reason="巡检",
+            needed_at=at(q, day, 8), departed_at=at(q, day, 9) if done else None,
+            arrived_at=at(q, day, 10) if done else None, left_at=at(q, day, 12) if done else None,
+            confirmed_at=at(q, day, 12) if done else None, confirmed_by_name="张建华" if done else None,
+            cancel_reason=None if done else "客户改期"))
     db.session.commit()
     return q

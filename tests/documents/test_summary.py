@@ -25,6 +25,8 @@ def test_summary_figures_are_computed_from_the_quarters_tickets_and_callbacks(vi
     assert (f.deadline_kept, f.deadline_total) == (1, 2)
     assert f.callbacks == {"ticket": 1, "monthly": 1, "visit": 2}
     assert (f.planned_monthly, f.planned_visits) == (3, 3)            # VIP: monthly visits
+    assert f.visits_done == {"plan": 1, "ticket": 1}                  # on-site records done in the quarter
+    assert f.maintenance_visits == 3                                  # + the 2 recorded as callbacks before
     assert (f.scored, f.satisfied) == (2, 1) and f.avg_satisfaction == pytest.approx(4.0)
     assert [t.summary for t in f.tickets] == ["打印机无法打印", "报表导出乱码", "如何导出月报", "新增统计报表"]
 
@@ -48,7 +50,8 @@ def test_summary_pdf_states_the_figures(users, letterhead, vip_unit, quarter_of_
     assert "按期解决1/2（50.0%）" in t
     visits = t[t.index("三、"):t.index("四、")]
     assert "电话回访（每月）13" in visits
-    assert "上门回访23" in visits
+    assert "上门维护巡检33" in visits
+    assert "问题上门处理1—" in visits
     assert "问题解决后回访1—" in visits
     assert "满意率50.0%（目标85.0%，未达标）" in t
     assert "报表导出乱码" in t and "上季度的问题" not in t
@@ -62,6 +65,13 @@ def test_summary_pdf_states_the_figures(users, letterhead, vip_unit, quarter_of_
     assert f"{title[TicketType.REQUIREMENT]}1001" in table
     assert f"{title[TicketType.CONSULTATION]}0011" in table
     assert "合计1124" in table
+
+
+@pytest.mark.parametrize("satisfied, met", [(17, False), (18, True)])
+def test_summary_satisfaction_meets_the_target_only_above_it(satisfied, met):
+    f = summary.Figures(period=periods.quarter(today_local()), scored=20, satisfied=satisfied)
+    assert f.satisfaction_target == pytest.approx(0.85)
+    assert f.satisfaction_met is met  # 17 / 20 = 85 % exactly: not above 85 %, so not met
 
 
 def test_summary_of_a_period_not_yet_started_is_refused(users, vip_unit):
