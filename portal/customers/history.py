@@ -2,8 +2,9 @@
 last closed ones, complaints, on-site visits, contract and maintenance status, contacts.
 
 Only what the viewer may see: tickets through the one access rule (`access.restrict` — a ticket the viewer
-may not open is not listed at all), complaint details with `complaints.view`, visit details with
-`service_plan.view`, contacts with `customers.view`. A fixed number of statements, whatever the history holds.
+may not open is not listed at all), complaint details with `complaints.view`, on-site visits by the visits'
+own rule (`portal.visits.operations.visibility_filter`: one's own, one's department's or all), details of the
+visits once recorded as service-plan callbacks with `service_plan.view`, contacts with `customers.view`. A fixed number of statements, whatever the history holds.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from portal.extensions import db
 from portal.hotline.models import HotlineRecord
 from portal.tickets import access
 from portal.tickets.models import Callback, Ticket
+from portal.visits import operations as visit_ops
+from portal.visits.models import Visit, VisitState
 
 OPEN_LIMIT = 20
 CLOSED_LIMIT = 10
@@ -36,13 +39,18 @@ class History:
     more_open: bool
     closed_tickets: list
     complaints: list
-    visits: list
+    visits: list  # on-site visit records (portal/visits) the viewer may see, newest first
+    old_visits: list  # visits recorded as service-plan callbacks before on-site service had its own records
     contract: Contract | None  # the latest contract
     today: date
     contacts: list[Contact] | None  # None: the viewer may not see contacts
     may: dict = field(default_factory=dict)  # what the viewer may open: unit, complaints, visits, hotline
     hotline_record_id: int | None = None  # the ticket page's ticket came from this hotline record
     on_ticket_page: bool = False  # (the page shows the unit already)
+
+    @staticmethod
+    def visit_state(state: str) -> str:
+        return str(VisitState(state).title)
 
     @staticmethod
     def complaint_state(state: str) -> str:
@@ -73,7 +81,10 @@ def unit_history(unit: CustomerUnit, viewer: User, today: date, *, ticket: Ticke
     complaints = list(db.session.execute(
         select(Complaint.id, Complaint.received_at, Complaint.state, Complaint.content)
         .where(Complaint.customer_id == unit.id).order_by(Complaint.received_at.desc()).limit(COMPLAINT_LIMIT)))
-    visits = list(db.session.scalars(
+    visible = visit_ops.visibility_filter(viewer)
+    visit_stmt = select(Visit).where(Visit.customer_id == unit.id).order_by(Visit.id.desc()).limit(VISIT_LIMIT)
+    visits = list(db.session.scalars(visit_stmt if visible is None else visit_stmt.where(visible)))
+    old_visits = list(db.session.scalars(
         select(Callback).where(Callback.customer_id == unit.id, Callback.kind == CallbackKind.VISIT.value)
         .order_by(Callback.made_at.desc()).limit(VISIT_LIMIT)))
     contract = db.session.scalar(select(Contract).where(Contract.customer_id == unit.id)
@@ -90,7 +101,7 @@ def unit_history(unit: CustomerUnit, viewer: User, today: date, *, ticket: Ticke
         hotline_record_id = db.session.scalar(select(HotlineRecord.id).where(HotlineRecord.ticket_id == ticket.id)
                                               .order_by(HotlineRecord.id).limit(1))
     return History(unit=unit, open_tickets=open_rows[:OPEN_LIMIT], more_open=len(open_rows) > OPEN_LIMIT,
-                   closed_tickets=closed, complaints=complaints, visits=visits, contract=contract, today=today,
+                   closed_tickets=closed, complaints=complaints, visits=visits, old_visits=old_visits, contract=contract, today=today,
                    contacts=contacts, may=may, hotline_record_id=hotline_record_id,
                    on_ticket_page=ticket is not None)
 
