@@ -33,6 +33,8 @@ class Intake:
     save_as_contact: bool = False  # keep the caller as one of the unit's contacts (once)
     hotline_record_id: int | None = None  # the hotline record this ticket is registered from
     reported_at: datetime | None = None  # when the customer reported it (naive UTC); None: now
+    # A record of the customer's call (the hotline record): its time may be given however long ago it was.
+    recorded_at: datetime | None = None
 
 
 # How far back intake may say the customer reported a problem (an e-mail found after a holiday, a hotline
@@ -41,14 +43,18 @@ REPORTED_MAX_AGE_DAYS = 30
 REPORTED_SKEW = timedelta(minutes=1)  # "now" typed to the minute may be a few seconds ahead
 
 
-def checked_reported_at(value: datetime | None, now: datetime) -> datetime:
-    """When the customer reported the problem: now unless said; never in the future, never too long ago."""
+def checked_reported_at(value: datetime | None, now: datetime, recorded_at: datetime | None = None) -> datetime:
+    """When the customer reported the problem: now unless said; never in the future, never too long ago —
+    unless a record of the call (`recorded_at`, to the minute as the form shows it) says that is when it was."""
     if value is None:
         return now
     if value > now + REPORTED_SKEW:
         msg = _l("The time the customer reported the problem cannot be in the future.")
         raise workflow.InvalidInput(msg, {"reported_at": msg})
-    if value < now - timedelta(days=REPORTED_MAX_AGE_DAYS):
+    earliest = now - timedelta(days=REPORTED_MAX_AGE_DAYS)
+    if recorded_at is not None:
+        earliest = min(earliest, recorded_at.replace(second=0, microsecond=0))
+    if value < earliest:
         msg = _l("The time the customer reported the problem cannot be more than %(n)d days ago.",
                  n=REPORTED_MAX_AGE_DAYS)
         raise workflow.InvalidInput(msg, {"reported_at": msg})
@@ -98,7 +104,7 @@ def _register(actor: User, intake: Intake, files=(), *, text: str = "", data: di
     Channel(intake.channel)
     TicketType(intake.type)
     now = utcnow()
-    reported_at = checked_reported_at(intake.reported_at, now)
+    reported_at = checked_reported_at(intake.reported_at, now, intake.recorded_at)
     ticket = Ticket(
         type=intake.type, channel=intake.channel, customer=customer, customer_id=customer.id,
         reporter_name=intake.reporter_name.strip(), reporter_dept=intake.reporter_dept.strip(),

@@ -86,6 +86,7 @@ def new():
                 description=form.description.data or "", save_as_contact=bool(form.save_contact.data),
                 hotline_record_id=hotline.id if hotline is not None else None,
                 reported_at=form.reported_at.utc() or (hotline.created_at if hotline is not None else None),
+                recorded_at=hotline.created_at if hotline is not None else None,
             )
             try:
                 ticket = operations.register_ticket(current_user, intake, files)

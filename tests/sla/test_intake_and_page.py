@@ -60,6 +60,29 @@ def test_the_intake_form_starts_from_now_or_from_the_hotline_records_time(auth, 
     assert t.reported_at == record.created_at
 
 
+def test_a_hotline_record_older_than_the_intake_window_keeps_its_time_and_nothing_earlier(auth, users, unit_factory):
+    unit = unit_factory()
+    with clock_set_to(utcnow() - timedelta(days=40)):  # typed into the hotline log 40 days ago, never registered
+        record = hotline.create_record(users["cs"], hotline.RecordInput(
+            unit_name=unit.name, phone="13800138000", contact_name="刘建国", content="打印机无法打印",
+            customer_id=unit.id))
+        db.session.commit()
+    client = auth.client_for("cs")
+    page = client.get(f"/tickets/new?hotline_record_id={record.id}").get_data(as_text=True)
+    prefilled = _local(record.created_at)
+    assert f'value="{prefilled}"' in page
+    earlier = _local(record.created_at - timedelta(days=1))
+    r = client.post("/tickets/new", data=_intake(unit, channel="hotline", reported_at=earlier,
+                                                 hotline_record_id=str(record.id)))
+    assert r.status_code == 422 and "30 天前" in r.get_data(as_text=True)  # the record does not vouch for earlier
+    assert db.session.scalar(select(Ticket).where(Ticket.customer_id == unit.id)) is None
+    r = client.post("/tickets/new", data=_intake(unit, channel="hotline", reported_at=prefilled,
+                                                 hotline_record_id=str(record.id)))
+    assert r.status_code == 302  # the time the form offered is accepted: the record says the customer called then
+    t = db.session.scalar(select(Ticket).where(Ticket.customer_id == unit.id))
+    assert _local(t.reported_at) == prefilled
+
+
 def _ticket(users, unit_factory, reported_hours_ago: float):
     now = utcnow()
     t = ops.register_ticket(users["cs"], ops.Intake(
