@@ -46,8 +46,8 @@ def test_resolution_time_median_and_90th_percentile_in_working_hours(sept):
 
 
 @pytest.mark.parametrize("sort_cost", [0, 10**9])
-def test_both_sqlite_percentile_plans_give_the_same_answer(sept, monkeypatch, sort_cost):
-    # 0: always sort the period's rows; huge: always walk the value index (PostgreSQL ignores it).
+def test_both_percentile_plans_give_the_same_answer(sept, monkeypatch, sort_cost):
+    # 0: always sort the period's rows (PostgreSQL: percentile_cont); huge: always walk the value index.
     monkeypatch.setattr(queries, "SORT_COST", sort_cost)
     d = queries.durations(scope(), queries.totals(scope()))
     assert (d["response_p50"], d["response_p90"]) == pytest.approx((2 * H, 12.4 * H))
