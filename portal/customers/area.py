@@ -19,8 +19,9 @@ AREA = Area(
              settled_by="a renewal of the contract", cadence="contract_expiry_window_days",
              link=lambda r: url_for("customers.show", unit_id=r.customer_id),
              shown_ahead_days="contract_expiry_window_days"),
-        Kind("contract_lapsed", _l("Contract lapsed: set the unit's maintenance status"), recipients="market_manager",
-             settled_by="the unit's maintenance status set, or the contract renewed",
+        Kind("contract_lapsed", _l("Contract lapsed: set or keep the unit's maintenance status"),
+             recipients="market_manager",
+             settled_by="the unit's maintenance status set or kept, or the contract renewed",
              link=lambda r: url_for("customers.show", unit_id=r.customer_id) + "#status"),
     ],
 )

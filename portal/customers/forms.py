@@ -96,6 +96,14 @@ class StatusForm(FlaskForm):
                                                      Length(max=2000)])
 
 
+class KeepStatusForm(FlaskForm):
+    """保持当前维护等级 after a contract lapsed (operations.keep_status). Shown beside StatusForm: its own
+    element ids, the same field names as the operation's arguments."""
+    reason = TextAreaField(_l("Reason for keeping it"), id="keep-reason",
+                           validators=[DataRequired(_l("Give a reason for keeping the status.")), Length(max=2000)])
+    review_on = OptionalDateField(_l("Review date (optional)"), id="keep-review_on", validators=[Optional()])
+
+
 class ImportUploadForm(FlaskForm):
     file = FileField(_l("Excel file (.xlsx)"), validators=[FileRequired(_l("Choose an Excel file (.xlsx)."))])
 

@@ -79,7 +79,9 @@ class Contract(db.Model):
 
 
 class MaintenanceStatusChange(db.Model):
-    """Append-only record of every maintenance-status change (only 市场部经理 makes them)."""
+    """Append-only record of every maintenance-status decision (only 市场部经理 makes them): a change, or —
+    from_status equal to to_status — the status kept after a contract lapsed (operations.keep_status), which
+    may hold only until `review_on` (复查日期), when the lapse sweep asks again."""
 
     __tablename__ = "maintenance_status_changes"
     __table_args__ = (Index("ix_status_changes_customer", "customer_id", "id"),)
@@ -90,5 +92,10 @@ class MaintenanceStatusChange(db.Model):
     reason: Mapped[str] = mapped_column(Text, default="")
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    review_on: Mapped[date | None]
 
     changed_by = relationship("User", lazy="joined")
+
+    @property
+    def kept(self) -> bool:
+        return self.from_status == self.to_status

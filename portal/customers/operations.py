@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -18,6 +18,7 @@ from portal.core import pagination
 from portal.core.enums import MaintenanceStatus
 from portal.core.kernel import kernel
 from portal.core.pagination import Key, Keyset, Window
+from portal.core.timeutil import today_local
 from portal.core.validators import PHONE_MESSAGE, normalize_cn_phone
 from portal.customers.models import Contact, Contract, CustomerUnit, MaintenanceStatusChange
 from portal.extensions import db
@@ -25,6 +26,7 @@ from portal.notifications import reminders
 from portal.notifications.models import Reminder
 
 PAGE_SIZE = 50
+REVIEW_WITHIN_DAYS = 90  # a kept status's 复查日期 is at most this far ahead
 
 
 STATUS_IS_THE_MANAGERS = _l("Only the market manager sets a unit's maintenance status; a new unit starts as "
@@ -230,6 +232,39 @@ def change_status(unit: CustomerUnit, to: MaintenanceStatus, reason: str, actor:
     # A lapsed contract's reminder asked for exactly this decision.
     reminders.settle(Reminder.kind == "contract_lapsed", Reminder.customer_id == unit.id, note="status set")
     return change
+
+
+def open_lapse_reminder(unit: CustomerUnit) -> Reminder | None:
+    """The unit's open `contract_lapsed` reminder: its latest contract has lapsed and 市场部经理 has not yet
+    decided its maintenance status (set it, or kept it)."""
+    return db.session.scalar(select(Reminder).where(
+        Reminder.kind == "contract_lapsed", Reminder.customer_id == unit.id, Reminder.closed_at.is_(None))
+        .order_by(Reminder.id.desc()).limit(1))
+
+
+def keep_status(unit: CustomerUnit, reason: str, actor: User, review_on: date | None = None,
+                today: date | None = None) -> MaintenanceStatusChange:
+    """Answer a lapsed contract's reminder by keeping the unit's status for now (renewal being negotiated,
+    the customer pays late …): recorded like a change (from = to, who, when, why) and the reminder settled,
+    never to be opened again by the sweep — unless `review_on` (复查日期, after today and at most
+    REVIEW_WITHIN_DAYS ahead) is given: the decision holds until then, and that day the sweep asks again."""
+    if not can_change_status(actor):
+        raise CustomerError(_l("Only the market manager may change the maintenance status."), 403)
+    if open_lapse_reminder(unit) is None:
+        raise CustomerError(_l("No lapsed contract of this unit is waiting for a decision on its maintenance "
+                               "status."), 409)
+    if not (reason or "").strip():
+        raise CustomerError(_l("Give a reason for keeping the status."), field="reason")
+    today = today or today_local()
+    if review_on is not None and not today < review_on <= today + timedelta(days=REVIEW_WITHIN_DAYS):
+        raise CustomerError(_l("The review date must be after today and at most %(days)d days ahead.",
+                               days=REVIEW_WITHIN_DAYS), field="review_on")
+    kept = MaintenanceStatusChange(customer_id=unit.id, from_status=unit.maintenance_status,
+                                   to_status=unit.maintenance_status, reason=reason.strip(), changed_by_id=actor.id,
+                                   review_on=review_on)
+    db.session.add(kept)
+    reminders.settle(Reminder.kind == "contract_lapsed", Reminder.customer_id == unit.id, note=expiry.KEPT)
+    return kept
 
 
 # --- who is calling ----------------------------------------------------------------

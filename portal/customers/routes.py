@@ -9,14 +9,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from portal.core import htmx
 from portal.core.enums import MaintenanceStatus
 from portal.core.kernel import can, requires
 from portal.core.templating import render_page
 from portal.core.timeutil import today_local
 from portal.customers import importer
 from portal.customers import operations as ops
-from portal.customers.forms import (ContactForm, ContractForm, ImportConfirmForm, ImportUploadForm, NewUnitForm,
-                                    RenewForm, StatusForm, UnitForm, UnitListArgs)
+from portal.customers.forms import (ContactForm, ContractForm, ImportConfirmForm, ImportUploadForm, KeepStatusForm,
+                                    NewUnitForm, RenewForm, StatusForm, UnitForm, UnitListArgs)
 from portal.customers.models import Contact, Contract, CustomerUnit
 from portal.documents.operations import request_contract_letter
 from portal.documents.routes import unit_panel
@@ -75,14 +76,22 @@ def lookup():
                            field_name=field_name)
 
 
-def _show_context(unit: CustomerUnit, status_form: StatusForm | None = None, status_error: str | None = None) -> dict:
+def _show_context(unit: CustomerUnit, status_form: StatusForm | None = None, status_error: str | None = None,
+                  keep_form: KeepStatusForm | None = None, status_notice: str | None = None) -> dict:
     can_change = ops.can_change_status(current_user)
     if can_change and status_form is None:
         status_form = StatusForm(formdata=None, status=unit.maintenance_status)
+    lapse = ops.open_lapse_reminder(unit)
+    if can_change and lapse is not None and keep_form is None:
+        keep_form = KeepStatusForm(formdata=None)
+    today = today_local()
     return dict(
-        unit=unit, history=ops.status_history(unit), current_contract=unit.current_contract(today_local()),
+        unit=unit, history=ops.status_history(unit), current_contract=unit.current_contract(today),
         can_edit=can("customers.edit"), status_form=status_form if can_change else None,
-        status_error=status_error, latest_contract=ops.latest_contract(unit), **unit_panel(unit, current_user),
+        status_error=status_error, latest_contract=ops.latest_contract(unit), lapse=lapse,
+        keep_form=keep_form if can_change and lapse is not None else None, status_notice=status_notice,
+        review_min=today + timedelta(days=1), review_max=today + timedelta(days=ops.REVIEW_WITHIN_DAYS),
+        **unit_panel(unit, current_user),
     )
 
 
@@ -112,6 +121,37 @@ def change_status(unit_id: int):
         return render_template("customers/show.html", **ctx), e.status
     flash(_("Maintenance status changed."), "success")
     return redirect(url_for("customers.show", unit_id=unit.id) + "#status")
+
+
+@bp.post("/customers/<int:unit_id>/status/keep")
+@requires("customers.set_status")
+def keep_status(unit_id: int):
+    """保持当前维护等级: answers the unit's lapsed-contract reminder without a change. htmx gets the status card
+    back (refusals too, with their 4xx); a plain form post the page."""
+    # Locked (PostgreSQL) like a change, so a keep and a change (or two keeps) never both answer one reminder.
+    unit = db.session.get(CustomerUnit, unit_id, with_for_update=True) or abort(404)
+    form = KeepStatusForm()
+    error, status = None, 422
+    if form.validate():
+        try:
+            ops.keep_status(unit, form.reason.data, current_user, review_on=form.review_on.data)
+            db.session.commit()
+        except ops.CustomerError as e:
+            db.session.rollback()
+            unit = db.get_or_404(CustomerUnit, unit_id)
+            status = e.status
+            if e.field:
+                _field_error(form, e)
+            else:
+                error = str(e.message)
+        else:
+            if not htmx.is_fragment_request():
+                flash(_("Maintenance status kept."), "success")
+                return redirect(url_for("customers.show", unit_id=unit.id) + "#status")
+            return render_page("customers/show.html", "status",
+                               **_show_context(unit, status_notice=_("Maintenance status kept.")))
+    return render_page("customers/show.html", "status",
+                       **_show_context(unit, status_error=error, keep_form=form)), status
 
 
 # --- create and edit ---------------------------------------------------------------

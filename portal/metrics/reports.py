@@ -231,7 +231,10 @@ def unit_history_table(unit: CustomerUnit) -> Table:
     changes = db.session.scalars(select(MaintenanceStatusChange).where(
         MaintenanceStatusChange.customer_id == unit.id).order_by(MaintenanceStatusChange.id))
     for ch in changes:
-        move = f"{_title(MaintenanceStatus, ch.from_status)} → {_title(MaintenanceStatus, ch.to_status)}"
+        if ch.kept:  # a lapsed contract answered by keeping the status (portal.customers.operations.keep_status)
+            move = _("Kept %(status)s", status=_title(MaintenanceStatus, ch.to_status))
+        else:
+            move = f"{_title(MaintenanceStatus, ch.from_status)} → {_title(MaintenanceStatus, ch.to_status)}"
         rows.append((ch.changed_at, 3, [ch.changed_at, _("Maintenance status"), "", ch.reason, move,
                                         ch.changed_by.display_name if ch.changed_by else "", None, None]))
     rows.sort(key=lambda r: (r[0], r[1]))

@@ -137,6 +137,8 @@ ATTACKS: dict[str, list[Attack]] = {
                               lambda w: dict(name="改名", user_count="1"))],
     "customers.change_status": [Attack(but("market_manager"), lambda w: dict(unit_id=w.units["a"].id),
                                        lambda w: dict(status="vip", reason="x"))],
+    "customers.keep_status": [Attack(but("market_manager"), lambda w: dict(unit_id=w.units["a"].id),
+                                     lambda w: dict(reason="x", review_on=""))],
     "customers.new_contact": [Attack(but(*EDIT_CUSTOMERS), lambda w: dict(unit_id=w.units["a"].id),
                                      lambda w: dict(name="x", phone="13800138000"))],
     "customers.edit_contact": [
