@@ -62,24 +62,37 @@ def counts() -> tuple[int, int]:
 
 
 def forget_reminders() -> None:
+    """Every sweep's memory of what it has said (this is a benchmark database): reminders, the notifications the
+    sweeps sent (keyed, so a second size would otherwise find them sent), the clocks' reminded/escalated marks."""
     from sqlalchemy import delete, update
 
     from portal.extensions import db
     from portal.notifications.models import Notification, Reminder
+    from portal.sla.models import ServiceClock
 
-    db.session.execute(update(Notification).where(Notification.reminder_id.is_not(None)).values(reminder_id=None))
+    db.session.execute(delete(Notification))
     db.session.execute(delete(Reminder))
+    db.session.execute(update(ServiceClock).where(ServiceClock.stopped_at.is_(None))
+                       .values(reminded_at=None, escalated_at=None))
     db.session.commit()
 
 
 def sweeps():
+    from datetime import timedelta
+
     from portal.customers.jobs import sweep as contracts
     from portal.hotline.jobs import sweep as duty_roster
+    from portal.hotline.jobs import sweep_check_ins as check_ins
+    from portal.kb.jobs import sweep as stale_articles
     from portal.service_plan.jobs import sweep as service_plan
+    from portal.signals.jobs import sweep as satisfaction
+    from portal.sla.sweep import sweep as service_clocks
     from portal.tickets.jobs import sweep as tickets
 
     return [("service plan", service_plan), ("tickets", tickets), ("contracts", contracts),
-            ("duty roster", lambda: duty_roster(now=_before_next_shift()))]
+            ("duty roster", lambda: duty_roster(now=_before_next_shift())),
+            ("check-ins", lambda: check_ins(now=_before_next_shift() + timedelta(hours=11, minutes=30))),
+            ("clocks", service_clocks), ("satisfaction", satisfaction), ("stale KB", stale_articles)]
 
 
 def _before_next_shift():

@@ -35,6 +35,7 @@ from portal.notifications import reminders
 from portal.notifications.models import Reminder
 from portal.replies import demo as replies_demo
 from portal.service_plan import operations as service_plan
+from portal.customers.expiry import sweep as sweep_contracts
 from portal.service_plan.jobs import sweep as sweep_service_plan
 from portal.sla import demo as sla_demo
 from portal.signals import demo as signals_demo
@@ -69,6 +70,7 @@ UNITS = [
     ("天津市和平区卫健委", "天津市和平区南京路 219 号", "022-23301234", 500, MaintenanceStatus.ORDINARY),
     ("苏州工业园区管委会", "苏州工业园区现代大道 999 号", "0512-66681234", 700, MaintenanceStatus.VIP),
 ]
+LAPSED_UNIT = 10  # 天津市和平区卫健委
 PEOPLE = [("刘建国", "信息科", "13800138001"), ("孙丽", "财务科", "13911112222"), ("马超", "办公室", "13700001111"),
           ("黄晓明", "药剂科", "15012345678"), ("吴静", "人事科", "18612345678"), ("郑华", "档案室", "13522223333")]
 PROBLEMS = [
@@ -186,6 +188,7 @@ def load_demo_data() -> bool:
     signals_demo.seed(u, open_units, in_turn(new), in_turn(act), today, now)  # issue 15: check-ins, a low score
     kb_demo.seed()  # 知识库: articles written from the solved tickets above
     kb_work_demo.seed()  # 知识库: a month of views and the staff's votes
+    sweep_contracts(today)  # contracts in their expiry window (市场部) and the lapsed one (市场部经理)
     return True
 
 
@@ -201,6 +204,8 @@ def _people_and_units(today: date) -> list[CustomerUnit]:
             db.session.add(Contact(customer_id=unit.id, name=p[0], department=p[1], phone=p[2],
                                    email=f"contact{i}{j}@example.cn"))
         start = today - timedelta(days=300 - i * 20)
+        if i == LAPSED_UNIT:  # its maintenance contract ended last week, not renewed: 市场部经理 must decide
+            start = today - timedelta(days=370)
         db.session.add(Contract(customer_id=unit.id, start_date=start - timedelta(days=365),
                                 end_date=start - timedelta(days=1), fee=Decimal("0"), free_year=True,
                                 note="购买后首年免费维护"))

@@ -13,6 +13,7 @@ from portal.customers.models import CustomerUnit
 from portal.demo import load_demo_data
 from portal.documents import letterhead
 from portal.extensions import db
+from portal.notifications.models import Reminder
 from portal.tickets.models import Ticket
 
 
@@ -25,6 +26,11 @@ def test_demo_data_shows_every_state_a_project_unit_a_letterhead_and_a_complaint
     assert letterhead.current().complete
     # (issue 14: the history adds complaints handled and confirmed; one still waits for its handler)
     assert db.session.scalar(select(func.count()).select_from(Complaint).where(Complaint.state == "received")) == 1
+    # (issue 15: a contract lapsed last week, not renewed: 市场部经理 is asked to set or keep the unit's status)
+    lapsed = db.session.scalars(select(Reminder).where(Reminder.kind == "contract_lapsed",
+                                                       Reminder.closed_at.is_(None))).all()
+    assert [(r.role, db.session.get(CustomerUnit, r.customer_id).name) for r in lapsed] == \
+        [("market_manager", "天津市和平区卫健委")]
 
 
 def test_demo_data_is_loaded_only_once():
