@@ -3,6 +3,7 @@ Only one runs at a time (a Redis lock); a run that finds another one busy does n
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 from portal.extensions import db
 from portal.jobs.runtime import job
@@ -20,6 +21,15 @@ def refresh_metrics() -> dict:
     except refresh.Busy:
         log.info("metrics refresh skipped: another refresh or rebuild is running")
         return {"skipped": True}
+
+
+@job
+def refresh_metrics_days(days: list[str]) -> dict:
+    """Recount these days (ISO dates) and their months: days a change left that a refresh cannot find. Unlike
+    the periodic runs it must not be skipped: while another refresh runs it fails (Busy), and RQ runs it again
+    later (the outbox's retries)."""
+    with refresh.exclusive():
+        return refresh.refresh_days([date.fromisoformat(d) for d in days])
 
 
 @job

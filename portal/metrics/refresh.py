@@ -397,6 +397,20 @@ def refresh(commit=None) -> dict:
     return {"days": len(ordered)}
 
 
+def refresh_days(days: list[date]) -> dict:
+    """Recount the figures of these days and of their months (a clock moved from one day to another:
+    portal.metrics.area.clocks_moved). Nothing before the first refresh, which counts everything anyway."""
+    if _state() is None:
+        return {"days": 0}
+    ordered = sorted(set(days))
+    for first, last in _runs(ordered):
+        _write_day_range(first, last)
+    months = sorted({d.replace(day=1) for d in ordered})
+    if months:
+        _write_months(months[0], _month_end(months[-1]), months)
+    return {"days": len(ordered)}
+
+
 # --- one refresh at a time ----------------------------------------------------------------------
 
 class Busy(Exception):

@@ -10,6 +10,7 @@ does not run does nothing. Nothing is ever deleted: a stopped clock keeps its ou
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -49,12 +50,20 @@ def _subject(ticket_id: int | None, visit_id: int | None) -> str:
 
 def due_at(key: str, started_at: datetime, p: Policy) -> tuple[float, datetime]:
     """(the limit in the clock's unit, the moment it breaches) for a clock started at `started_at`."""
-    clock = kernel.clock(key)
-    limit = float(getattr(p, clock.limit))
-    if clock.unit == "hours":
-        return limit, started_at + timedelta(hours=limit)
+    limit = float(getattr(p, kernel.clock(key).limit))
+    return limit, _due(key, started_at, limit)
+
+
+def _due(key: str, started_at: datetime, limit: float) -> datetime:
+    """The moment a clock with this limit (in its unit) breaches."""
+    if kernel.clock(key).unit == "hours":
+        return started_at + timedelta(hours=limit)
     # working days: the same local time of day, that many Chinese working days later
-    return limit, _working_days_due(started_at, int(limit))
+    return _working_days_due(started_at, int(limit))
+
+
+def _remind_at(key: str, started_at: datetime, due: datetime) -> datetime:
+    return due - (due - started_at) * kernel.clock(key).remind_before
 
 
 def start(key: str, *, started_at: datetime, policy: Policy, level: str, ticket_id: int | None = None,
@@ -65,7 +74,7 @@ def start(key: str, *, started_at: datetime, policy: Policy, level: str, ticket_
     if running is not None:
         return running
     limit, due = due_at(key, started_at, policy)
-    remind = due - (due - started_at) * kernel.clock(key).remind_before
+    remind = _remind_at(key, started_at, due)
     row = ServiceClock(key=key, run_key=run_key, ticket_id=ticket_id, visit_id=visit_id, customer_id=customer_id,
                        level=str(level), department=department, user_id=user_id, role=role,
                        escalate_role=escalate_role, limit_value=limit, started_at=started_at, due_at=due,
@@ -122,10 +131,34 @@ def reschedule_working_days(first_day) -> int:
         due = _working_days_due(row.started_at, int(row.limit_value))
         if due != row.due_at:
             row.due_at = due
-            row.remind_at = due - (due - row.started_at) * kernel.clock(row.key).remind_before
+            row.remind_at = _remind_at(row.key, row.started_at, due)
             moved += 1
     db.session.flush()
     return moved
+
+
+def restart_from(ticket_id: int, keys: Iterable[str], started_at: datetime) -> int:
+    """The moment these clocks of a ticket run from was corrected (the customer's report time, typed wrong at
+    intake): each counts again from `started_at`, with the limit it started with. A running clock gets its due
+    and reminder times again; a reminder or an escalation already sent stays sent (nothing is sent twice) — an
+    escalation whose new limit lies ahead stays open too: the manager was told, and stopping the clock settles
+    it. A stopped clock gets its outcome again (kept or breached by when it stopped; a void stays void).
+    Announces `service_clocks_moved` with the local days the moved clocks fell due on before and now, whose
+    figures the metrics recount. Returns the clocks moved."""
+    rows = db.session.scalars(select(ServiceClock).where(ServiceClock.ticket_id == ticket_id,
+                                                         ServiceClock.key.in_(list(keys)),
+                                                         ServiceClock.started_at != started_at)).all()
+    days = set()
+    for row in rows:
+        due = _due(row.key, started_at, row.limit_value)
+        days |= {to_local(row.due_at).date(), to_local(due).date()}
+        row.started_at, row.due_at, row.remind_at = started_at, due, _remind_at(row.key, started_at, due)
+        if not row.running and row.outcome != "void":
+            row.outcome = _outcome(row, row.stopped_at, void=False)
+    db.session.flush()  # (updated_at moves with the row: the metrics refresh reads it)
+    if days:
+        kernel.emit("service_clocks_moved", days=sorted(days))
+    return len(rows)
 
 
 def _working_days_due(started_at: datetime, days: int) -> datetime:

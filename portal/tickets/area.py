@@ -95,7 +95,7 @@ def action_title(key: str) -> str:
 EDIT_FIELD_TITLES = {
     "reporter_name": _l("Reporter"), "reporter_dept": _l("Department (科室)"), "reporter_phone": _l("Phone"),
     "summary": _l("Summary"), "description": _l("Detailed description"), "customer": _l("Customer unit"),
-    "type": _l("Type"),
+    "type": _l("Type"), "reported_at": _l("Reported at"),
 }
 
 

@@ -210,6 +210,8 @@ class EditForm(_ActionForm):
     customer_id = SelectField(_l("Customer unit"), coerce=coerce_optional_id, validate_choice=False,
                               validators=[InputRequired(_l("Choose the customer unit."))])
     type = SelectField(_l("Type"), choices=TicketType.choices(), validators=[InputRequired(REQUIRED)])
+    # When the customer reported it: the clocks that run from it follow a correction (checked by the workflow).
+    reported_at = LocalDateTimeField(_l("Reported at"), validators=[Optional()])
     reason = TextAreaField(_l("Why (optional)"), validators=[Optional(), LongText(2000)])
 
 

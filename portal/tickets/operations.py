@@ -37,9 +37,8 @@ class Intake:
     recorded_at: datetime | None = None
 
 
-# How far back intake may say the customer reported a problem (an e-mail found after a holiday, a hotline
-# record typed in later); older is a typing mistake, and would start every clock already broken.
-REPORTED_MAX_AGE_DAYS = 30
+# How far back intake may say the customer reported a problem (as far as its correction may: workflow.py).
+REPORTED_MAX_AGE_DAYS = workflow.REPORTED_MAX_AGE_DAYS
 REPORTED_SKEW = timedelta(minutes=1)  # "now" typed to the minute may be a few seconds ahead
 
 

@@ -215,6 +215,7 @@ def _prepare(form, ticket: Ticket, fresh: bool, deadline_request: Event | None =
         if fresh:  # the ticket as it is: the user changes only what is wrong
             for name in workflow.EDITABLE:
                 getattr(form, name).data = getattr(ticket, name)
+            form.reported_at.data = to_local(ticket.reported_at).replace(tzinfo=None, second=0, microsecond=0)
     if isinstance(form, ChangeDeadlineForm) and fresh:
         request_event = deadline_request
         if request_event is not None:  # the assignee asked: the manager decides on what was asked

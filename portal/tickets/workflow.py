@@ -41,10 +41,12 @@ Actions for real days (issue 14), decided as a department would expect them:
   deadline on by the time waited (or to the date given) and 客服 tells the customer the new date.
 * `edit` — 客服 corrects any open ticket, the two managers any open ticket past 市场部's gate (not
   `awaiting_market`): the title's parts (reporter, 科室, phone —
-  checked like intake), summary, description, unit and type. Every change is kept as old → new in the
-  event. While the ticket still waits in a queue (not yet assigned) a new type, or a unit whose
-  maintenance has stopped (or no longer has), re-runs the intake rules: the ticket goes where a new
-  registration of that type for that unit would go (a requirement found in a maintenance problem stays
+  checked like intake), summary, description, unit, type and when the customer reported the problem (not
+  after the registration, at most 30 days before it unless the hotline record of the call says so; the
+  clocks that run from it follow, running or stopped). Every change is kept as old → new in the event.
+  While the ticket still waits in a queue (not yet assigned) a new type, or a unit whose maintenance has
+  stopped (or no longer has), re-runs the intake rules: the ticket goes where a new registration of that
+  type for that unit would go (a requirement found in a maintenance problem stays
   `registered`, a consultation becoming a problem leaves `impl_queue` for `registered`, a stopped
   unit's ticket goes to 市场部 first). Once assigned the type is fixed — the assignee hands it back
   first — and a corrected unit does not move the ticket.
@@ -73,9 +75,10 @@ from portal.core.enums import (
     TicketType,
 )
 from portal.core.policy import ticket_policy
-from portal.core.timeutil import utcnow
+from portal.core.timeutil import format_local, utcnow
 from portal.customers.models import CustomerUnit
 from portal.extensions import db
+from portal.hotline.models import HotlineRecord
 from portal.jobs.queue import enqueue
 from portal.kb.models import ArticleTicket
 from portal.kb_work.answers import normal_number, published_by_number
@@ -663,10 +666,39 @@ def _resume(t: Ticket, actor: User, d: dict) -> Step:
                  "waited_minutes": int(waited.total_seconds() // 60)})
 
 
-EDITABLE = ("reporter_name", "reporter_dept", "reporter_phone", "summary", "description", "customer_id", "type")
+EDITABLE = ("reporter_name", "reporter_dept", "reporter_phone", "summary", "description", "customer_id", "type",
+            "reported_at")
+# How long before the registration the customer may have reported a problem (intake and its correction: an
+# e-mail found after a holiday, a hotline record typed in later); earlier is a typing mistake, and would start
+# every clock already broken — unless a hotline record of the call says that is when it was.
+REPORTED_MAX_AGE_DAYS = 30
 # Before assignment a ticket waits in a queue; there a new type or unit re-runs the intake rules.
 QUEUED = frozenset({State.AWAITING_MARKET, State.REGISTERED, State.PENDING_FEE, State.READY_TO_ASSIGN,
                     State.IMPL_QUEUE})
+
+
+def _to_the_minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+def _corrected_reported_at(t: Ticket, value: datetime | None) -> datetime | None:
+    """A corrected time the customer reported the problem, or None when it is not corrected (the form shows
+    the time to the minute). Not after the registration (to the minute, as the page shows it), not more than
+    REPORTED_MAX_AGE_DAYS before it — unless it is the time of the hotline record the ticket came from."""
+    if value is None or value == _to_the_minute(t.reported_at):
+        return None
+    registered = _to_the_minute(t.created_at)
+    if value > registered:
+        msg = _l("The time the customer reported the problem cannot be later than the ticket's registration "
+                 "(%(when)s).", when=format_local(registered, "yyyy-MM-dd HH:mm"))
+        raise InvalidInput(msg, {"reported_at": msg})
+    recorded = {_to_the_minute(at) for at in db.session.scalars(
+        select(HotlineRecord.created_at).where(HotlineRecord.ticket_id == t.id))}
+    if value < registered - timedelta(days=REPORTED_MAX_AGE_DAYS) and value not in recorded:
+        msg = _l("The time the customer reported the problem cannot be more than %(n)d days before the ticket's "
+                 "registration.", n=REPORTED_MAX_AGE_DAYS)
+        raise InvalidInput(msg, {"reported_at": msg})
+    return value
 
 
 def _edit(t: Ticket, actor: User, d: dict) -> Step:
@@ -693,13 +725,17 @@ def _edit(t: Ticket, actor: User, d: dict) -> Step:
     if type_changed and State(t.state) not in QUEUED:
         raise WrongState(_l("The type can be corrected only before the ticket is assigned: the assignee hands "
                             "it back first."))
-    if not new and unit is t.customer and not type_changed:
+    reported_at = _corrected_reported_at(t, d.get("reported_at"))
+    if not new and unit is t.customer and not type_changed and reported_at is None:
         raise InvalidInput(_l("Nothing has changed."))
 
     changes: dict[str, list] = {name: [getattr(t, name) or "", value] for name, value in new.items()}
     data: dict = {}
     for name, value in new.items():
         setattr(t, name, value)
+    if reported_at is not None:  # the clocks that run from it follow (_clocks)
+        changes["reported_at"] = [t.reported_at.isoformat(), reported_at.isoformat()]
+        t.reported_at = reported_at
     if unit is not t.customer:
         changes["customer"] = [t.customer.name, unit.name]
         data["customer_id"] = [t.customer_id, unit.id]
@@ -1081,7 +1117,7 @@ SETTLES = {"assign": ("tell_deadline",), "reopen": ("tell_deadline", "callback_d
 # breached past it) and the ones it makes moot (stopped as void — a breach already past stays a breach).
 # Closing stops every clock still running (void). A clock started by the customer's request runs from when
 # the customer asked (Ticket.reported_at), not from the action: 市场部 approving urgency an hour after the
-# call leaves one hour of the two.
+# call leaves one hour of the two. Correcting that time (`edit`) moves those clocks, running or stopped.
 #
 # "First reply" (首次答复, within N working days): the customer hears that the problem is being handled — the
 # first assignment (客服 then tells the customer the deadline), the consultation's answer, or 市场部's talk
@@ -1113,6 +1149,8 @@ CLOCK_OWNERS: dict[str, Callable[[Ticket], tuple[str, Role, Role]]] = {
 
 
 def _clocks(t: Ticket, event: Event, action: str) -> None:
+    if "reported_at" in (event.data or {}).get("changes", {}):  # `edit` corrected when the customer asked
+        clocks.restart_from(t.id, CLOCK_FROM_REPORT, t.reported_at)
     at = datetime.fromisoformat(event.data["told_at"]) if "told_at" in (event.data or {}) else event.created_at
     for key in CLOCK_KEEPS.get(action, ()):
         clocks.stop(key, at=at, ticket_id=t.id)
