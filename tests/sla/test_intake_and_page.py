@@ -100,7 +100,7 @@ def test_the_ticket_page_tells_each_clock_in_words_red_once_broken(auth, users, 
     page = auth.client_for("dev_manager").get(f"/tickets/{t.number}").get_data(as_text=True)
     assert "服务时限" in page and "2小时紧急响应" in page and "已超时1小时" in page
     assert 'class="clock-words overdue"' in page
-    assert "距3 个工作日首次答复时限还有" in page
+    assert "距3个工作日首次答复时限还有" in page
     ops.take_action(t, "assign", users["dev_manager"], {"assignee_id": users["engineer"].id,
                                                         "deadline": utcnow() + timedelta(days=3)})
     db.session.commit()
