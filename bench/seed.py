@@ -637,7 +637,7 @@ def _add_units(writer: _Writer, ids: _NextIds, rng: random.Random, count: int, u
 
 def _status_change(ids, unit_id, from_status, to_status, reason, by, at) -> dict:
     return {"id": ids.take(MaintenanceStatusChange), "customer_id": unit_id, "from_status": from_status,
-            "to_status": to_status, "reason": reason, "changed_by_id": by, "changed_at": at}
+            "to_status": to_status, "reason": reason, "changed_by_id": by, "changed_at": at, "review_on": None}
 
 
 def _flush_units(writer: _Writer, units, contacts, contracts, changes) -> None:
