@@ -9,11 +9,13 @@ from flask import url_for
 from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 
+from portal.core.enums import MaintenanceStatus
 from portal.core.kernel import kernel
 from portal.core.policy import Policy, policy_for
 from portal.kb_work import measures as kb_measures
 from portal.metrics import drilldown, periods, queries
 from portal.metrics.forms import scope_args
+from portal.sla.display import promise_title
 
 HOUR = 3600.0
 DAY = 86400.0
@@ -136,10 +138,17 @@ def clock_target(pol: Policy, key: str) -> float:
     return float(getattr(pol, f"{key}_target", pol.clock_kept_target))
 
 
-def clock_title(key: str) -> str:
-    """The promise's title as its area declares it; a key no area declares (any more) is shown as it is."""
+LEVEL_ORDER = (MaintenanceStatus.VIP, MaintenanceStatus.ORDINARY, MaintenanceStatus.STOPPED)
+
+
+def clock_title(key: str, level: str | None = None) -> str:
+    """The promise's title as its area declares it, with the limit the policy sets today for the level shown
+    (or for each level, when they differ): "24小时上门"; a key no area declares (any more) is shown as it is."""
     clock = kernel.clocks.get(key)
-    return str(clock.title) if clock else key
+    if clock is None:
+        return key
+    levels = [level] if level else [s.value for s in LEVEL_ORDER]
+    return promise_title(key, {lv: float(getattr(policy_for(lv), clock.limit)) for lv in levels})
 
 
 def promises(scope: queries.Scope, trend_periods: list[periods.DashPeriod], pol: Policy) -> list[Promise]:
@@ -157,7 +166,7 @@ def promises(scope: queries.Scope, trend_periods: list[periods.DashPeriod], pol:
         f = per_key.get((key,), {m: 0 for m in queries.CLOCK_MEASURES})
         share, target = queries.kept_share(f), clock_target(pol, key)
         out.append(Promise(
-            key=key, title=clock_title(key), figures=f, share=share, target=target, ok=_at_least(share, target),
+            key=key, title=clock_title(key, scope.level), figures=f, share=share, target=target, ok=_at_least(share, target),
             by_department={d: v for (k, d), v in by_dept.items() if k == key and d},
             by_level={lv: v for (k, lv), v in by_level.items() if k == key},
             by_engineer={e: v for (k, e), v in by_eng.items() if k == key and e},

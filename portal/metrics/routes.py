@@ -279,7 +279,7 @@ def clocks():
         CustomerUnit.id.in_({r.customer_id for r in rows if r.customer_id}))).all())
     people = queries.user_names(r.user_id for r in rows if r.user_id)
     return render_template("metrics/clocks.html", rows=rows, total=total, scope=scope, numbers=numbers, units=units,
-                           people=people, title=dashboard.clock_title(key), outcome=outcome, now=now,
+                           people=people, title=dashboard.clock_title(key, scope.level), outcome=outcome, now=now,
                            department_title=department_title,
                            next_url=url_for("metrics.clocks", **args, after=rows[-1].id) if more else None,
                            back=url_for("metrics.index", **scope_args(scope)))

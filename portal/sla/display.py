@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 
+from portal.core.enums import MaintenanceStatus
 from portal.core.kernel import kernel
 from portal.core.timeutil import utcnow
 from portal.sla import clocks
@@ -38,10 +39,32 @@ def duration_words(delta: timedelta) -> str:
 
 def limit_words(c: ServiceClock) -> str:
     """The limit as the promise says it: "24小时", "3个工作日"."""
-    value = int(c.limit_value) if float(c.limit_value).is_integer() else c.limit_value
-    if kernel.clock(c.key).unit == "working_days":
+    return limit_words_for(c.key, c.limit_value)
+
+
+def limit_words_for(key: str, limit) -> str:
+    """A declared clock's limit `limit` (in its unit) in words: "24小时", "3个工作日"."""
+    value = int(limit) if float(limit).is_integer() else limit
+    if kernel.clock(key).unit == "working_days":
         return _("%(n)s working days", n=value)
     return _("%(n)s hours", n=value)
+
+
+def promise_title(key: str, limits: dict[str, float]) -> str:
+    """A promise as the dashboard names it, with the limits in force for the customer levels it covers
+    ({level: limit}): "24小时上门" when they agree, "上门（VIP维护 12小时 · 普通维护 24小时）" when they differ."""
+    declared = kernel.clocks.get(key)
+    if declared is None:
+        return key
+    name = str(declared.title)
+    distinct = sorted(set(limits.values()))
+    if len(distinct) == 1:
+        return _("%(limit)s %(name)s", limit=limit_words_for(key, distinct[0]), name=name)
+    if not distinct:
+        return name
+    per_level = " · ".join(f"{MaintenanceStatus(level).title} {limit_words_for(key, limit)}"
+                              for level, limit in limits.items())
+    return _("%(name)s (%(limits)s)", name=name, limits=per_level)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from portal.core import policy_store
 from portal.core.policy import policy
 from portal.core.timeutil import clock_set_to
 from portal.extensions import db
@@ -217,14 +218,27 @@ def test_excel_export_has_the_compliance_sheets(promised, auth):
     wb = load_workbook(io.BytesIO(r.data))
     assert "服务时限达成" in wb.sheetnames and "服务时限达成趋势" in wb.sheetnames
     rows = list(wb["服务时限达成"].iter_rows(min_row=2, values_only=True))
-    total = next(r for r in rows if r[0] == "上门" and r[1] == "合计")
+    total = next(r for r in rows if r[0] == "24小时上门" and r[1] == "合计")
     assert total[3:8] == (2, 2, 0, pytest.approx(0.5), 1)
     assert total[8] == "否"
-    vip = next(r for r in rows if r[0] == "上门" and r[2] == "VIP维护")
+    vip = next(r for r in rows if r[0] == "24小时上门" and r[2] == "VIP维护")
     assert vip[3:5] == (1, 1)
     trend = list(wb["服务时限达成趋势"].iter_rows(min_row=2, values_only=True))
-    sept = next(r for r in trend if r[3] == "上门" and r[0] == "2025年9月")
+    sept = next(r for r in trend if r[3] == "24小时上门" and r[0] == "2025年9月")
     assert sept[4:8] == (2, 2, 0, pytest.approx(0.5))
+
+
+def test_a_promise_is_titled_with_the_limits_in_force_for_the_levels_shown(promised, auth, users):
+    with clock_set_to(NOW):
+        html = auth.client_for("admin").get("/metrics?period=2025-09").get_data(as_text=True)
+        assert "24小时上门" in html  # every level: 24 hours
+        policy_store.record(level="vip", field="onsite_within_hours", old="24", new="12", reason="VIP 承诺缩短",
+                            user_id=users["admin"].id)
+        db.session.commit()
+        html = auth.client_for("admin").get("/metrics?period=2025-09").get_data(as_text=True)
+        assert "上门（VIP维护 12小时 · 普通维护 24小时 · 已停止维护 24小时）" in html  # the levels differ: each said
+        vip = auth.client_for("admin").get("/metrics?period=2025-09&level=vip").get_data(as_text=True)
+        assert "12小时上门" in vip and "24小时上门" not in vip
 
 
 def test_satisfaction_must_be_above_the_target_not_equal_to_it(app):
