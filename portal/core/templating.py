@@ -8,7 +8,8 @@ from flask_babel import format_date, format_datetime
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
-from portal.core.enums import Channel, CloseReason, ContactMethod, MaintenanceStatus, Role, State, TicketType
+from portal.core.enums import (Channel, CloseReason, ContactMethod, DepartmentKey, MaintenanceStatus, Role, State,
+                                TicketType)
 from portal.core.htmx import is_fragment_request
 from portal.core.kernel import can, kernel, navigation
 from portal.core.timeutil import format_local, to_local, utcnow
@@ -52,7 +53,7 @@ def init_app(app) -> None:
 
     labels = {
         "state": State, "type": TicketType, "channel": Channel, "close_reason": CloseReason,
-        "maintenance": MaintenanceStatus, "role": Role,
+        "maintenance": MaintenanceStatus, "role": Role, "department": DepartmentKey,
     }
 
     def label(kind: str, value) -> str:

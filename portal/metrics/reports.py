@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.complaints.models import Complaint, ComplaintState
-from portal.core.enums import CallbackKind, CloseReason, MaintenanceStatus, Role, State, TicketType
+from portal.core.enums import CallbackKind, CloseReason, DepartmentKey, MaintenanceStatus, State, TicketType
 from portal.core.policy import policy_for
 from portal.customers.models import CustomerUnit, MaintenanceStatusChange
 from portal.extensions import db
@@ -145,7 +145,8 @@ def compliance_table(d: Dashboard) -> Table:
     columns = [Column(_("Promise"), "text", 18), Column(_("Breakdown"), "text", 12), Column(_("Of"), "text", 16),
                Column(_("Kept"), "int", 8), Column(_("Broken"), "int", 8), Column(_("Still running"), "int", 10),
                Column(_("Share kept"), "pct", 10), Column(_("Target"), "pct", 8), Column(_("Target met"), "text", 10)]
-    departments = {"dev": _("Development"), "impl": _("Implementation"), "cs": _title(Role, "cs")}
+    departments = {"dev": _("Development"), "impl": _("Implementation"), "cs": _title(DepartmentKey, "cs"),
+                   "market": _title(DepartmentKey, "market")}
     rows = []
     for p in d.promises:
         rows.append([p.title, _("Total"), ""] + _clock_values(p.figures) + [p.target, _yes_no(p.ok)])

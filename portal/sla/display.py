@@ -52,7 +52,7 @@ def limit_words_for(key: str, limit) -> str:
 
 def promise_title(key: str, limits: dict[str, float]) -> str:
     """A promise as the dashboard names it, with the limits in force for the customer levels it covers
-    ({level: limit}): "24小时上门" when they agree, "上门（VIP维护 12小时 · 普通维护 24小时）" when they differ."""
+    ({level: limit}): "24小时上门" when they agree, "上门（VIP维护 12小时 · 其余 24小时）" when they differ."""
     declared = kernel.clocks.get(key)
     if declared is None:
         return key
@@ -62,9 +62,14 @@ def promise_title(key: str, limits: dict[str, float]) -> str:
         return _("%(limit)s %(name)s", limit=limit_words_for(key, distinct[0]), name=name)
     if not distinct:
         return name
-    per_level = " · ".join(f"{MaintenanceStatus(level).title} {limit_words_for(key, limit)}"
-                              for level, limit in limits.items())
-    return _("%(name)s (%(limits)s)", name=name, limits=per_level)
+    # The limit most levels share is said once, last ("其余"); the levels that differ from it by name.
+    shared = [v for v in distinct if list(limits.values()).count(v) > 1]
+    common = shared[0] if len(shared) == 1 else None  # (three levels: at most one value is shared)
+    parts = [f"{MaintenanceStatus(level).title} {limit_words_for(key, limit)}"
+             for level, limit in limits.items() if limit != common]
+    if common is not None:
+        parts.append(_("others %(limit)s", limit=limit_words_for(key, common)))
+    return _("%(name)s (%(limits)s)", name=name, limits=" · ".join(parts))
 
 
 @dataclass(frozen=True)

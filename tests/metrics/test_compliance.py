@@ -236,7 +236,7 @@ def test_a_promise_is_titled_with_the_limits_in_force_for_the_levels_shown(promi
                             user_id=users["admin"].id)
         db.session.commit()
         html = auth.client_for("admin").get("/metrics?period=2025-09").get_data(as_text=True)
-        assert "上门（VIP维护 12小时 · 普通维护 24小时 · 已停止维护 24小时）" in html  # the levels differ: each said
+        assert "上门（VIP维护 12小时 · 其余 24小时）" in html  # the levels differ: each said
         vip = auth.client_for("admin").get("/metrics?period=2025-09&level=vip").get_data(as_text=True)
         assert "12小时上门" in vip and "24小时上门" not in vip
 

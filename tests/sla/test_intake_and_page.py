@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from portal.core.timeutil import clock_set_to, to_local, utcnow
@@ -134,3 +135,16 @@ def test_the_demo_shows_running_and_broken_clocks_and_the_sweeps_reminders():
     assert any(c.key == "emergency_response" for c in running)  # from the call (running in working hours)
     assert any(c.due_at < now for c in running)
     assert db.session.scalar(select(Reminder.id).where(Reminder.kind == "clock_breached").limit(1)) is not None
+
+
+@pytest.mark.parametrize("limits, title", [
+    ({"vip": 24, "ordinary": 24, "stopped": 24}, "24小时上门"),
+    ({"vip": 12, "ordinary": 24, "stopped": 24}, "上门（VIP维护 12小时 · 其余 24小时）"),
+    ({"vip": 12, "ordinary": 24, "stopped": 48}, "上门（VIP维护 12小时 · 普通维护 24小时 · 已停止维护 48小时）"),
+    ({"vip": 12}, "12小时上门"),
+])
+def test_a_promise_is_named_with_its_limit_once_per_value(app, limits, title):
+    from portal.sla.display import promise_title
+
+    with app.test_request_context():
+        assert promise_title("onsite_24h", {k: float(v) for k, v in limits.items()}) == title
