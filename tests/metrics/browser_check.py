@@ -13,21 +13,27 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
+def signed_in_page(browser, base: str, username: str, password: str, problems: list):
+    """A page of a new 1366×768 zh-CN context, signed in as `username`; console errors go to `problems`."""
+    context = browser.new_context(base_url=base, viewport={"width": 1366, "height": 768}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    return page
+
+
 def main(base: str, username: str, password: str, screens: str) -> dict:
     out: dict = {"problems": []}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        context = browser.new_context(base_url=base, viewport={"width": 1366, "height": 768}, locale="zh-CN",
-                                      timezone_id="Asia/Shanghai")
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        page.on("console", lambda m: out["problems"].append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: out["problems"].append(str(e)))
-        page.goto("/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", password)
-        with page.expect_navigation():
-            page.click("main form button[type=submit]")
+        page = signed_in_page(browser, base, username, password, out["problems"])
         page.goto("/metrics?period=2025-09")
         page.screenshot(path=f"{screens}/metrics-dashboard-1366x768.png")
         page.screenshot(path=f"{screens}/metrics-dashboard-full.png", full_page=True)

@@ -9,8 +9,7 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
+from browser_check import ARGS, signed_in_page  # (run as a script: this folder is on sys.path)
 
 
 def main(base: str, password: str, screens: str, usernames: list[str]) -> dict:
@@ -18,17 +17,7 @@ def main(base: str, password: str, screens: str, usernames: list[str]) -> dict:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         for username in usernames:
-            context = browser.new_context(base_url=base, viewport={"width": 1366, "height": 768}, locale="zh-CN",
-                                          timezone_id="Asia/Shanghai")
-            context.set_default_timeout(10_000)
-            page = context.new_page()
-            page.on("console", lambda m: out["problems"].append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: out["problems"].append(str(e)))
-            page.goto("/login")
-            page.fill("input[name=username]", username)
-            page.fill("input[name=password]", password)
-            with page.expect_navigation():
-                page.click("main form button[type=submit]")
+            page = signed_in_page(browser, base, username, password, out["problems"])
             page.goto("/metrics?period=2025-09")
             seen = {"scroll_width": page.evaluate("document.documentElement.scrollWidth")}
             page.screenshot(path=f"{screens}/compliance-{username}-1366x768.png")
@@ -48,7 +37,7 @@ def main(base: str, password: str, screens: str, usernames: list[str]) -> dict:
             seen["list_text"] = page.inner_text("main")
             page.screenshot(path=f"{screens}/compliance-{username}-broken-list.png")
             out[username] = seen
-            context.close()
+            page.context.close()
         browser.close()
     return out
 
