@@ -81,15 +81,17 @@ def _source(scope: Scope):
                                 Reminder.customer_id == cid).subquery("unit_daily")
 
 
+def scope_conditions(scope: Scope, *, department=None, engineer=None, customer=None, level=None) -> list:
+    """The scope's department / engineer / unit / level filters on the columns that hold them in a given table
+    (a filter whose column is not given is left out: the table is already narrowed to it, or cannot be)."""
+    return [column == value for value, column in ((scope.department, department), (scope.engineer_id, engineer),
+                                                  (scope.customer_id, customer), (scope.level, level))
+            if value and column is not None]
+
+
 def _dimensions(src, scope: Scope) -> list:
-    c, out = src.c, []
-    if scope.department:
-        out.append(c.department == scope.department)
-    if scope.engineer_id:
-        out.append(c.assignee_id == scope.engineer_id)
-    if scope.level:
-        out.append(c.level == scope.level)
-    return out
+    c = src.c
+    return scope_conditions(scope, department=c.department, engineer=c.assignee_id, level=c.level)
 
 
 def _sums(src) -> list:
@@ -177,16 +179,9 @@ def _unindexed_sqlite(element, compiler, **kw):
 
 def _fact_conditions(scope: Scope, wrap=lambda column: column) -> list:
     f = TicketFact
-    out = [wrap(f.day) >= scope.period.start, wrap(f.day) < scope.period.end]
-    if scope.department:
-        out.append(wrap(f.department) == scope.department)
-    if scope.engineer_id:
-        out.append(wrap(f.assignee_id) == scope.engineer_id)
-    if scope.level:
-        out.append(wrap(f.level) == scope.level)
-    if scope.customer_id:
-        out.append(f.customer_id == scope.customer_id)
-    return out
+    return [wrap(f.day) >= scope.period.start, wrap(f.day) < scope.period.end,
+            *scope_conditions(scope, department=wrap(f.department), engineer=wrap(f.assignee_id),
+                              level=wrap(f.level), customer=f.customer_id)]
 
 
 PERCENTS = (0.5, 0.9)
@@ -305,15 +300,9 @@ def callbacks_query(scope: Scope, scored: bool = False, satisfied: bool = False)
     """The callbacks counted by the satisfaction figures (the same conditions as refresh.callback_part)."""
     q = (select(Callback).join(CustomerUnit, CustomerUnit.id == Callback.customer_id)
          .outerjoin(Ticket, Ticket.id == Callback.ticket_id)
-         .where(Callback.made_at >= scope.start_utc, Callback.made_at < scope.end_utc))
-    if scope.department:
-        q = q.where(Ticket.handling_department == scope.department)
-    if scope.engineer_id:
-        q = q.where(Ticket.assignee_id == scope.engineer_id)
-    if scope.customer_id:
-        q = q.where(Callback.customer_id == scope.customer_id)
-    if scope.level:
-        q = q.where(CustomerUnit.maintenance_status == scope.level)
+         .where(Callback.made_at >= scope.start_utc, Callback.made_at < scope.end_utc,
+                *scope_conditions(scope, department=Ticket.handling_department, engineer=Ticket.assignee_id,
+                                  customer=Callback.customer_id, level=CustomerUnit.maintenance_status)))
     if scored or satisfied:
         q = q.where(Callback.satisfaction.is_not(None))
     if satisfied:
@@ -329,10 +318,7 @@ def plan_query(scope: Scope, kind: str, done: bool | None = None):
                 Reminder.due_at < scope.end_utc + timedelta(days=1)))
     if scope.department or scope.engineer_id:
         q = q.where(false())
-    if scope.customer_id:
-        q = q.where(Reminder.customer_id == scope.customer_id)
-    if scope.level:
-        q = q.where(CustomerUnit.maintenance_status == scope.level)
+    q = q.where(*scope_conditions(scope, customer=Reminder.customer_id, level=CustomerUnit.maintenance_status))
     if done is True:
         q = q.where(Reminder.closed_at.is_not(None))
     elif done is False:
@@ -416,15 +402,9 @@ def clocks_query(scope: Scope, key: str, outcome: str, now: datetime):
     `key` whose limit falls in the period, `outcome` kept | breached (stopped past the limit or running past
     it now) | running (within the limit) | all (every counted one)."""
     c = ServiceClock
-    q = select(c).where(c.key == key, c.due_at >= scope.start_utc, c.due_at < scope.end_utc, refresh.counted_clocks())
-    if scope.department:
-        q = q.where(c.department == scope.department)
-    if scope.engineer_id:
-        q = q.where(c.user_id == scope.engineer_id)
-    if scope.customer_id:
-        q = q.where(c.customer_id == scope.customer_id)
-    if scope.level:
-        q = q.where(c.level == scope.level)
+    q = select(c).where(c.key == key, c.due_at >= scope.start_utc, c.due_at < scope.end_utc, refresh.counted_clocks(),
+                        *scope_conditions(scope, department=c.department, engineer=c.user_id,
+                                          customer=c.customer_id, level=c.level))
     running = c.stopped_at.is_(None)
     if outcome == "kept":
         q = q.where(c.outcome == "kept")
