@@ -37,8 +37,7 @@ class Intake:
     recorded_at: datetime | None = None
 
 
-# How far back intake may say the customer reported a problem (as far as its correction may: workflow.py).
-REPORTED_MAX_AGE_DAYS = workflow.REPORTED_MAX_AGE_DAYS
+# How far back intake may say the customer reported a problem: workflow.earliest_reported (its correction too).
 REPORTED_SKEW = timedelta(minutes=1)  # "now" typed to the minute may be a few seconds ahead
 
 
@@ -50,12 +49,9 @@ def checked_reported_at(value: datetime | None, now: datetime, recorded_at: date
     if value > now + REPORTED_SKEW:
         msg = _l("The time the customer reported the problem cannot be in the future.")
         raise workflow.InvalidInput(msg, {"reported_at": msg})
-    earliest = now - timedelta(days=REPORTED_MAX_AGE_DAYS)
-    if recorded_at is not None:
-        earliest = min(earliest, recorded_at.replace(second=0, microsecond=0))
-    if value < earliest:
+    if value < workflow.earliest_reported(now, [recorded_at] if recorded_at is not None else []):
         msg = _l("The time the customer reported the problem cannot be more than %(n)d days ago.",
-                 n=REPORTED_MAX_AGE_DAYS)
+                 n=workflow.REPORTED_MAX_AGE_DAYS)
         raise workflow.InvalidInput(msg, {"reported_at": msg})
     return min(value, now)
 

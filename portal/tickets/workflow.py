@@ -58,7 +58,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Callable
+from typing import Callable, Iterable
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect as sa_inspect
@@ -681,10 +681,17 @@ def _to_the_minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
+def earliest_reported(before: datetime, recorded: Iterable[datetime] = ()) -> datetime:
+    """The earliest time the customer may be said to have reported a problem registered at `before` (intake: now):
+    REPORTED_MAX_AGE_DAYS earlier, or the time of a record of the call (a hotline record, to the minute as the
+    form shows it) if that is earlier still."""
+    return min([before - timedelta(days=REPORTED_MAX_AGE_DAYS), *(_to_the_minute(at) for at in recorded)])
+
+
 def _corrected_reported_at(t: Ticket, value: datetime | None) -> datetime | None:
     """A corrected time the customer reported the problem, or None when it is not corrected (the form shows
-    the time to the minute). Not after the registration (to the minute, as the page shows it), not more than
-    REPORTED_MAX_AGE_DAYS before it — unless it is the time of the hotline record the ticket came from."""
+    the time to the minute). Not after the registration (to the minute, as the page shows it), not before
+    `earliest_reported` (as at intake: 30 days before it, or the hotline record's time the ticket came from)."""
     if value is None or value == _to_the_minute(t.reported_at):
         return None
     registered = _to_the_minute(t.created_at)
@@ -692,9 +699,8 @@ def _corrected_reported_at(t: Ticket, value: datetime | None) -> datetime | None
         msg = _l("The time the customer reported the problem cannot be later than the ticket's registration "
                  "(%(when)s).", when=format_local(registered, "yyyy-MM-dd HH:mm"))
         raise InvalidInput(msg, {"reported_at": msg})
-    recorded = {_to_the_minute(at) for at in db.session.scalars(
-        select(HotlineRecord.created_at).where(HotlineRecord.ticket_id == t.id))}
-    if value < registered - timedelta(days=REPORTED_MAX_AGE_DAYS) and value not in recorded:
+    recorded = db.session.scalars(select(HotlineRecord.created_at).where(HotlineRecord.ticket_id == t.id))
+    if value < earliest_reported(registered, recorded):
         msg = _l("The time the customer reported the problem cannot be more than %(n)d days before the ticket's "
                  "registration.", n=REPORTED_MAX_AGE_DAYS)
         raise InvalidInput(msg, {"reported_at": msg})
