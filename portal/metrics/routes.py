@@ -202,21 +202,34 @@ def callbacks():
     q = queries.callbacks_query(scope, scored=request.args.get("scored") == "1",
                                 satisfied=request.args.get("satisfied") == "1")
     total = queries.count(q)
-    after = parse_id(request.args.get("after"))  # an id: older callbacks than it
-    if after:
-        q = q.where(Callback.id < after)
-    rows = list(db.session.scalars(q.order_by(Callback.id.desc()).limit(LIST_PAGE + 1)))
-    more = len(rows) > LIST_PAGE
-    rows = rows[:LIST_PAGE]
-    args = {k: v for k, v in request.args.items() if k != "after"}
-    numbers = dict(db.session.execute(select(Ticket.id, Ticket.number).where(
-        Ticket.id.in_([r.ticket_id for r in rows if r.ticket_id]))).all())
-    units = dict(db.session.execute(select(CustomerUnit.id, CustomerUnit.name).where(
-        CustomerUnit.id.in_({r.customer_id for r in rows}))).all())
+    rows, next_url = _newest_first(q, Callback.id, "metrics.callbacks")
+    numbers, units = _numbers_and_units(rows)
     return render_template("metrics/callbacks.html", rows=rows, total=total, scope=scope, numbers=numbers, units=units,
                            kinds=dict(CallbackKind.choices()), department_title=department_title,
-                           next_url=url_for("metrics.callbacks", **args, after=rows[-1].id) if more else None,
-                           back=url_for("metrics.index", **scope_args(scope)))
+                           next_url=next_url, back=url_for("metrics.index", **scope_args(scope)))
+
+
+def _newest_first(q, id_column, endpoint: str) -> tuple[list, str | None]:
+    """One keyset page of a drill-down list, newest id first (?after=<id>: those after it), and the next
+    page's URL (None on the last)."""
+    after = parse_id(request.args.get("after"))
+    if after:
+        q = q.where(id_column < after)
+    rows = list(db.session.scalars(q.order_by(id_column.desc()).limit(LIST_PAGE + 1)))
+    if len(rows) <= LIST_PAGE:
+        return rows, None
+    rows = rows[:LIST_PAGE]
+    args = {k: v for k, v in request.args.items() if k != "after"}
+    return rows, url_for(endpoint, **args, after=rows[-1].id)
+
+
+def _numbers_and_units(rows) -> tuple[dict, dict]:
+    """{ticket id: number} and {unit id: name} of the rows listed: two queries, however many rows."""
+    numbers = dict(db.session.execute(select(Ticket.id, Ticket.number).where(
+        Ticket.id.in_({r.ticket_id for r in rows if r.ticket_id}))).all())
+    units = dict(db.session.execute(select(CustomerUnit.id, CustomerUnit.name).where(
+        CustomerUnit.id.in_({r.customer_id for r in rows if r.customer_id}))).all())
+    return numbers, units
 
 
 @bp.get("/metrics/plan")
@@ -266,23 +279,13 @@ def clocks():
     if visible is not None:
         q = q.where(or_(ServiceClock.ticket_id.is_(None), visible))
     total = queries.count(q)
-    after = parse_id(request.args.get("after"))  # an id: the clocks listed after it
-    if after:
-        q = q.where(ServiceClock.id < after)
-    rows = list(db.session.scalars(q.order_by(ServiceClock.id.desc()).limit(LIST_PAGE + 1)))
-    more = len(rows) > LIST_PAGE
-    rows = rows[:LIST_PAGE]
-    args = {k: v for k, v in request.args.items() if k != "after"}
-    numbers = dict(db.session.execute(select(Ticket.id, Ticket.number).where(
-        Ticket.id.in_({r.ticket_id for r in rows if r.ticket_id}))).all())
-    units = dict(db.session.execute(select(CustomerUnit.id, CustomerUnit.name).where(
-        CustomerUnit.id.in_({r.customer_id for r in rows if r.customer_id}))).all())
+    rows, next_url = _newest_first(q, ServiceClock.id, "metrics.clocks")
+    numbers, units = _numbers_and_units(rows)
     people = queries.user_names(r.user_id for r in rows if r.user_id)
     return render_template("metrics/clocks.html", rows=rows, total=total, scope=scope, numbers=numbers, units=units,
                            people=people, title=dashboard.clock_title(key, scope.level), outcome=outcome, now=now,
                            department_title=department_title,
-                           next_url=url_for("metrics.clocks", **args, after=rows[-1].id) if more else None,
-                           back=url_for("metrics.index", **scope_args(scope)))
+                           next_url=next_url, back=url_for("metrics.index", **scope_args(scope)))
 
 
 # --- exports ---------------------------------------------------------------------------------------
